@@ -1,0 +1,83 @@
+"""Sampark: a COVID call-centre patient follow-up system."""
+from flask import Flask, current_app, has_request_context, request, session
+from flask_login import current_user
+
+from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+
+def create_app(config_object="config.Config", **overrides):
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_object)
+    app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def select_locale():
+    """The signed-in user's language; before sign-in the session's choice, then the browser's."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # shell commands and jobs
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    languages = current_app.config["LANGUAGES"]
+    return session.get("lang") if session.get("lang") in languages else \
+        request.accept_languages.best_match(list(languages), default="en")
+
+
+def register_extensions(app):
+    from pathlib import Path
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    from flask_babel import lazy_gettext as _l
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "warning"
+
+    from . import models
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = db.session.get(models.User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app):
+    from .admin.views import bp as admin_bp
+    from .api.v1 import init_api
+    from .auth.views import bp as auth_bp
+    from .dashboard.views import bp as dashboard_bp
+    from .desks.views import bp as desks_bp
+    from .intake.views import bp as intake_bp
+    from .queue.views import bp as queue_bp
+
+    for bp in (auth_bp, queue_bp, desks_bp, intake_bp, dashboard_bp, admin_bp):
+        app.register_blueprint(bp)
+    init_api(app)
+
+
+def register_errorhandlers(app):
+    from .errors import register
+    register(app)
+
+
+def register_template_helpers(app):
+    from .templating import register
+    register(app)
+
+
+def register_commands(app):
+    from .commands import register
+    register(app)

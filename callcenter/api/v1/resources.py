@@ -1,0 +1,2 @@
+"""API resources (filled in per resource module)."""
+BLUEPRINTS = []

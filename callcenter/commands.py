@@ -1,0 +1,45 @@
+"""Shell commands: `flask --app app create-user …`, `seed-demo`."""
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .services.errors import ServiceError
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(
+    ["volunteer", "control_room", "doctor", "counsellor", "nodal_officer", "admin"]))
+@click.option("--district", "district_name", default=None, help="District name; leave out for state level.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--full-name", default="")
+@with_appcontext
+def create_user_command(username, role, district_name, password, full_name):
+    """Create a user who can sign in."""
+    from .services import accounts
+    try:
+        user = accounts.create_user(username, role, password, district_name=district_name, full_name=full_name)
+    except ServiceError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        raise click.ClickException(f"{exc.message} {details}".strip()) from None
+    click.echo(f"Created {user.username} ({user.role}, {user.district.name if user.district else 'state level'}).")
+
+
+@click.command("seed-demo")
+@click.option("--patients", default=300, show_default=True)
+@with_appcontext
+def seed_demo_command(patients):
+    """Create a demo district with patients, a user per role and today's calls; print the logins."""
+    from .demo import DEMO_PASSWORD, seed
+    created = seed(patients)
+    click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
+    click.echo(f"Sign in at {current_app.config.get('PUBLIC_URL', 'http://127.0.0.1:5000')} with any of "
+               f"these usernames, password '{DEMO_PASSWORD}':")
+    from .demo import DEMO_USERS
+    for username, role, _name in DEMO_USERS:
+        click.echo(f"  {username:<12} {role}")
+
+
+def register(app):
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)

@@ -1,0 +1,119 @@
+"""Demo data: a Raipur district with blocks, villages, facilities, patients, users and today's calls."""
+import random
+from datetime import timedelta
+
+from .clock import local_date, utcnow
+from .extensions import db
+from .models import Block, District, Facility, Patient, User, Village
+from .rules.identity import name_key
+from .services import accounts, call_lists, calls, queue
+from .services.tx import transaction
+
+DEMO_PASSWORD = "sampark-demo"
+DEMO_USERS = [
+    ("volunteer", "volunteer", "Asha Verma"),
+    ("volunteer2", "volunteer", "Rahul Sahu"),
+    ("control", "control_room", "Control Room Raipur"),
+    ("doctor", "doctor", "Dr. Meena Patel"),
+    ("counsellor", "counsellor", "Kavita Nag"),
+    ("nodal", "nodal_officer", "Gaurav Singh"),
+    ("admin", "admin", "State Admin"),
+]
+BLOCKS = {
+    "Abhanpur": ["Gobra Navapara", "Khorpa", "Kendri", "Uparwara"],
+    "Arang": ["Mandir Hasaud", "Chandkhuri", "Reewa", "Samoda"],
+    "Dharsiwa": ["Mandhar", "Sondongri", "Silyari", "Kura"],
+    "Tilda": ["Kharora", "Neora", "Sarora", "Baikunth"],
+    "Raipur Urban": ["Ward 1 Gandhi Nagar", "Ward 12 Civil Lines", "Ward 27 Tatibandh", "Ward 45 Mowa"],
+}
+FACILITIES = [
+    ("AIIMS Raipur", "hospital", 300, 150, 60),
+    ("Dr. B.R. Ambedkar Memorial Hospital", "hospital", 400, 200, 50),
+    ("Indoor Stadium COVID Care Centre", "ccc", 250, 20, 0),
+    ("Pt. JNM Medical College Hostel CCC", "ccc", 150, 10, 0),
+]
+FIRST = ["Ramesh", "Sunita", "Anil", "Geeta", "Manoj", "Pooja", "Suresh", "Rekha", "Vikas", "Anita", "Deepak",
+         "Kiran", "Santosh", "Lata", "Rajesh", "Neha", "Dinesh", "Savita", "Mahesh", "Priya", "Bhupesh", "Usha"]
+LAST = ["Sahu", "Verma", "Sharma", "Yadav", "Patel", "Nishad", "Dhruw", "Netam", "Tiwari", "Sinha", "Banjare",
+        "Kurre", "Chandrakar", "Markam", "Gupta", "Agrawal"]
+COMORBID = ["hypertension", "diabetes", "heart", "lung", "kidney"]
+
+
+def seed(n_patients=300, seed_value=2021):
+    """Idempotent: returns False (and changes nothing) if the demo district exists."""
+    if db.session.scalar(db.select(District).where(District.name == "Raipur")):
+        return False
+    rng = random.Random(seed_value)
+    _places_and_patients(rng, n_patients)
+    for username, role, full_name in DEMO_USERS:
+        accounts.create_user(username, role, DEMO_PASSWORD, district_name=None if role == "admin" else "Raipur",
+                             full_name=full_name, language="en")
+    now = utcnow()
+    call_lists.build_call_list(local_date(now), now=now, due_at=now)
+    _a_few_calls(now)
+    return True
+
+
+@transaction
+def _places_and_patients(rng, n_patients):
+    now = utcnow()
+    today = local_date(now)
+    district = District(name="Raipur", state="Chhattisgarh")
+    db.session.add(district)
+    villages = []
+    for block_name, names in BLOCKS.items():
+        block = Block(district=district, name=block_name)
+        db.session.add(block)
+        for name in names:
+            v = Village(block=block, name=name, kind="ward" if name.startswith("Ward") else "village")
+            db.session.add(v)
+            villages.append(v)
+    facilities = {"hospital": [], "ccc": []}
+    for name, kind, general, oxygen, icu in FACILITIES:
+        f = Facility(district=district, name=name, kind=kind, beds_general=general, beds_oxygen=oxygen, beds_icu=icu)
+        db.session.add(f)
+        facilities[kind].append(f)
+    db.session.flush()
+    phones = set()
+    for _ in range(n_patients):
+        setting = rng.choices(["home", "ccc", "hospital"], weights=[70, 18, 12])[0]
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        phone = _phone(rng, phones)
+        age = rng.choice([rng.randint(18, 59)] * 3 + [rng.randint(60, 85)])
+        positive = today - timedelta(days=rng.randint(0, 9))
+        db.session.add(Patient(
+            district_id=district.id, name=name, name_key=name_key(name), age=age, sex=rng.choice(["female", "male"]),
+            phone=phone, attendant_phone=_phone(rng, phones) if setting == "hospital" else None,
+            address=f"House {rng.randint(1, 300)}", village_id=rng.choice(villages).id, setting=setting,
+            facility_id=rng.choice(facilities[setting]).id if setting != "home" else None,
+            positive_date=positive, symptom_onset_date=positive - timedelta(days=rng.randint(0, 2)),
+            isolation_start_date=positive if setting == "home" else None,
+            comorbidities=",".join(rng.sample(COMORBID, rng.choice([0, 0, 0, 1, 2]))),
+            language=rng.choice(["hi", "hi", "en"]), status="active", created_at=now))
+
+
+def _phone(rng, used):
+    while True:
+        phone = f"+91{rng.choice('6789')}{rng.randint(0, 999_999_999):09d}"
+        if phone not in used:
+            used.add(phone)
+            return phone
+
+
+def _a_few_calls(now):
+    """Some of today's calls already made by the demo volunteer, so the desks have work on them."""
+    volunteer2 = db.session.scalar(db.select(User).where(User.username == "volunteer2"))
+    reports = [
+        {"outcome": "connected", "spo2": 97, "temperature_f": 98.6},
+        {"outcome": "connected", "spo2": 91, "symptoms": ["breathlessness"], "needs": ["oxygen"],
+         "notes": "Breathless since morning; family has no oximeter refill."},
+        {"outcome": "connected", "needs": ["medicine"], "notes": "Needs paracetamol and vitamin C."},
+        {"outcome": "connected", "needs": ["doctor"], "notes": "Asks whether to continue steroids."},
+        {"outcome": "connected", "needs": ["counselling"], "notes": "Anxious, not sleeping."},
+        {"outcome": "no_answer"},
+    ]
+    for i, report in enumerate(reports):
+        task = queue.claim_next_task(volunteer2, now=now)
+        if task is None:
+            return
+        calls.log_attempt(task.id, volunteer2, report, submission_key=f"demo-{i}", now=now)

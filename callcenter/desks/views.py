@@ -1,0 +1,64 @@
+"""Desks for the control room, doctors and counsellors: their open escalations and the actions on them."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import scope
+from ..auth.access import roles_required
+from ..models import Escalation, Role
+from ..rules.routing import Desk
+from ..services import escalations, records
+from ..services.errors import Conflict, Forbidden, Invalid
+from .forms import EscalationActionForm
+
+bp = Blueprint("desks", __name__, url_prefix="/desk")
+DESK_USERS = (Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR, Role.NODAL_OFFICER, Role.ADMIN)
+
+ACTIONS = {
+    "acknowledge": lambda esc_id, user, text, version: escalations.acknowledge(esc_id, user, version=version),
+    "start": lambda esc_id, user, text, version: escalations.start(esc_id, user, text, version=version),
+    "note": lambda esc_id, user, text, version: escalations.add_note(esc_id, user, text),
+    "resolve": lambda esc_id, user, text, version: escalations.resolve(esc_id, user, text, version=version),
+    "cancel": lambda esc_id, user, text, version: escalations.cancel(esc_id, user, text, version=version),
+}
+
+
+@bp.route("/")
+@roles_required(*DESK_USERS)
+def desk():
+    desks = escalations.desks_for(current_user)
+    chosen = request.args.get("desk") or desks[0]
+    if chosen not in desks:
+        abort(403)
+    items = escalations.desk_queue(current_user, Desk(chosen))
+    return render_template("desks/desk.html", desks=desks, chosen=chosen, items=items,
+                           form=EscalationActionForm())
+
+
+@bp.route("/escalation/<int:esc_id>", methods=["GET"])
+@roles_required(*DESK_USERS)
+def detail(esc_id):
+    esc = scope.get_scoped(Escalation, esc_id, current_user)
+    if esc.desk not in escalations.desks_for(current_user):
+        abort(403)
+    records.log_view(current_user, esc.patient, "escalation")
+    return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
+                           form=EscalationActionForm())
+
+
+@bp.route("/escalation/<int:esc_id>/act", methods=["POST"])
+@roles_required(*DESK_USERS)
+def act(esc_id):
+    form = EscalationActionForm()
+    back = url_for(".detail", esc_id=esc_id) if request.args.get("from") == "detail" else \
+        url_for(".desk", desk=form.desk.data or None)
+    if not form.validate_on_submit():
+        flash(_("The form expired or was incomplete; please try again."), "warning")
+        return redirect(back)
+    try:
+        ACTIONS[form.action.data](esc_id, current_user, form.text.data, form.version.data)
+    except (Conflict, Invalid, Forbidden) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(back)

@@ -1,0 +1,119 @@
+"""Call tasks (one patient, one day, one slot) and the attempts made on them."""
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .patients import Patient
+from .users import User
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"          # waiting in a queue (due_at says from when)
+    CLAIMED = "claimed"          # a volunteer has it on screen
+    DONE = "done"                # the patient was reached and the call recorded
+    UNREACHABLE = "unreachable"  # all attempts for the day failed
+    CANCELLED = "cancelled"      # follow-up ended (discharge, death, wrong number …)
+
+
+TASK_TRANSITIONS = {
+    TaskStatus.PENDING: {TaskStatus.CLAIMED, TaskStatus.CANCELLED},
+    TaskStatus.CLAIMED: {TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.UNREACHABLE, TaskStatus.CANCELLED},
+    TaskStatus.DONE: set(),
+    TaskStatus.UNREACHABLE: set(),
+    TaskStatus.CANCELLED: set(),
+}
+OPEN_TASK_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED)
+
+
+class Outcome(enum.StrEnum):
+    CONNECTED = "connected"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    SWITCHED_OFF = "switched_off"
+    WRONG_NUMBER = "wrong_number"
+    CALL_BACK_LATER = "call_back_later"
+
+
+class CallTask(db.Model):
+    __table_args__ = (
+        UniqueConstraint("patient_id", "task_date", "slot", name="uq_call_task_patient_day_slot"),
+        # The queue's "next most urgent due task" scan.
+        Index("ix_call_task_queue", "district_id", "status", "priority", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    setting: Mapped[str] = mapped_column(String(10))  # copied from the patient: the queue it sits in
+    task_date: Mapped[date]
+    slot: Mapped[int] = mapped_column(default=1)
+    due_at: Mapped[datetime]
+    priority: Mapped[int]  # lower is more urgent; see rules/priority.py
+    status: Mapped[str] = mapped_column(String(12), default=TaskStatus.PENDING)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_outcome: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40), default="daily")
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    patient: Mapped[Patient] = relationship()
+    claimed_by: Mapped[User | None] = relationship()
+
+
+class CallAttempt(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("call_task.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # A key minted with the form: the same submission arriving twice records one attempt.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    temperature_f: Mapped[float | None]
+    spo2: Mapped[int | None]
+    symptoms: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Symptom values
+    notes: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    task: Mapped[CallTask] = relationship()
+    patient: Mapped[Patient] = relationship()
+    user: Mapped[User] = relationship()
+    needs: Mapped[list["Need"]] = relationship(back_populates="attempt")
+
+    @property
+    def symptom_list(self):
+        return [s for s in self.symptoms.split(",") if s]
+
+
+class CheckIn(db.Model):
+    """A patient's self-report (SMS, IVR or the link form)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(index=True)
+    feeling_ok: Mapped[bool | None]
+    temperature_f: Mapped[float | None]
+    spo2: Mapped[int | None]
+    raw: Mapped[str] = mapped_column(Text, default="")
+
+    patient: Mapped[Patient] = relationship()
+    needs: Mapped[list["Need"]] = relationship(back_populates="checkin")
+
+
+class Need(db.Model):
+    """One thing a patient asked for, from a call or a check-in, and the escalation that answers it."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"), index=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("check_in.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"), index=True)
+    created_at: Mapped[datetime]
+
+    attempt: Mapped[CallAttempt | None] = relationship(back_populates="needs")
+    checkin: Mapped[CheckIn | None] = relationship(back_populates="needs")

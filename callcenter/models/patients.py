@@ -1,0 +1,118 @@
+"""A patient, and the transfers that move them between settings and facilities."""
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .places import District, Facility, Village
+
+
+class Setting(enum.StrEnum):
+    HOSPITAL = "hospital"
+    CCC = "ccc"
+    HOME = "home"
+
+
+class Sex(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class PatientStatus(enum.StrEnum):
+    """`active` patients are followed up; every other status ends the follow-up."""
+    ACTIVE = "active"
+    RECOVERED = "recovered"
+    DIED = "died"
+    MOVED_OUT = "moved_out"
+
+
+class Comorbidity(enum.StrEnum):
+    HYPERTENSION = "hypertension"
+    DIABETES = "diabetes"
+    HEART = "heart"
+    LUNG = "lung"
+    LIVER = "liver"
+    KIDNEY = "kidney"
+    CEREBROVASCULAR = "cerebrovascular"
+
+
+class Patient(db.Model):
+    __table_args__ = (
+        # One active record per (phone, name): the registration duplicate rule, enforced by the database.
+        Index("uq_patient_active_phone_name", "phone", "name_key", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120))  # lower-case, single-spaced: for duplicate checks
+    age: Mapped[int]
+    sex: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    attendant_phone: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(Text, default="")
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    setting: Mapped[str] = mapped_column(String(10))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"), index=True)
+    positive_date: Mapped[date]
+    symptom_onset_date: Mapped[date | None]
+    isolation_start_date: Mapped[date | None]
+    comorbidities: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Comorbidity values
+    abha_number: Mapped[str | None] = mapped_column(String(14), index=True)  # 14 digits, no dashes
+    lab_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="hi")
+    status: Mapped[str] = mapped_column(String(12), default=PatientStatus.ACTIVE, index=True)
+    sms_opt_out: Mapped[bool] = mapped_column(default=False)
+    phone_invalid: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    ended_at: Mapped[datetime | None]
+
+    district: Mapped[District] = relationship()
+    village: Mapped[Village | None] = relationship()
+    facility: Mapped[Facility | None] = relationship()
+    transfers: Mapped[list["Transfer"]] = relationship(
+        back_populates="patient", order_by="Transfer.at")
+
+    @property
+    def comorbidity_list(self):
+        return [c for c in self.comorbidities.split(",") if c]
+
+    @property
+    def call_phone(self):
+        """Hospital patients are reached through their attendant when one is recorded."""
+        if self.setting == Setting.HOSPITAL and self.attendant_phone:
+            return self.attendant_phone
+        return self.phone
+
+    @property
+    def abha_display(self):
+        a = self.abha_number
+        return f"{a[:2]}-{a[2:6]}-{a[6:10]}-{a[10:]}" if a else ""
+
+    @property
+    def is_active(self):
+        return self.status == PatientStatus.ACTIVE
+
+    def __str__(self):
+        return self.name
+
+
+class Transfer(db.Model):
+    """A move between settings/facilities. The patient row holds the current place; history lives here."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    at: Mapped[datetime]
+    from_setting: Mapped[str | None] = mapped_column(String(10))
+    to_setting: Mapped[str] = mapped_column(String(10))
+    from_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
+    to_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    patient: Mapped[Patient] = relationship(back_populates="transfers")
+    from_facility: Mapped[Facility | None] = relationship(foreign_keys=[from_facility_id])
+    to_facility: Mapped[Facility | None] = relationship(foreign_keys=[to_facility_id])

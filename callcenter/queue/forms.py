@@ -1,0 +1,44 @@
+"""The call form. It parses types only; the ranges and rules live in services/calls.py."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (DateTimeLocalField, DecimalField, HiddenField, IntegerField, RadioField, SubmitField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, Length, Optional
+
+from .. import labels
+from ..clock import local_to_utc
+from ..forms import MultiCheckboxField
+
+
+class CallForm(FlaskForm):
+    submission_key = HiddenField(validators=[DataRequired()])
+    outcome = RadioField(_l("What happened?"), choices=labels.choices(labels.OUTCOMES),
+                         validators=[DataRequired(_l("Choose what happened on the call."))])
+    temperature_f = DecimalField(_l("Temperature (°F)"), places=1, validators=[Optional()],
+                                 render_kw={"inputmode": "decimal", "step": "0.1"})
+    spo2 = IntegerField(_l("SpO2 (%)"), validators=[Optional()], render_kw={"inputmode": "numeric"})
+    symptoms = MultiCheckboxField(_l("Symptoms"), choices=labels.choices(labels.SYMPTOMS))
+    needs = MultiCheckboxField(_l("Needs"), choices=labels.choices(labels.NEEDS))
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    callback_at = DateTimeLocalField(_l("Call back at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    submit = SubmitField(_l("Save call"))
+
+    def report(self):
+        return {
+            "outcome": self.outcome.data,
+            "temperature_f": float(self.temperature_f.data) if self.temperature_f.data is not None else None,
+            "spo2": self.spo2.data,
+            "symptoms": self.symptoms.data or [],
+            "needs": self.needs.data or [],
+            "notes": self.notes.data or "",
+            "callback_at": local_to_utc(self.callback_at.data) if self.callback_at.data else None,
+        }
+
+
+class TakeForm(FlaskForm):
+    setting = HiddenField()
+    submit = SubmitField(_l("Take next call"))
+
+
+class ReleaseForm(FlaskForm):
+    submit = SubmitField(_l("Put back in queue"))

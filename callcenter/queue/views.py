@@ -1,0 +1,106 @@
+"""The volunteer console: queues with live counts, take the next call, record it."""
+import uuid
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import labels, scope
+from ..auth.access import roles_required
+from ..forms import apply_service_errors
+from ..templating import local_datetime
+from ..models import CallTask, Role, Setting, TaskStatus
+from ..services import calls, queue, records
+from ..services.errors import Conflict, Invalid
+from .forms import CallForm, ReleaseForm, TakeForm
+
+bp = Blueprint("queue", __name__, url_prefix="/queue")
+CALLERS = (Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN)
+
+
+@bp.route("/")
+@roles_required(*CALLERS)
+def console():
+    held = queue.current_claim(current_user)
+    return render_template("queue/console.html", counts=queue.queue_counts(current_user), held=held,
+                           take_form=TakeForm(), settings=list(Setting))
+
+
+@bp.route("/counts.json")
+@roles_required(*CALLERS)
+def counts():
+    return jsonify(queue.queue_counts(current_user))
+
+
+@bp.route("/take", methods=["POST"])
+@roles_required(*CALLERS)
+def take():
+    form = TakeForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "warning")
+        return redirect(url_for(".console"))
+    setting = form.setting.data if form.setting.data in set(Setting) else None
+    task = queue.claim_next_task(current_user, setting=setting)
+    if task is None:
+        flash(_("No calls are due in this queue right now."), "info")
+        return redirect(url_for(".console"))
+    return redirect(url_for(".call", task_id=task.id))
+
+
+@bp.route("/task/<int:task_id>", methods=["GET", "POST"])
+@roles_required(*CALLERS)
+def call(task_id):
+    task = scope.get_scoped(CallTask, task_id, current_user)
+    form = CallForm()
+    if request.method == "GET":
+        form.submission_key.data = uuid.uuid4().hex
+    if not _mine(task) and request.method == "GET":
+        flash(_("This call is not assigned to you."), "warning")
+        return redirect(url_for(".console"))
+    if form.validate_on_submit():
+        try:
+            logged = calls.log_attempt(task.id, current_user, form.report(), form.submission_key.data)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc.message), "danger")
+            return redirect(url_for(".console"))
+        else:
+            flash(_saved_message(logged), "success" if logged.created else "info")
+            return redirect(url_for(".console"))
+    patient = task.patient
+    records.log_view(current_user, patient, "call")
+    return render_template("queue/call.html", task=task, patient=patient, form=form,
+                           history=records.recent_history(patient), release_form=ReleaseForm())
+
+
+@bp.route("/task/<int:task_id>/release", methods=["POST"])
+@roles_required(*CALLERS)
+def release(task_id):
+    if ReleaseForm().validate_on_submit():
+        try:
+            queue.release_task(task_id, current_user)
+            flash(_("The call went back to the queue."), "info")
+        except Conflict as exc:
+            flash(str(exc.message), "warning")
+    return redirect(url_for(".console"))
+
+
+def _mine(task):
+    return task.status == TaskStatus.CLAIMED and task.claimed_by_id == current_user.id
+
+
+def _saved_message(logged):
+    if not logged.created:
+        return _("This call was already saved; it was recorded once.")
+    task = logged.attempt.task
+    parts = [_("Call saved.")]
+    if logged.escalations:
+        parts.append(_("Sent to: %(desks)s.", desks=", ".join(
+            f"{labels.DESKS[e.desk]} ({labels.ESCALATION_KINDS.get(e.kind, e.kind)}, {labels.SEVERITIES[e.severity]})"
+            for e in logged.escalations)))
+    if task.status == TaskStatus.PENDING:
+        parts.append(_("The patient will be called again at %(time)s.", time=local_datetime(task.due_at, "HH:mm")))
+    elif task.status == TaskStatus.UNREACHABLE:
+        parts.append(_("The patient is marked unreachable for today."))
+    return " ".join(parts)

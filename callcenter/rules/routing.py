@@ -1,0 +1,106 @@
+"""Which desk acts on what a patient reported, and how urgently.
+
+One function, `route`, decides for calls and check-ins alike.
+"""
+import enum
+from dataclasses import dataclass
+
+
+class NeedKind(enum.StrEnum):
+    MEDICINE = "medicine"
+    DOCTOR = "doctor"
+    AMBULANCE = "ambulance"
+    HOSPITAL_BED = "hospital_bed"
+    OXYGEN = "oxygen"
+    COUNSELLING = "counselling"
+    FOOD = "food"
+    TEST = "test"
+    OTHER = "other"
+
+
+class Symptom(enum.StrEnum):
+    FEVER = "fever"
+    COUGH = "cough"
+    BREATHLESSNESS = "breathlessness"
+    CHEST_PAIN = "chest_pain"
+    CONFUSION = "confusion"
+    LOSS_OF_TASTE_SMELL = "loss_of_taste_smell"
+    FATIGUE = "fatigue"
+    BODY_ACHE = "body_ache"
+    DIARRHOEA = "diarrhoea"
+
+
+class Desk(enum.StrEnum):
+    CONTROL_ROOM = "control_room"
+    DOCTOR = "doctor"
+    COUNSELLOR = "counsellor"
+
+
+class Severity(enum.StrEnum):
+    EMERGENCY = "emergency"
+    ROUTINE = "routine"
+
+
+# Ministry of Health home-isolation guidance: seek immediate care for these.
+WARNING_SYMPTOMS = frozenset({Symptom.BREATHLESSNESS, Symptom.CHEST_PAIN, Symptom.CONFUSION})
+EMERGENCY_NEEDS = frozenset({NeedKind.AMBULANCE, NeedKind.HOSPITAL_BED, NeedKind.OXYGEN})
+NEED_DESK = {
+    NeedKind.AMBULANCE: Desk.CONTROL_ROOM,
+    NeedKind.HOSPITAL_BED: Desk.CONTROL_ROOM,
+    NeedKind.OXYGEN: Desk.CONTROL_ROOM,
+    NeedKind.DOCTOR: Desk.DOCTOR,
+    NeedKind.COUNSELLING: Desk.COUNSELLOR,
+    NeedKind.MEDICINE: Desk.CONTROL_ROOM,
+    NeedKind.FOOD: Desk.CONTROL_ROOM,
+    NeedKind.TEST: Desk.CONTROL_ROOM,
+    NeedKind.OTHER: Desk.CONTROL_ROOM,
+}
+WARNING_SIGN = "warning_sign"  # the escalation kind raised for a warning sign without an explicit need
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    spo2_emergency_below: int = 94
+    fever_f: float = 100.0
+    high_risk_age: int = 60
+
+
+@dataclass(frozen=True)
+class Routing:
+    kind: str       # a NeedKind value, or WARNING_SIGN
+    desk: Desk
+    severity: Severity
+    reasons: tuple  # machine-readable: ("spo2", 91), ("symptom", "chest_pain"), ("need", "ambulance")
+
+
+def warning_signs(symptoms=(), spo2=None, thresholds=Thresholds()):
+    """The reasons (if any) that make this report a medical emergency."""
+    reasons = []
+    if spo2 is not None and spo2 < thresholds.spo2_emergency_below:
+        reasons.append(("spo2", spo2))
+    for s in sorted(set(symptoms) & WARNING_SYMPTOMS):
+        reasons.append(("symptom", str(s)))
+    return reasons
+
+
+def route(needs=(), symptoms=(), spo2=None, thresholds=Thresholds()):
+    """Turn a report into the escalations it calls for, emergencies first.
+
+    A warning sign makes every control-room need an emergency and, if the patient asked for
+    none of ambulance/bed/oxygen, raises a `warning_sign` emergency of its own.
+    """
+    needs = [NeedKind(n) for n in dict.fromkeys(needs)]  # de-duplicated, order kept
+    danger = warning_signs(symptoms, spo2, thresholds)
+    routings = []
+    for need in needs:
+        emergency = need in EMERGENCY_NEEDS
+        reasons = [("need", str(need))]
+        if emergency:
+            reasons += danger
+        routings.append(Routing(str(need), NEED_DESK[need],
+                                Severity.EMERGENCY if emergency else Severity.ROUTINE, tuple(reasons)))
+    if danger and not any(n in EMERGENCY_NEEDS for n in needs):
+        routings.append(Routing(WARNING_SIGN, Desk.CONTROL_ROOM, Severity.EMERGENCY, tuple(danger)))
+    routings.sort(key=lambda r: r.severity != Severity.EMERGENCY)
+    return routings
+

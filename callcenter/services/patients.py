@@ -1,0 +1,150 @@
+"""Registering a patient: validation, the duplicate rule, the first transfer record and today's call."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import local_date, utcnow
+from ..extensions import db
+from ..models import (CallTask, Comorbidity, Facility, Patient, PatientStatus, Role, Setting, Sex,
+                      TaskStatus, Transfer, Village, Block)
+from ..rules import vitals
+from ..rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
+from ..rules.priority import new_patient_priority
+from . import audit, settings
+from .errors import Conflict, Forbidden, Invalid
+from .tx import transaction
+
+REGISTRAR_ROLES = {Role.NODAL_OFFICER, Role.ADMIN}
+
+IDENTITY_MESSAGES = {
+    "phone_invalid": _l("Not a valid Indian mobile number."),
+    "phone_not_mobile": _l("This is a landline; enter a mobile number."),
+    "phone_not_indian": _l("Enter an Indian (+91) mobile number."),
+    "abha_invalid": _l("An ABHA number has 14 digits, written XX-XXXX-XXXX-XXXX."),
+}
+
+
+def _validate(data, user, today):
+    """Check and normalise registration data; raises Invalid with a message per field."""
+    errors, clean = {}, {}
+
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        errors["name"] = _l("Enter the patient's name.")
+    elif len(name) > 120:
+        errors["name"] = _l("The name is too long (120 characters at most).")
+    clean["name"] = name
+
+    age = data.get("age")
+    if age is None or not (vitals.AGE_MIN <= age <= vitals.AGE_MAX):
+        errors["age"] = _l("Age must be between %(low)s and %(high)s.", low=vitals.AGE_MIN, high=vitals.AGE_MAX)
+    clean["age"] = age
+
+    if data.get("sex") not in set(Sex):
+        errors["sex"] = _l("Choose the patient's sex.")
+    clean["sex"] = data.get("sex")
+
+    for field in ("phone", "attendant_phone"):
+        raw = data.get(field)
+        if not raw and field == "attendant_phone":
+            clean[field] = None
+            continue
+        try:
+            clean[field] = normalize_indian_mobile(raw)
+        except InvalidValue as exc:
+            errors[field] = IDENTITY_MESSAGES[exc.code]
+
+    try:
+        clean["abha_number"] = normalize_abha(data.get("abha_number"))
+    except InvalidValue as exc:
+        errors["abha_number"] = IDENTITY_MESSAGES[exc.code]
+
+    district_id = user.district_id or data.get("district_id")
+    if district_id is None:
+        errors["district_id"] = _l("Choose the patient's district.")
+    clean["district_id"] = district_id
+
+    setting = data.get("setting")
+    if setting not in set(Setting):
+        errors["setting"] = _l("Choose hospital, COVID care centre or home isolation.")
+    facility = db.session.get(Facility, data["facility_id"]) if data.get("facility_id") else None
+    if setting in (Setting.HOSPITAL, Setting.CCC):
+        if facility is None or facility.kind != setting or facility.district_id != district_id:
+            errors["facility_id"] = _l("Choose the hospital or care centre the patient is in.")
+    elif facility is not None:
+        errors["facility_id"] = _l("A patient in home isolation has no facility.")
+    clean["setting"], clean["facility_id"] = setting, facility.id if facility else None
+
+    village_id = data.get("village_id")
+    if village_id:
+        village = db.session.get(Village, village_id)
+        if village is None or db.session.get(Block, village.block_id).district_id != district_id:
+            errors["village_id"] = _l("Choose a village or ward in the patient's district.")
+    clean["village_id"] = village_id or None
+
+    for field in ("positive_date", "symptom_onset_date", "isolation_start_date"):
+        value = data.get(field)
+        if value is not None and value > today:
+            errors[field] = _l("This date is in the future.")
+        clean[field] = value
+    if clean["positive_date"] is None:
+        errors["positive_date"] = _l("Enter the date of the positive test.")
+
+    comorbidities = list(dict.fromkeys(data.get("comorbidities") or []))
+    if not set(comorbidities) <= set(Comorbidity):
+        errors["comorbidities"] = _l("Unknown comorbidity.")
+    clean["comorbidities"] = ",".join(comorbidities)
+
+    language = data.get("language") or "hi"
+    if language not in ("hi", "en"):
+        errors["language"] = _l("Choose Hindi or English.")
+    clean["language"] = language
+    clean["address"] = (data.get("address") or "").strip()
+    clean["lab_id"] = (data.get("lab_id") or "").strip() or None
+
+    if errors:
+        raise Invalid(_l("Please correct the marked fields."), errors)
+    return clean
+
+
+def find_active_duplicate(phone, name):
+    return db.session.scalar(db.select(Patient).where(
+        Patient.phone == phone, Patient.name_key == name_key(name), Patient.status == PatientStatus.ACTIVE))
+
+
+def _duplicate_error():
+    return Conflict(_l("An active patient with this name and phone number is already registered."),
+                    {"phone": _l("Already registered with this name.")})
+
+
+@transaction
+def register_patient(data, user, now=None):
+    """Register a patient, record where they are, and queue their first call for today."""
+    if user.role not in REGISTRAR_ROLES:
+        raise Forbidden(_l("Only a nodal officer or an administrator can register patients."))
+    now = now or utcnow()
+    today = local_date(now)
+    clean = _validate(data, user, today)
+    if find_active_duplicate(clean["phone"], clean["name"]):
+        raise _duplicate_error()
+
+    patient = Patient(**clean, name_key=name_key(clean["name"]), status=PatientStatus.ACTIVE,
+                      created_at=now, created_by_id=user.id)
+    patient.isolation_start_date = patient.isolation_start_date or (
+        patient.positive_date if patient.setting == Setting.HOME else None)
+    db.session.add(patient)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same registration racing in from another request
+        raise _duplicate_error() from None
+    db.session.add(Transfer(patient_id=patient.id, at=now, from_setting=None, to_setting=patient.setting,
+                            to_facility_id=patient.facility_id, reason="registered", by_user_id=user.id))
+    task = CallTask(patient_id=patient.id, district_id=patient.district_id, setting=patient.setting,
+                    task_date=today, slot=1, due_at=now, status=TaskStatus.PENDING, reason="new_patient",
+                    priority=new_patient_priority(patient.age, patient.comorbidity_list, settings.thresholds()),
+                    created_at=now)
+    db.session.add(task)
+    db.session.flush()
+    audit.record(user, "patient.register", "patient", patient.id, patient.district_id, now=now,
+                 setting=patient.setting, task_id=task.id)
+    return patient
+

@@ -1,0 +1,80 @@
+"""Administrator-editable settings over the defaults in config.SETTING_DEFAULTS."""
+from flask import current_app, g
+from flask_babel import lazy_gettext as _l
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import AppSetting
+from ..rules.routing import Thresholds
+from . import audit
+from .errors import Invalid
+from .tx import transaction
+
+LABELS = {
+    "spo2_emergency_below": _l("Emergency when SpO2 is below (%)"),
+    "fever_f": _l("Fever from (°F)"),
+    "claim_timeout_minutes": _l("A claimed call returns to the queue after (minutes)"),
+    "retry_interval_minutes": _l("Retry a failed call after (minutes)"),
+    "max_attempts_per_day": _l("Failed attempts before a patient is unreachable for the day"),
+    "emergency_ack_minutes": _l("Minutes to acknowledge an emergency"),
+    "high_risk_age": _l("High risk from age"),
+}
+BOUNDS = {
+    "spo2_emergency_below": (80, 100),
+    "fever_f": (98.0, 104.0),
+    "claim_timeout_minutes": (1, 240),
+    "retry_interval_minutes": (1, 600),
+    "max_attempts_per_day": (1, 10),
+    "emergency_ack_minutes": (1, 240),
+    "high_risk_age": (30, 100),
+}
+
+
+def defaults():
+    return current_app.config["SETTING_DEFAULTS"]
+
+
+def all_settings():
+    """Every setting's current value, cached for the request."""
+    if "sampark_settings" not in g:
+        values = dict(defaults())
+        for row in db.session.scalars(db.select(AppSetting)):
+            if row.key in values:
+                values[row.key] = type(values[row.key])(row.value)
+        g.sampark_settings = values
+    return g.sampark_settings
+
+
+def get(key):
+    return all_settings()[key]
+
+
+def thresholds():
+    s = all_settings()
+    return Thresholds(spo2_emergency_below=s["spo2_emergency_below"], fever_f=s["fever_f"],
+                      high_risk_age=s["high_risk_age"])
+
+
+@transaction
+def update(values, user, now=None):
+    """Save changed settings; each change is audited with its old and new value."""
+    current = all_settings()
+    errors = {}
+    for key, value in values.items():
+        if key not in current:
+            errors[key] = _l("Unknown setting.")
+            continue
+        low, high = BOUNDS[key]
+        if not (low <= value <= high):
+            errors[key] = _l("Must be between %(low)s and %(high)s.", low=low, high=high)
+    if errors:
+        raise Invalid(_l("Some settings are out of range."), errors)
+    now = now or utcnow()
+    for key, value in values.items():
+        if value == current[key]:
+            continue
+        row = db.session.get(AppSetting, key) or AppSetting(key=key)
+        row.value, row.updated_at, row.updated_by_id = str(value), now, user.id
+        db.session.add(row)
+        audit.record(user, "setting.update", "setting", key=key, old=current[key], new=value, now=now)
+    g.pop("sampark_settings", None)

@@ -1,0 +1,73 @@
+"""Settings read from the environment, with safe defaults.
+
+Clinical thresholds here are only the *defaults*; an administrator can change each one
+at run time (stored in the database, see callcenter/services/settings.py).
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def database_url(url):
+    # Heroku-style and plain psycopg URLs both work; we use the psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sampark.db'}"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Kolkata")
+
+    # Sign-in sessions
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_DURATION = 12 * 3600
+    API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
+
+    # Languages
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = {"en": "English", "hi": "हिन्दी"}
+
+    # Static assets are served from the installed Bootstrap-Flask package, never a CDN.
+    BOOTSTRAP_SERVE_LOCAL = True
+    WTF_CSRF_TIME_LIMIT = None  # a volunteer's call screen may stay open for a long call
+
+    # JSON API / OpenAPI document (flask-smorest)
+    API_TITLE = "Sampark API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # Defaults for administrator-editable settings (see callcenter/services/settings.py).
+    SETTING_DEFAULTS = {
+        "spo2_emergency_below": _env_int("SPO2_EMERGENCY_BELOW", 94),
+        "fever_f": float(os.environ.get("FEVER_F", 100.0)),
+        "claim_timeout_minutes": _env_int("CLAIM_TIMEOUT_MINUTES", 15),
+        "retry_interval_minutes": _env_int("RETRY_INTERVAL_MINUTES", 30),
+        "max_attempts_per_day": _env_int("MAX_ATTEMPTS_PER_DAY", 3),
+        "emergency_ack_minutes": _env_int("EMERGENCY_ACK_MINUTES", 10),
+        "high_risk_age": _env_int("HIGH_RISK_AGE", 60),
+    }
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
+    # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("SAMPARK_TEST_DATABASE_URL", "sqlite://"))

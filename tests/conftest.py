@@ -1,0 +1,98 @@
+"""Fixtures: one app per test session on a real database, emptied after every test.
+
+SQLite (a temporary file) by default; PostgreSQL when SAMPARK_TEST_DATABASE_URL is set, as .ci/run does.
+"""
+import os
+import re
+import tempfile
+
+import pytest
+from sqlalchemy import text
+
+from callcenter import create_app
+from callcenter.extensions import db
+from config import database_url
+
+from . import factories
+
+PG_URL_ENV = "SAMPARK_TEST_DATABASE_URL"
+
+
+def _database_uri(tmp_dir):
+    url = os.environ.get(PG_URL_ENV)
+    return database_url(url) if url else f"sqlite:///{os.path.join(tmp_dir, 'test.db')}"
+
+
+@pytest.fixture(scope="session")
+def app():
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=_database_uri(tmp_dir))
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database(app):
+    """Each test runs in its own app context and leaves the tables empty."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def is_postgres(app):
+    return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path="/login"):
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in through the real sign-in form."""
+    def _login(user, password=factories.PASSWORD):
+        token = csrf_token(client)
+        response = client.post("/login", data={"username": user.username, "password": password,
+                                               "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return _login
+
+
+@pytest.fixture
+def district():
+    return factories.make_district()

@@ -1,0 +1,72 @@
+"""Small make_* helpers that build test data directly (no fixture files)."""
+import itertools
+from datetime import timedelta
+
+from callcenter.clock import local_date, utcnow
+from callcenter.extensions import db
+from callcenter.models import (Block, CallTask, District, Facility, Patient, TaskStatus, User, Village)
+from callcenter.rules.identity import name_key
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_district(name=None, with_places=True):
+    n = next(_seq)
+    district = District(name=name or f"District {n}", state="Chhattisgarh")
+    db.session.add(district)
+    if with_places:
+        block = Block(district=district, name=f"Block {n}")
+        db.session.add_all([
+            block,
+            Village(block=block, name=f"Village {n}"),
+            Facility(district=district, name=f"Hospital {n}", kind="hospital", beds_general=10, beds_oxygen=5,
+                     beds_icu=2),
+            Facility(district=district, name=f"Care centre {n}", kind="ccc", beds_general=50),
+        ])
+    db.session.commit()
+    return district
+
+
+def facility(district, kind):
+    return db.session.scalar(db.select(Facility).where(Facility.district_id == district.id, Facility.kind == kind))
+
+
+def village(district):
+    return db.session.scalar(db.select(Village).join(Block).where(Block.district_id == district.id))
+
+
+def make_user(role="volunteer", district=None, username=None, password=PASSWORD, language="en"):
+    user = User(username=username or f"{role}{next(_seq)}", role=role, full_name=f"Test {role}",
+                district_id=district.id if district else None, language=language)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def phone(n=None):
+    return f"+9198{(n if n is not None else next(_seq)):08d}"
+
+
+def make_patient(district, name=None, setting="home", age=35, comorbidities="", phone_number=None, **extra):
+    name = name or f"Patient {next(_seq)}"
+    fac = None if setting == "home" else facility(district, setting)
+    today = local_date()
+    patient = Patient(district_id=district.id, name=name, name_key=name_key(name), age=age, sex="female",
+                      phone=phone_number or phone(), setting=setting, facility_id=fac.id if fac else None,
+                      positive_date=today - timedelta(days=2), comorbidities=comorbidities, language="en",
+                      status="active", created_at=utcnow(), **extra)
+    db.session.add(patient)
+    db.session.commit()
+    return patient
+
+
+def make_task(patient, priority=3, due_at=None, status=TaskStatus.PENDING, slot=1, day=None, **extra):
+    now = utcnow()
+    task = CallTask(patient_id=patient.id, district_id=patient.district_id, setting=patient.setting,
+                    task_date=day or local_date(now), slot=slot, due_at=due_at or now - timedelta(minutes=1),
+                    priority=priority, status=status, created_at=now, **extra)
+    db.session.add(task)
+    db.session.commit()
+    return task
