@@ -1,5 +1,6 @@
 """People-facing names for stored codes, in the reader's language."""
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 SETTINGS = {"hospital": _l("COVID hospital"), "ccc": _l("COVID care centre"), "home": _l("Home isolation")}
 SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
@@ -61,5 +62,6 @@ def reason_text(reason):
 
 
 def choices(mapping):
-    """WTForms choices from a label mapping."""
-    return list(mapping.items())
+    """WTForms choices from a label mapping (or any iterable of (value, label) pairs)."""
+    pairs = mapping.items() if isinstance(mapping, dict) else mapping
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -2,11 +2,13 @@
 
 SQLite (a temporary file) by default; PostgreSQL when SAMPARK_TEST_DATABASE_URL is set, as .ci/run does.
 """
+import contextvars
 import os
 import re
 import tempfile
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from callcenter import create_app
@@ -61,8 +63,22 @@ def is_postgres(app):
     return db.engine.dialect.name == "postgresql"
 
 
+class IsolatedClient(FlaskClient):
+    """Runs every request in its own app context, as in production.
+
+    The test's own app context (pushed by _fresh_database) would otherwise be reused by each
+    request, sharing `g`, the cached locale and the database session between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test's own session sees what the request wrote
+        return response
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -3,7 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import scope
+from .. import labels, scope
 from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
@@ -35,8 +35,8 @@ def settings():
 @roles_required(Role.ADMIN)
 def users():
     form = UserForm()
-    form.district.choices = [("", _("State level (all districts)"))] + [
-        (d.name, d.name) for d in scope.districts(current_user)]
+    form.district.choices = labels.choices([("", _("State level (all districts)"))] + [
+        (d.name, d.name) for d in scope.districts(current_user)])
     if form.validate_on_submit():
         try:
             user = accounts.create_user(form.username.data, form.role.data, form.password.data,

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -7,7 +8,7 @@ ACTIONS = ("acknowledge", "start", "note", "resolve", "cancel")
 
 
 class EscalationActionForm(FlaskForm):
-    action = SelectField(choices=[(a, a) for a in ACTIONS], validators=[DataRequired()])
+    action = SelectField(choices=[SelectChoice(a) for a in ACTIONS], validators=[DataRequired()])
     version = IntegerField(validators=[Optional()])
     text = TextAreaField(_l("Note"), validators=[Length(max=2000)])
     desk = HiddenField()

@@ -21,7 +21,7 @@ class PatientForm(FlaskForm):
     phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter a mobile number."))],
                         render_kw={"inputmode": "tel", "placeholder": "98xxxxxxxx"})
     attendant_phone = StringField(_l("Attendant's mobile (optional)"), render_kw={"inputmode": "tel"})
-    language = RadioField(_l("Language for calls and messages"), choices=list(labels.LANGUAGES.items()),
+    language = RadioField(_l("Language for calls and messages"), choices=labels.choices(labels.LANGUAGES),
                           default="hi")
     district_id = SelectField(_l("District"), coerce=_int_or_none, validators=[Optional()])
     village_id = SelectField(_l("Village / ward"), coerce=_int_or_none, validators=[Optional()])

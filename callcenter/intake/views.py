@@ -17,14 +17,15 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 def _fill_choices(form):
     districts = scope.districts(current_user)
-    form.district_id.choices = [(None, "—")] + [(d.id, d.name) for d in districts]
+    form.district_id.choices = labels.choices([("", "—")] + [(d.id, d.name) for d in districts])
     villages = db.session.execute(
         db.select(Village.id, Village.name, Block.name, Block.district_id).join(Block)
         .where(Block.district_id.in_([d.id for d in districts])).order_by(Block.name, Village.name)).all()
-    form.village_id.choices = [(None, "—")] + [(v_id, f"{v_name} ({b_name})") for v_id, v_name, b_name, _d in villages]
+    form.village_id.choices = labels.choices(
+        [("", "—")] + [(v_id, f"{v_name} ({b_name})") for v_id, v_name, b_name, _d in villages])
     facilities = db.session.scalars(scope.scoped(db.select(Facility).order_by(Facility.name), Facility,
                                                  current_user)).all()
-    form.facility_id.choices = [(None, "—")] + [(f.id, f"{f.name} · {_kind(f)}") for f in facilities]
+    form.facility_id.choices = labels.choices([("", "—")] + [(f.id, f"{f.name} · {_kind(f)}") for f in facilities])
 
 
 def _kind(facility):

@@ -11,6 +11,7 @@ from ..forms import apply_service_errors
 from ..templating import local_datetime
 from ..models import CallTask, Role, Setting, TaskStatus
 from ..services import calls, queue, records
+from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
 from .forms import CallForm, ReleaseForm, TakeForm
 
@@ -71,7 +72,8 @@ def call(task_id):
     patient = task.patient
     records.log_view(current_user, patient, "call")
     return render_template("queue/call.html", task=task, patient=patient, form=form,
-                           history=records.recent_history(patient), release_form=ReleaseForm())
+                           history=records.recent_history(patient), release_form=ReleaseForm(),
+                           thresholds=app_settings.thresholds())
 
 
 @bp.route("/task/<int:task_id>/release", methods=["POST"])
