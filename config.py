@@ -29,6 +29,7 @@ class Config:
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sampark.db'}"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Kolkata")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")  # printed after seeding
 
     # Sign-in sessions
     SESSION_COOKIE_HTTPONLY = True

@@ -33,7 +33,7 @@ def seed_demo_command(patients):
     from .demo import DEMO_PASSWORD, seed
     created = seed(patients)
     click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
-    click.echo(f"Sign in at {current_app.config.get('PUBLIC_URL', 'http://127.0.0.1:5000')} with any of "
+    click.echo(f"Sign in at {current_app.config['PUBLIC_URL']} with any of "
                f"these usernames, password '{DEMO_PASSWORD}':")
     from .demo import DEMO_USERS
     for username, role, _name in DEMO_USERS:
