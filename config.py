@@ -69,6 +69,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; production uses scrypt
     # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
     # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("SAMPARK_TEST_DATABASE_URL", "sqlite://"))

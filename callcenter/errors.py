@@ -1,14 +1,17 @@
 """Error pages for people, JSON for the API."""
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
     400: _l("The request could not be understood."),
+    401: _l("Sign in first."),
     403: _l("You do not have access to this page."),
     404: _l("Page not found."),
     405: _l("That action is not allowed here."),
     409: _l("Someone else changed this a moment ago. Reload and try again."),
+    422: _l("Please correct the marked fields."),
     429: _l("Too many requests; wait a moment."),
     500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
 }
@@ -18,14 +21,35 @@ def wants_json():
     return request.path.startswith("/api/")
 
 
-def render_error(code, message=None, errors=None):
+def readable(value):
+    """A field's message(s) as one string: webargs gives lists, and dicts for nested fields."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {readable(v)}" if k != "_schema" else readable(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "; ".join(readable(v) for v in value)
+    return str(value)
+
+
+def render_error(code, message=None, errors=None, headers=None):
     message = str(message or MESSAGES.get(code, MESSAGES[500]))
     if wants_json():
         body = {"code": code, "message": message}
         if errors:
-            body["errors"] = {k: str(v) for k, v in errors.items()}
-        return jsonify(body), code
-    return render_template("error.html", code=code, message=message), code
+            body["errors"] = {str(k): readable(v) for k, v in errors.items()}
+        return jsonify(body), code, headers or {}
+    return render_template("error.html", code=code, message=message), code, headers or {}
+
+
+def field_messages(data):
+    """webargs/flask-smorest put parse errors in data["messages"] by location ({"json": {...}, "query": {...}});
+    one flat field → message dict, or a body-level message (e.g. malformed JSON) under "_body"."""
+    errors = {}
+    for location, messages in (data.get("messages") or {}).items():
+        if isinstance(messages, dict):
+            errors.update(messages)
+        else:
+            errors["_body" if location == "json" else location] = messages
+    return errors
 
 
 def register(app):
@@ -33,10 +57,16 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        # webargs/flask-smorest put field messages in exc.data["messages"]
         data = getattr(exc, "data", None) or {}
-        errors = data.get("messages", {}).get("json") if isinstance(data.get("messages"), dict) else None
-        return render_error(exc.code, MESSAGES.get(exc.code, exc.description), errors)
+        # Keep protocol headers the exception carries (Allow on 405, WWW-Authenticate on 401).
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
+        message = data.get("message") or MESSAGES.get(exc.code, exc.description)
+        return render_error(exc.code, message, field_messages(data), headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _l("This form has expired. Go back, reload the page and try again."))
 
     @app.errorhandler(ServiceError)
     def service_error(exc):

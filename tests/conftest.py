@@ -8,6 +8,7 @@ import re
 import tempfile
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -72,7 +73,8 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        db.session.expire_all()  # the test's own session sees what the request wrote
+        if has_app_context():  # (not inside a redirect followed by the client)
+            db.session.expire_all()  # the test's own session sees what the request wrote
         return response
 
 

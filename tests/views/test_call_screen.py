@@ -1,0 +1,90 @@
+"""The volunteer's call screen over HTTP: take, record, double submission, clear messages."""
+import re
+
+from callcenter.extensions import db
+from callcenter.models import AuditLog, CallAttempt, CallTask, Escalation
+
+from ..factories import make_patient, make_task, make_user
+
+
+def take_call(client):
+    html = client.get("/queue/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/queue/take", data={"csrf_token": token})
+    assert response.status_code == 302 and "/queue/task/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|submission_key)" type="hidden" value="([^"]+)"', page))
+    return response.headers["Location"], page, fields
+
+
+def test_call_screen_shows_what_the_call_needs(client, login, district):
+    patient = make_patient(district, name="Geeta Nishad", age=67, comorbidities="diabetes", abha_number="91123456789012")
+    make_task(patient)
+    login(make_user("volunteer", district))
+    _url, page, _fields = take_call(client)
+    assert "Geeta Nishad" in page and "+91 98" in page
+    assert "Diabetes" in page and "Over 60" in page
+    assert "91-1234-5678-9012" not in page  # the ABHA number is not needed for a call
+    view = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "patient.view")).one()
+    assert view.entity_id == patient.id  # every view of a patient record is logged
+
+
+def test_double_submitted_call_is_recorded_once(client, login, district):
+    task = make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    url, _page, fields = take_call(client)
+    form = dict(fields, outcome="connected", spo2="91", needs="ambulance", notes="breathless")
+    first = client.post(url, data=form)
+    second = client.post(url, data=form)
+    assert first.status_code == second.status_code == 302
+    assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(Escalation)) == 1
+    assert db.session.get(CallTask, task.id).status == "done"
+    page = client.get("/queue/").get_data(as_text=True)
+    assert "already saved" in page
+
+
+def test_out_of_range_vitals_get_a_clear_message_and_nothing_is_saved(client, login, district):
+    make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    url, _page, fields = take_call(client)
+    response = client.post(url, data=dict(fields, outcome="connected", spo2="190", temperature_f="50"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "SpO2 must be between 50 and 100 %" in html
+    assert "Temperature must be between 93.0 and 108.0 °F" in html
+    assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 0
+
+
+def test_missing_outcome_is_explained(client, login, district):
+    make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    url, _page, fields = take_call(client)
+    html = client.post(url, data=fields).get_data(as_text=True)
+    assert "Choose what happened on the call." in html
+
+
+def test_ambulance_need_reaches_the_control_room_desk(client, login, district):
+    make_task(make_patient(district, name="Ramesh Sahu"))
+    login(make_user("volunteer", district))
+    url, _page, fields = take_call(client)
+    response = client.post(url, data=dict(fields, outcome="connected", needs="ambulance"), follow_redirects=True)
+    assert "Control room (Ambulance, Emergency)" in response.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": fields["csrf_token"]})
+    login(make_user("control_room", district))
+    desk = client.get("/desk/").get_data(as_text=True)
+    assert "Ramesh Sahu" in desk and "Emergency" in desk and "Ambulance" in desk
+
+
+def test_someone_elses_call_screen_redirects(client, login, district):
+    task = make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    response = client.get(f"/queue/task/{task.id}")
+    assert response.status_code == 302
+
+
+def test_queue_counts_json(client, login, district):
+    make_task(make_patient(district, setting="home"))
+    make_task(make_patient(district, setting="ccc"))
+    login(make_user("volunteer", district))
+    assert client.get("/queue/counts.json").get_json() == {"hospital": 0, "ccc": 1, "home": 1}
