@@ -1,5 +1,5 @@
 """Sampark: a COVID call-centre patient follow-up system."""
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
@@ -21,6 +21,8 @@ def select_locale():
     """The signed-in user's language; before sign-in the session's choice, then the browser's."""
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]  # shell commands and jobs
+    if g.get("api_user") is not None:  # bearer-token requests (callcenter/api/v1/security.py)
+        return g.api_user.language
     if current_user and current_user.is_authenticated:
         return current_user.language
     languages = current_app.config["LANGUAGES"]

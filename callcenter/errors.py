@@ -46,7 +46,7 @@ def field_messages(data):
     errors = {}
     for location, messages in (data.get("messages") or {}).items():
         if isinstance(messages, dict):
-            errors.update(messages)
+            errors.update({"_body" if k == "_schema" else k: v for k, v in messages.items()})
         else:
             errors["_body" if location == "json" else location] = messages
     return errors

@@ -3,9 +3,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import scope
 from ..auth.access import roles_required
-from ..models import Escalation, Role
+from ..models import Role
 from ..rules.routing import Desk
 from ..services import escalations, records
 from ..services.errors import Conflict, Forbidden, Invalid
@@ -13,14 +12,6 @@ from .forms import EscalationActionForm
 
 bp = Blueprint("desks", __name__, url_prefix="/desk")
 DESK_USERS = (Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR, Role.NODAL_OFFICER, Role.ADMIN)
-
-ACTIONS = {
-    "acknowledge": lambda esc_id, user, text, version: escalations.acknowledge(esc_id, user, version=version),
-    "start": lambda esc_id, user, text, version: escalations.start(esc_id, user, text, version=version),
-    "note": lambda esc_id, user, text, version: escalations.add_note(esc_id, user, text),
-    "resolve": lambda esc_id, user, text, version: escalations.resolve(esc_id, user, text, version=version),
-    "cancel": lambda esc_id, user, text, version: escalations.cancel(esc_id, user, text, version=version),
-}
 
 
 @bp.route("/")
@@ -38,9 +29,7 @@ def desk():
 @bp.route("/escalation/<int:esc_id>", methods=["GET"])
 @roles_required(*DESK_USERS)
 def detail(esc_id):
-    esc = scope.get_scoped(Escalation, esc_id, current_user)
-    if esc.desk not in escalations.desks_for(current_user):
-        abort(403)
+    esc = escalations.get_for_desk(esc_id, current_user)
     records.log_view(current_user, esc.patient, "escalation")
     return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
                            form=EscalationActionForm())
@@ -56,7 +45,7 @@ def act(esc_id):
         flash(_("The form expired or was incomplete; please try again."), "warning")
         return redirect(back)
     try:
-        ACTIONS[form.action.data](esc_id, current_user, form.text.data, form.version.data)
+        escalations.act(esc_id, current_user, form.action.data, form.text.data, form.version.data)
     except (Conflict, Invalid, Forbidden) as exc:
         flash(str(exc.message), "danger")
     else:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import scope
 from ..clock import utcnow
 from ..extensions import db
-from ..models import CallAttempt, CallTask, Need, Outcome, TaskStatus
+from ..models import AuditLog, CallAttempt, CallTask, Escalation, Need, Outcome, TaskStatus
 from ..rules import vitals
 from ..rules.routing import Desk, NeedKind, Severity, Symptom, route
 from . import audit, settings
@@ -69,9 +69,18 @@ def log_attempt(task_id, user, report, submission_key, now=None):
         attempt = _existing(submission_key)
         if attempt is None:
             raise
-        return LoggedCall(attempt, created=False)
+        return _logged_before(attempt)
     except _AlreadyLogged as done:
-        return LoggedCall(done.attempt, created=False)
+        return _logged_before(done.attempt)
+
+
+def _logged_before(attempt):
+    """A retry's answer: the attempt as first recorded, with the escalations it raised (from its audit row)."""
+    rows = db.session.scalars(db.select(AuditLog).where(
+        AuditLog.action == "call.attempt", AuditLog.entity == "call_task", AuditLog.entity_id == attempt.task_id))
+    ids = next((r.details.get("escalations", []) for r in rows if r.details.get("attempt_id") == attempt.id), [])
+    raised = db.session.scalars(db.select(Escalation).where(Escalation.id.in_(ids))).all() if ids else []
+    return LoggedCall(attempt, created=False, escalations=sorted(raised, key=lambda e: ids.index(e.id)))
 
 
 class _AlreadyLogged(Exception):
@@ -82,16 +91,17 @@ class _AlreadyLogged(Exception):
 def _log_attempt(task_id, user, report, submission_key, now):
     _require_caller(user)
     now = now or utcnow()
-    if not submission_key:
-        raise Invalid(_l("The form is missing its submission key; reload the call screen."))
+    if not submission_key or len(submission_key) > 64:
+        raise Invalid(_l("The form is missing its submission key; reload the call screen."),
+                      {"submission_key": _l("Between 1 and 64 characters.")})
     try:
         previous = _existing(submission_key)
         if previous is not None:
             if previous.user_id != user.id or previous.task_id != task_id:
                 raise Conflict(_l("This form was already used for another call."))
             raise _AlreadyLogged(previous)
-        _validate(report, now)
         task = scope.get_scoped(CallTask, task_id, user, lock=True)
+        _validate(report, now)
         if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
             raise Conflict(_l("This call is no longer assigned to you (it timed out and went back to the "
                               "queue, or was finished). Nothing was recorded; take the next call."))

@@ -8,8 +8,7 @@ from sqlalchemy import case
 from .. import scope
 from ..clock import utcnow
 from ..extensions import db
-from ..models import (OPEN_ESCALATION_STATUSES, Desk, Escalation, EscalationNote, EscalationStatus, Role,
-                      Severity)
+from ..models import OPEN_ESCALATION_STATUSES, Desk, Escalation, EscalationNote, EscalationStatus, Role, Severity
 from . import audit, settings
 from .errors import Conflict, Forbidden, Invalid
 from .tx import transaction
@@ -72,21 +71,29 @@ def _ack_window():
     return timedelta(minutes=settings.get("emergency_ack_minutes"))
 
 
-def desk_queue(user, desk, include_closed=False):
-    """Escalations for a desk: emergencies first, then oldest first."""
+def desk_queue(user, desk, include_closed=False, status=None):
+    """Escalations for a desk: emergencies first, then oldest first. `status` narrows to one status."""
     if desk not in desks_for(user):
         raise Forbidden(_l("This desk is not yours."))
     stmt = db.select(Escalation).where(Escalation.desk == desk)
-    if not include_closed:
+    if status is not None:
+        stmt = stmt.where(Escalation.status == status)
+    elif not include_closed:
         stmt = stmt.where(Escalation.status.in_(OPEN_ESCALATION_STATUSES))
     stmt = stmt.order_by(case((Escalation.severity == Severity.EMERGENCY, 0), else_=1), Escalation.created_at)
     return db.session.scalars(scope.scoped(stmt, Escalation, user)).all()
 
 
-def _load_for_action(esc_id, user, version):
-    esc = scope.get_scoped(Escalation, esc_id, user, lock=True)
+def get_for_desk(esc_id, user, lock=False):
+    """One escalation for someone who works its desk: NotFound outside the district, Forbidden off-desk."""
+    esc = scope.get_scoped(Escalation, esc_id, user, lock=lock)
     if esc.desk not in desks_for(user):
         raise Forbidden(_l("This escalation belongs to another desk."))
+    return esc
+
+
+def _load_for_action(esc_id, user, version):
+    esc = get_for_desk(esc_id, user, lock=True)
     if version is not None and int(version) != esc.version:
         raise Conflict(_l("Someone else changed this escalation a moment ago. Reload to see what they did."))
     return esc
@@ -122,7 +129,8 @@ def start(esc_id, user, note="", version=None, now=None):
 
 
 @transaction
-def add_note(esc_id, user, text, version=None, now=None):
+def add_note(esc_id, user, text, now=None):
+    """Notes never conflict with other changes, so they take no version."""
     now = now or utcnow()
     if not (text or "").strip():
         raise Invalid(_l("Write a note first."), {"text": _l("Write a note first.")})
@@ -159,3 +167,20 @@ def _close(esc_id, user, status, text, version, now, missing_message):
 def _note(esc, user, text, now):
     if (text or "").strip():
         db.session.add(EscalationNote(escalation=esc, user_id=user.id, at=now, text=text.strip()))
+
+
+# The desk actions by name, for callers that take the action as data (the API).
+ACTIONS = {
+    "acknowledge": lambda esc_id, user, text, version: acknowledge(esc_id, user, version=version),
+    "start": lambda esc_id, user, text, version: start(esc_id, user, text, version=version),
+    "note": lambda esc_id, user, text, version: add_note(esc_id, user, text),  # notes never conflict
+    "resolve": lambda esc_id, user, text, version: resolve(esc_id, user, text, version=version),
+    "cancel": lambda esc_id, user, text, version: cancel(esc_id, user, text, version=version),
+}
+
+
+def act(esc_id, user, action, text="", version=None):
+    """Run one desk action by name; each action is its own transaction."""
+    if action not in ACTIONS:
+        raise Invalid(_l("Unknown action."), {"action": _l("Unknown action.")})
+    return ACTIONS[action](esc_id, user, text, version)

@@ -2,10 +2,23 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from .. import scope
 from ..clock import local_date, utcnow
 from ..extensions import db
-from ..models import (CallTask, Comorbidity, Facility, Patient, PatientStatus, Role, Setting, Sex,
-                      TaskStatus, Transfer, Village, Block)
+from ..models import (
+    Block,
+    CallTask,
+    Comorbidity,
+    Facility,
+    Patient,
+    PatientStatus,
+    Role,
+    Setting,
+    Sex,
+    TaskStatus,
+    Transfer,
+    Village,
+)
 from ..rules import vitals
 from ..rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
 from ..rules.priority import new_patient_priority
@@ -100,6 +113,10 @@ def _validate(data, user, today):
     clean["language"] = language
     clean["address"] = (data.get("address") or "").strip()
     clean["lab_id"] = (data.get("lab_id") or "").strip() or None
+    if clean["lab_id"] and len(clean["lab_id"]) > 40:
+        errors["lab_id"] = _l("The lab ID is too long (40 characters at most).")
+    if len(clean["address"]) > 500:
+        errors["address"] = _l("The address is too long (500 characters at most).")
 
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
@@ -148,3 +165,28 @@ def register_patient(data, user, now=None):
                  setting=patient.setting, task_id=task.id)
     return patient
 
+
+@transaction
+def search_patients(user, phone=None, q=None, offset=0, limit=20):
+    """Patients in the user's districts by phone (any written form) and/or name or lab ID, newest first.
+
+    Returns (patients, total). The result is a view of patient records, so it is audited (DPDP).
+    Volunteers see only the patient on their current call, never a list.
+    """
+    if user.role == Role.VOLUNTEER:
+        raise Forbidden(_l("Volunteers see a patient only on their current call."))
+    stmt = db.select(Patient)
+    if phone:
+        try:
+            normalized = normalize_indian_mobile(phone)
+        except InvalidValue as exc:
+            raise Invalid(_l("Please correct the marked fields."), {"phone": IDENTITY_MESSAGES[exc.code]}) from None
+        stmt = stmt.where(Patient.phone == normalized)
+    if q and q.strip():
+        stmt = stmt.where(Patient.name_key.contains(name_key(q), autoescape=True) | (Patient.lab_id == q.strip()))
+    stmt = scope.scoped(stmt, Patient, user)
+    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery()))
+    found = db.session.scalars(stmt.order_by(Patient.created_at.desc(), Patient.id.desc())
+                               .offset(offset).limit(limit)).all()
+    audit.record(user, "patient.search", "patient", None, user.district_id, patient_ids=[p.id for p in found])
+    return found, total

@@ -4,16 +4,32 @@ Every view of a patient record is logged (DPDP: access logs), so these reads wri
 """
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
+from .. import scope
 from ..clock import utcnow
 from ..extensions import db
-from ..models import OPEN_ESCALATION_STATUSES, CallAttempt, CheckIn, Escalation
+from ..models import OPEN_ESCALATION_STATUSES, CallAttempt, CallTask, CheckIn, Escalation, Patient, Role, TaskStatus
 from . import audit
+from .errors import Forbidden
 from .tx import transaction
 
 
 @transaction
 def log_view(user, patient, purpose):
     audit.record(user, "patient.view", "patient", patient.id, patient.district_id, purpose=purpose)
+
+
+def open_patient(user, patient_id, purpose):
+    """One patient's record for this user, logged. Volunteers only for the patient on their current call
+    (DPDP: show volunteers only what a call needs)."""
+    patient = scope.get_scoped(Patient, patient_id, user)
+    if user.role == Role.VOLUNTEER and not db.session.scalar(db.select(CallTask.id).where(
+            CallTask.patient_id == patient.id, CallTask.claimed_by_id == user.id,
+            CallTask.status == TaskStatus.CLAIMED).limit(1)):
+        raise Forbidden(_l("Volunteers see a patient only on their current call."))
+    log_view(user, patient, purpose)
+    return patient
 
 
 def recent_history(patient, days=7, now=None):

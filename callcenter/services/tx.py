@@ -1,7 +1,11 @@
 """One service call, one transaction."""
 import functools
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
 from ..extensions import db
+from .errors import Conflict
 
 
 def transaction(fn):
@@ -12,6 +16,10 @@ def transaction(fn):
             result = fn(*args, **kwargs)
             db.session.commit()
             return result
+        except StaleDataError:
+            # Optimistic locking: another request changed the row between our read and our write.
+            db.session.rollback()
+            raise Conflict(_l("Someone else changed this a moment ago. Reload and try again.")) from None
         except BaseException:
             db.session.rollback()
             raise

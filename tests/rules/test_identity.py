@@ -1,7 +1,6 @@
 import pytest
 
-from callcenter.rules.identity import (InvalidValue, format_phone, name_key, normalize_abha,
-                                       normalize_indian_mobile)
+from callcenter.rules.identity import InvalidValue, format_phone, name_key, normalize_abha, normalize_indian_mobile
 
 
 @pytest.mark.parametrize("raw", ["9826012345", "98260 12345", "09826012345", "+91 98260-12345", "919826012345",

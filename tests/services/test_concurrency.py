@@ -9,8 +9,7 @@ from collections import Counter
 import pytest
 
 from callcenter.extensions import db
-from callcenter.models import Escalation
-from callcenter.models import User
+from callcenter.models import Escalation, User
 from callcenter.services import calls, escalations, queue
 from callcenter.services.errors import Conflict
 

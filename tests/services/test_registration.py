@@ -96,6 +96,7 @@ def test_duplicate_active_patient_refused_case_and_spacing_ignored(district):
 
 def test_duplicate_rule_is_enforced_by_the_database(district):
     from sqlalchemy.exc import IntegrityError
+
     from ..factories import make_patient
     make_patient(district, name="Asha", phone_number="+919826012345")
     with pytest.raises(IntegrityError):

@@ -18,7 +18,8 @@ def take_call(client):
 
 
 def test_call_screen_shows_what_the_call_needs(client, login, district):
-    patient = make_patient(district, name="Geeta Nishad", age=67, comorbidities="diabetes", abha_number="91123456789012")
+    patient = make_patient(district, name="Geeta Nishad", age=67, comorbidities="diabetes",
+                           abha_number="91123456789012")
     make_task(patient)
     login(make_user("volunteer", district))
     _url, page, _fields = take_call(client)

@@ -2,9 +2,13 @@
 from flask_smorest import Api
 
 from ...extensions import csrf
+from .schemas import ErrorSchema
+from .security import register_scheme
 
 
 class SamparkApi(Api):
+    ERROR_SCHEMA = ErrorSchema  # the shape callcenter/errors.py renders, so the document tells the truth
+
     def _register_error_handlers(self):
         """Errors are rendered by callcenter/errors.py for the whole app (JSON under /api/)."""
 
@@ -14,6 +18,7 @@ api = SamparkApi()
 
 def init_api(app):
     api.init_app(app)
+    register_scheme(api)
     from . import resources  # noqa: F401  (registers the blueprints)
     for bp in resources.BLUEPRINTS:
         csrf.exempt(bp)  # bearer tokens, not cookies: CSRF does not apply

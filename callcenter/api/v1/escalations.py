@@ -1,0 +1,50 @@
+"""Desks: escalations for the control room, doctors and counsellors, and the actions on them."""
+from flask_smorest import Blueprint
+
+from ...services import escalations, records
+from .schemas import EscalationActionSchema, EscalationDetailSchema, EscalationQuerySchema, EscalationSchema
+from .security import api_user, token_required
+
+blp = Blueprint("api_escalations", __name__, url_prefix="/escalations",
+                description="Needs someone other than the volunteer must act on.")
+# Anyone who works a desk; which desks, and so which escalations, is the service's call.
+DESK_USERS = frozenset().union(*escalations.DESK_ROLES.values(), escalations.SUPERVISORS)
+
+
+@blp.route("", methods=["GET"])
+@token_required(DESK_USERS)
+@blp.arguments(EscalationQuerySchema, location="query")
+@blp.response(200, EscalationSchema(many=True))
+def desk_queue(query):
+    """A desk's escalations: emergencies first, then oldest first"""
+    user = api_user()
+    desk = query.get("desk") or next(iter(escalations.desks_for(user)), None)
+    status = query["status"]
+    return escalations.desk_queue(user, desk, include_closed=status == "all",
+                                  status=None if status in ("open", "all") else status)
+
+
+@blp.route("/<int:esc_id>", methods=["GET"])
+@token_required(DESK_USERS)
+@blp.response(200, EscalationDetailSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def read(esc_id):
+    """One escalation with its notes and the patient's call details"""
+    esc = escalations.get_for_desk(esc_id, api_user())
+    records.log_view(api_user(), esc.patient, "escalation")
+    return esc
+
+
+@blp.route("/<int:esc_id>/actions", methods=["POST"])
+@token_required(DESK_USERS)
+@blp.arguments(EscalationActionSchema)
+@blp.response(200, EscalationDetailSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def act(action, esc_id):
+    """Acknowledge, start, note, resolve or cancel
+
+    Send the version you saw: 409 if someone changed the escalation since, or if the step is not allowed
+    from its current status (e.g. resolving it twice).
+    """
+    return escalations.act(esc_id, api_user(), action["action"], action["text"], action.get("version"))

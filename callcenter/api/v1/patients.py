@@ -1,0 +1,41 @@
+"""Patients: register, read, search; scoped to the user's district."""
+from flask_smorest import Blueprint
+
+from ...services import patients, records
+from .schemas import PatientCreateSchema, PatientQuerySchema, PatientSchema
+from .security import api_user, token_required
+
+blp = Blueprint("api_patients", __name__, url_prefix="/patients", description="Patient records.")
+
+
+@blp.route("", methods=["POST"])
+@token_required(patients.REGISTRAR_ROLES)
+@blp.arguments(PatientCreateSchema)
+@blp.response(201, PatientSchema)
+@blp.alt_response(409, response="CONFLICT")
+def create(data):
+    """Register a patient and queue their first call for today"""
+    return patients.register_patient(data, api_user())
+
+
+@blp.route("", methods=["GET"])
+@token_required()
+@blp.arguments(PatientQuerySchema, location="query")
+@blp.response(200, PatientSchema(many=True))
+@blp.paginate()
+def search(query, pagination_parameters):
+    """Find patients in your district by phone and/or name, newest first"""
+    found, total = patients.search_patients(api_user(), query.get("phone"), query.get("q"),
+                                            offset=pagination_parameters.first_item,
+                                            limit=pagination_parameters.page_size)
+    pagination_parameters.item_count = total
+    return found
+
+
+@blp.route("/<int:patient_id>", methods=["GET"])
+@token_required()
+@blp.response(200, PatientSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def read(patient_id):
+    """One patient (404 outside your district; volunteers: only the patient on their current call)"""
+    return records.open_patient(api_user(), patient_id, "api")

@@ -1,0 +1,293 @@
+"""Request and response shapes. They parse types only: every rule and its message lives in the services."""
+from datetime import timezone
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields
+from marshmallow.validate import Length, OneOf
+
+from ...clock import local_to_utc
+from ...models import Comorbidity, Desk, EscalationStatus, Outcome, Setting, Sex
+from ...rules.routing import NeedKind, Symptom
+from ...services import escalations
+
+# marshmallow's own messages, in the reader's language.
+FIELD_MESSAGES = {"required": _l("This field is required."), "null": _l("This field cannot be empty.")}
+INVALID = {
+    fields.Integer: _l("Enter a whole number."),
+    fields.Float: _l("Enter a number."),
+    fields.String: _l("Enter text."),
+    fields.Date: _l("Enter a date as YYYY-MM-DD."),
+    fields.DateTime: _l("Enter a date and time in ISO 8601 (YYYY-MM-DDTHH:MM, India time unless an offset is given)."),
+    fields.List: _l("Send a list."),
+}
+
+
+def values(enum):
+    return [str(v) for v in enum]
+
+
+class Schema(ma.Schema):
+    error_messages = {"unknown": _l("Unknown field."), "type": _l("Send a JSON object.")}
+
+    def on_bind_field(self, field_name, field_obj):
+        messages = dict(FIELD_MESSAGES)
+        invalid = next((INVALID[c] for c in type(field_obj).__mro__ if c in INVALID), None)
+        if invalid is not None:
+            messages["invalid"] = invalid
+        field_obj.error_messages = {**field_obj.error_messages, **messages}
+
+
+class UtcDateTime(fields.DateTime):
+    """The database keeps naive UTC; the wire carries an offset. An input without one is India time."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        dt = super()._deserialize(value, attr, data, **kwargs)
+        if dt.tzinfo is None:
+            return local_to_utc(dt)
+        return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def one_of(choices):
+    return OneOf(choices, error=_l("Must be one of: {choices}."))
+
+
+def documented(enum, **kw):
+    """A string whose allowed values are documented; the service checks them and says what is wrong."""
+    return fields.String(metadata={"enum": values(enum)}, **kw)
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer(metadata={"description": "HTTP status code"})
+    message = fields.String(metadata={"description": "What went wrong, in the user's language"})
+    errors = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "Field name → message"})
+
+
+# --- sign-in ---
+
+class TokenRequestSchema(Schema):
+    username = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    role = fields.String()
+    district_id = fields.Integer(allow_none=True, metadata={"description": "null: state level, every district"})
+    language = fields.String()
+
+
+class TokenSchema(Schema):
+    token = fields.String(metadata={"description": "Send as `Authorization: Bearer <token>`; shown once"})
+    expires_at = UtcDateTime()
+    user = fields.Nested(UserSchema)
+
+
+# --- patients ---
+
+class PatientCreateSchema(Schema):
+    name = fields.String(required=True)
+    age = fields.Integer(required=True, strict=True)
+    sex = documented(Sex, required=True)
+    phone = fields.String(required=True, metadata={"description": "Indian mobile, any common spelling"})
+    attendant_phone = fields.String(allow_none=True)
+    language = fields.String(load_default="hi", metadata={"enum": ["hi", "en"]})
+    district_id = fields.Integer(allow_none=True, strict=True,
+                                 metadata={"description": "Only for state-level users; others get their own"})
+    village_id = fields.Integer(allow_none=True, strict=True)
+    address = fields.String(load_default="")
+    setting = documented(Setting, required=True)
+    facility_id = fields.Integer(allow_none=True, strict=True,
+                                 metadata={"description": "Required for hospital and CCC, absent for home"})
+    positive_date = fields.Date(required=True)
+    symptom_onset_date = fields.Date(allow_none=True)
+    isolation_start_date = fields.Date(allow_none=True)
+    comorbidities = fields.List(documented(Comorbidity), load_default=list)
+    abha_number = fields.String(allow_none=True, metadata={"description": "14 digits, XX-XXXX-XXXX-XXXX"})
+    lab_id = fields.String(allow_none=True, validate=Length(max=40, error=_l("At most {max} characters.")))
+
+
+class PatientSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    age = fields.Integer()
+    sex = fields.String()
+    phone = fields.String()
+    attendant_phone = fields.String(allow_none=True)
+    language = fields.String()
+    district_id = fields.Integer()
+    village_id = fields.Integer(allow_none=True)
+    address = fields.String()
+    setting = fields.String()
+    facility_id = fields.Integer(allow_none=True)
+    positive_date = fields.Date()
+    symptom_onset_date = fields.Date(allow_none=True)
+    isolation_start_date = fields.Date(allow_none=True)
+    comorbidities = fields.List(fields.String(), attribute="comorbidity_list")
+    abha_number = fields.String(attribute="abha_display", metadata={"description": "XX-XXXX-XXXX-XXXX or empty"})
+    lab_id = fields.String(allow_none=True)
+    status = fields.String()
+    sms_opt_out = fields.Boolean()
+    phone_invalid = fields.Boolean()
+    created_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
+
+
+class PatientSummarySchema(Schema):
+    """What a call or a desk needs to know about the patient, and no more."""
+    id = fields.Integer()
+    name = fields.String()
+    age = fields.Integer()
+    sex = fields.String()
+    call_phone = fields.String(metadata={"description": "The number to call (the attendant's for hospital patients)"})
+    language = fields.String()
+    setting = fields.String()
+    facility_id = fields.Integer(allow_none=True)
+    village_id = fields.Integer(allow_none=True)
+    comorbidities = fields.List(fields.String(), attribute="comorbidity_list")
+    positive_date = fields.Date()
+    symptom_onset_date = fields.Date(allow_none=True)
+
+
+class PatientQuerySchema(Schema):
+    phone = fields.String(metadata={"description": "Exact mobile number, any common spelling"})
+    q = fields.String(metadata={"description": "Part of the name, or an exact lab ID"})
+
+
+# --- tasks and attempts ---
+
+class ClaimSchema(Schema):
+    setting = fields.String(allow_none=True, validate=one_of(values(Setting)),
+                            metadata={"description": "Take only from this queue"})
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    setting = fields.String()
+    task_date = fields.Date()
+    slot = fields.Integer()
+    due_at = UtcDateTime()
+    priority = fields.Integer(metadata={"description": "Lower is more urgent"})
+    attempts = fields.Integer()
+    last_outcome = fields.String(allow_none=True)
+    reason = fields.String()
+    claimed_at = UtcDateTime(allow_none=True)
+    patient = fields.Nested(PatientSummarySchema)
+
+
+class AttemptCreateSchema(Schema):
+    submission_key = fields.String(
+        required=True, validate=Length(min=1, max=64, error=_l("Between {min} and {max} characters.")),
+        metadata={"description": "Unique per attempt, chosen by the client; resending it records nothing new"})
+    outcome = documented(Outcome, required=True)
+    temperature_f = fields.Float(allow_none=True)
+    spo2 = fields.Integer(allow_none=True, strict=True)
+    symptoms = fields.List(documented(Symptom), load_default=list)
+    needs = fields.List(documented(NeedKind), load_default=list)
+    notes = fields.String(load_default="")
+    callback_at = UtcDateTime(allow_none=True, metadata={
+        "description": "For call_back_later: ISO 8601; without an offset it is India time (Asia/Kolkata)"})
+
+
+class AttemptSchema(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    patient_id = fields.Integer()
+    user_id = fields.Integer()
+    submission_key = fields.String()
+    outcome = fields.String()
+    temperature_f = fields.Float(allow_none=True)
+    spo2 = fields.Integer(allow_none=True)
+    symptoms = fields.List(fields.String(), attribute="symptom_list")
+    needs = fields.Method("_needs", metadata={"type": "array", "items": {"type": "string"}})
+    notes = fields.String()
+    callback_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+    def _needs(self, attempt):
+        return [n.kind for n in attempt.needs]
+
+
+class TaskStateSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    due_at = UtcDateTime(metadata={"description": "When a requeued call falls due again"})
+
+
+class EscalationBriefSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    desk = fields.String()
+    severity = fields.String()
+    status = fields.String()
+    respond_by = UtcDateTime(allow_none=True)
+    version = fields.Integer()
+
+
+class LoggedCallSchema(Schema):
+    created = fields.Boolean(metadata={"description": "false: this submission_key was already recorded"})
+    attempt = fields.Nested(AttemptSchema)
+    task = fields.Nested(TaskStateSchema, attribute="attempt.task")
+    escalations = fields.List(fields.Nested(EscalationBriefSchema),
+                              metadata={"description": "Raised, or noted on an open one, by this attempt"})
+
+
+# --- escalations ---
+
+# "open" covers every open status; "all" adds the closed ones; any other is that one status.
+STATUS_FILTERS = ["open", "all", *(s for s in values(EscalationStatus) if s != EscalationStatus.OPEN)]
+
+
+class EscalationQuerySchema(Schema):
+    desk = fields.String(validate=one_of(values(Desk)), metadata={"description": "Default: your first desk"})
+    status = fields.String(validate=one_of(STATUS_FILTERS), load_default="open",
+                           metadata={"description": "open: open, acknowledged or in progress (default)"})
+
+
+class NoteSchema(Schema):
+    at = UtcDateTime()
+    user_id = fields.Integer(allow_none=True)
+    text = fields.String()
+
+
+class EscalationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    desk = fields.String()
+    severity = fields.String()
+    status = fields.String()
+    summary = fields.String()
+    reasons = fields.List(fields.List(fields.Raw()),
+                          metadata={"description": 'Why, e.g. [["need","ambulance"],["spo2",91]]'})
+    source = fields.String()
+    district_id = fields.Integer()
+    created_at = UtcDateTime()
+    created_by_id = fields.Integer(allow_none=True)
+    respond_by = UtcDateTime(allow_none=True)
+    owner_id = fields.Integer(allow_none=True)
+    acknowledged_at = UtcDateTime(allow_none=True)
+    started_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    resolution = fields.String()
+    version = fields.Integer(metadata={"description": "Send back with an action to detect someone else's change"})
+    patient = fields.Nested(PatientSummarySchema)
+
+
+class EscalationDetailSchema(EscalationSchema):
+    notes = fields.List(fields.Nested(NoteSchema))
+
+
+class EscalationActionSchema(Schema):
+    action = fields.String(required=True, validate=one_of(list(escalations.ACTIONS)))
+    text = fields.String(load_default="", metadata={"description": "Required for note, resolve and cancel"})
+    version = fields.Integer(allow_none=True, strict=True,
+                             metadata={"description": "The version you saw; 409 if it has changed since"})
