@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
-from callcenter.models import (Block, CallTask, District, Facility, Patient, TaskStatus, User, Village)
+from callcenter.models import Block, CallTask, District, Facility, Patient, TaskStatus, User, Village
 from callcenter.rules.identity import name_key
 
 PASSWORD = "correct-horse-battery"

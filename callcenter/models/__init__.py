@@ -1,9 +1,15 @@
 """All models, importable from one place (and so all known to Alembic)."""
 from .audit import AppSetting, AuditLog
-from .calls import (OPEN_TASK_STATUSES, CallAttempt, CallTask, CheckIn, Need, Outcome,
-                    TASK_TRANSITIONS, TaskStatus)
-from .escalations import (ESCALATION_TRANSITIONS, OPEN_ESCALATION_STATUSES, Desk, Escalation,
-                          EscalationNote, EscalationStatus, Severity)
+from .calls import OPEN_TASK_STATUSES, TASK_TRANSITIONS, CallAttempt, CallTask, CheckIn, Need, Outcome, TaskStatus
+from .escalations import (
+    ESCALATION_TRANSITIONS,
+    OPEN_ESCALATION_STATUSES,
+    Desk,
+    Escalation,
+    EscalationNote,
+    EscalationStatus,
+    Severity,
+)
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User

@@ -1,8 +1,7 @@
 """The call form. It parses types only; the ranges and rules live in services/calls.py."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateTimeLocalField, DecimalField, HiddenField, IntegerField, RadioField, SubmitField,
-                     TextAreaField)
+from wtforms import DateTimeLocalField, DecimalField, HiddenField, IntegerField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels

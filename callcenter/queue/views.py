@@ -8,11 +8,11 @@ from flask_login import current_user
 from .. import labels, scope
 from ..auth.access import roles_required
 from ..forms import apply_service_errors
-from ..templating import local_datetime
 from ..models import CallTask, Role, Setting, TaskStatus
 from ..services import calls, queue, records
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
+from ..templating import local_datetime
 from .forms import CallForm, ReleaseForm, TakeForm
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
