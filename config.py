@@ -63,7 +63,15 @@ class Config:
         "max_attempts_per_day": _env_int("MAX_ATTEMPTS_PER_DAY", 3),
         "emergency_ack_minutes": _env_int("EMERGENCY_ACK_MINUTES", 10),
         "high_risk_age": _env_int("HIGH_RISK_AGE", 60),
+        "release_min_days": _env_int("RELEASE_MIN_DAYS", 10),
+        "release_fever_free_days": _env_int("RELEASE_FEVER_FREE_DAYS", 3),
     }
+    # The daily jobs (local time) and the two call slots; see jobs/scheduler.py.
+    CALL_LIST_TIME = os.environ.get("CALL_LIST_TIME", "07:00")
+    RELEASE_REVIEW_TIME = os.environ.get("RELEASE_REVIEW_TIME", "07:15")
+    FIRST_SLOT_TIME = os.environ.get("FIRST_SLOT_TIME", "08:00")
+    SECOND_SLOT_TIME = os.environ.get("SECOND_SLOT_TIME", "15:00")
+    SCHEDULER_MISFIRE_GRACE_HOURS = _env_int("SCHEDULER_MISFIRE_GRACE_HOURS", 12)
 
 
 class TestConfig(Config):

@@ -30,6 +30,11 @@ def select_locale():
         request.accept_languages.best_match(list(languages), default="en")
 
 
+def _models_only(obj, name, type_, reflected, compare_to):
+    """Alembic compares only our models' tables (APScheduler keeps a table of its own)."""
+    return not (type_ == "table" and reflected and compare_to is None and name == "apscheduler_jobs")
+
+
 def register_extensions(app):
     from pathlib import Path
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -37,7 +42,7 @@ def register_extensions(app):
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-                     render_as_batch=True)
+                     render_as_batch=True, include_object=_models_only)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)

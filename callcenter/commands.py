@@ -40,6 +40,29 @@ def seed_demo_command(patients):
         click.echo(f"  {username:<12} {role}")
 
 
+@click.command("make-call-lists")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to build (default: today in the call centre's time zone).")
+@with_appcontext
+def make_call_lists_command(day):
+    """Build a day's call list now (idempotent: a second run creates nothing)."""
+    from jobs import runner
+    run = runner.run("daily_call_list", trigger="cli", day=day.date() if day else None)
+    if run.status != "succeeded":
+        raise click.ClickException(f"The call list was not built: {run.error}")
+    click.echo(f"Call list for {run.details['day']}: {run.rows} tasks created, "
+               f"{run.details['missed']} earlier tasks closed as missed.")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the scheduled jobs (daily call lists, discharge reviews) until stopped."""
+    from jobs import scheduler
+    click.echo("Scheduler running; Ctrl+C stops it.")
+    scheduler.run_forever(current_app._get_current_object())
+
+
 def register(app):
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(seed_demo_command)
+    for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command):
+        app.cli.add_command(command)

@@ -4,7 +4,18 @@ from datetime import timedelta
 
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
-from callcenter.models import Block, CallTask, District, Facility, Patient, TaskStatus, User, Village
+from callcenter.models import (
+    Block,
+    CallAttempt,
+    CallTask,
+    CheckIn,
+    District,
+    Facility,
+    Patient,
+    TaskStatus,
+    User,
+    Village,
+)
 from callcenter.rules.identity import name_key
 
 PASSWORD = "correct-horse-battery"
@@ -55,8 +66,9 @@ def make_patient(district, name=None, setting="home", age=35, comorbidities="", 
     today = local_date()
     patient = Patient(district_id=district.id, name=name, name_key=name_key(name), age=age, sex="female",
                       phone=phone_number or phone(), setting=setting, facility_id=fac.id if fac else None,
-                      positive_date=today - timedelta(days=2), comorbidities=comorbidities, language="en",
-                      status="active", created_at=utcnow(), **extra)
+                      positive_date=extra.pop("positive_date", today - timedelta(days=2)),
+                      comorbidities=comorbidities, language="en",
+                      status=extra.pop("status", "active"), created_at=utcnow(), **extra)
     db.session.add(patient)
     db.session.commit()
     return patient
@@ -66,7 +78,25 @@ def make_task(patient, priority=3, due_at=None, status=TaskStatus.PENDING, slot=
     now = utcnow()
     task = CallTask(patient_id=patient.id, district_id=patient.district_id, setting=patient.setting,
                     task_date=day or local_date(now), slot=slot, due_at=due_at or now - timedelta(minutes=1),
-                    priority=priority, status=status, created_at=now, **extra)
+                    priority=priority, status=status, created_at=now,
+                    last_contact_at=extra.pop("last_contact_at", patient.created_at), **extra)
     db.session.add(task)
     db.session.commit()
     return task
+
+
+def make_attempt(patient, user, at, outcome="connected", task=None, **fields):
+    """A call attempt recorded at `at` (naive UTC), with a done task of that day if none is given."""
+    task = task or make_task(patient, day=local_date(at), status=TaskStatus.DONE, slot=next(_seq) + 10)
+    attempt = CallAttempt(task_id=task.id, patient_id=patient.id, user_id=user.id, submission_key=f"f{next(_seq)}",
+                          outcome=outcome, created_at=at, **fields)
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
+
+
+def make_checkin(patient, at, channel="sms", **fields):
+    checkin = CheckIn(patient_id=patient.id, channel=channel, at=at, **fields)
+    db.session.add(checkin)
+    db.session.commit()
+    return checkin

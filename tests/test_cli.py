@@ -44,7 +44,8 @@ def test_seed_demo_creates_a_working_district_once(runner):
     assert settings == {"home", "ccc", "hospital"}
     roles = {u.role for u in db.session.scalars(db.select(User))}
     assert roles == {"volunteer", "control_room", "doctor", "counsellor", "nodal_officer", "admin"}
-    assert db.session.scalar(db.select(db.func.count()).select_from(CallTask)) == 60
+    assert db.session.scalar(db.select(db.func.count(db.distinct(CallTask.patient_id)))) == 60
+    assert db.session.scalar(db.select(db.func.count()).select_from(CallTask).where(CallTask.slot == 2)) > 0
     assert db.session.scalar(db.select(db.func.count()).select_from(Escalation).where(
         Escalation.severity == "emergency")) >= 1
     again = runner.invoke(args=["seed-demo"])

@@ -10,6 +10,7 @@ from .escalations import (
     EscalationStatus,
     Severity,
 )
+from .jobs import DischargeReview, JobRun, ReviewStatus, RunStatus
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User
@@ -19,5 +20,5 @@ __all__ = [
     "TASK_TRANSITIONS", "OPEN_TASK_STATUSES", "ESCALATION_TRANSITIONS", "OPEN_ESCALATION_STATUSES", "Desk",
     "Escalation", "EscalationNote", "EscalationStatus", "Severity", "Comorbidity", "Patient", "PatientStatus",
     "Setting", "Sex", "Transfer", "Block", "District", "Facility", "FacilityKind", "Village", "VillageKind",
-    "ApiToken", "Role", "User",
+    "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
 ]

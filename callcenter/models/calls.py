@@ -15,14 +15,17 @@ class TaskStatus(enum.StrEnum):
     CLAIMED = "claimed"          # a volunteer has it on screen
     DONE = "done"                # the patient was reached and the call recorded
     UNREACHABLE = "unreachable"  # all attempts for the day failed
+    MISSED = "missed"            # the day ended before anyone reached the patient
     CANCELLED = "cancelled"      # follow-up ended (discharge, death, wrong number …)
 
 
 TASK_TRANSITIONS = {
-    TaskStatus.PENDING: {TaskStatus.CLAIMED, TaskStatus.CANCELLED},
-    TaskStatus.CLAIMED: {TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.UNREACHABLE, TaskStatus.CANCELLED},
+    TaskStatus.PENDING: {TaskStatus.CLAIMED, TaskStatus.CANCELLED, TaskStatus.MISSED},
+    TaskStatus.CLAIMED: {TaskStatus.PENDING, TaskStatus.DONE, TaskStatus.UNREACHABLE, TaskStatus.CANCELLED,
+                         TaskStatus.MISSED},
     TaskStatus.DONE: set(),
     TaskStatus.UNREACHABLE: set(),
+    TaskStatus.MISSED: set(),
     TaskStatus.CANCELLED: set(),
 }
 OPEN_TASK_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED)
@@ -41,7 +44,8 @@ class CallTask(db.Model):
     __table_args__ = (
         UniqueConstraint("patient_id", "task_date", "slot", name="uq_call_task_patient_day_slot"),
         # The queue's "next most urgent due task" scan.
-        Index("ix_call_task_queue", "district_id", "status", "priority", "due_at"),
+        Index("ix_call_task_queue", "district_id", "status", "priority", "last_contact_at", "due_at"),
+        Index("ix_call_task_day", "task_date", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -50,7 +54,9 @@ class CallTask(db.Model):
     task_date: Mapped[date]
     slot: Mapped[int] = mapped_column(default=1)
     due_at: Mapped[datetime]
-    priority: Mapped[int]  # lower is more urgent; see rules/priority.py
+    priority: Mapped[int]  # lower is more urgent; see rules/policy.py
+    # The patient's last contact when the task was made: within a priority, longest since contact first.
+    last_contact_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.PENDING)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     claimed_at: Mapped[datetime | None]

@@ -67,6 +67,7 @@ class Patient(db.Model):
     status: Mapped[str] = mapped_column(String(12), default=PatientStatus.ACTIVE, index=True)
     sms_opt_out: Mapped[bool] = mapped_column(default=False)
     phone_invalid: Mapped[bool] = mapped_column(default=False)
+    last_contact_at: Mapped[datetime | None]  # last connected call or check-in: the queue's tie-breaker
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     ended_at: Mapped[datetime | None]

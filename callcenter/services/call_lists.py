@@ -1,22 +1,46 @@
-"""Building a day's call list: one task per active patient, set-based and idempotent.
+"""Building a day's call list: set-based, idempotent, from the policy in rules/policy.py.
 
-The unique (patient, day, slot) constraint makes a second run create nothing; the insert is a
-single INSERT … SELECT so it scales to a state's patients.
+One INSERT … SELECT makes every task of the day, so it scales to a state's patients; the unique
+(patient, day, slot) constraint makes a second run (a restart, a manual run, two processes) create
+nothing. The flags the policy reads (high risk, yesterday's warning signs, …) are SQL expressions
+here; tests/services/test_call_lists.py checks them against the pure rules.
 """
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, insert, literal, select
+from flask import current_app
+from sqlalchemy import and_, case, insert, literal, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..clock import local_to_utc, utcnow
+from ..clock import local_to_utc, start_of_local_day, utcnow
 from ..extensions import db
-from ..models import CallTask, Patient, PatientStatus, TaskStatus
+from ..models import (
+    OPEN_ESCALATION_STATUSES,
+    OPEN_TASK_STATUSES,
+    CallAttempt,
+    CallTask,
+    CheckIn,
+    Escalation,
+    Need,
+    Patient,
+    PatientStatus,
+    Severity,
+    TaskStatus,
+)
 from ..rules import priority
+from ..rules.policy import MAX_CALLS_PER_DAY, PRIORITY_RULES
+from ..rules.routing import WARNING_SYMPTOMS
 from . import audit, settings
 from .tx import transaction
 
-FIRST_SLOT_LOCAL = time(8, 0)
+TASK_COLUMNS = ["patient_id", "district_id", "setting", "task_date", "slot", "due_at", "priority",
+                "last_contact_at", "status", "attempts", "reason", "created_at"]
+
+
+def slot_times(day):
+    """Naive-UTC start of each call slot on `day` (morning, afternoon)."""
+    return [local_to_utc(datetime.combine(day, time.fromisoformat(current_app.config[key])))
+            for key in ("FIRST_SLOT_TIME", "SECOND_SLOT_TIME")]
 
 
 def _insert_ignoring_duplicates():
@@ -28,27 +52,88 @@ def _insert_ignoring_duplicates():
     return insert(CallTask).prefix_with("IGNORE")
 
 
-@transaction
-def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
-    """Create `day`'s first-slot task for every active patient; returns the number created.
+def _has_warning_symptom(column):
+    padded = literal(",") + column + literal(",")
+    return or_(*[padded.like(f"%,{symptom},%") for symptom in sorted(WARNING_SYMPTOMS)])
 
-    Tasks fall due at the first slot's start (08:00 local) unless `due_at` says otherwise.
-    """
-    now = now or utcnow()
-    due_at = due_at or local_to_utc(datetime.combine(day, FIRST_SLOT_LOCAL))
-    high_risk_age = settings.thresholds().high_risk_age
-    # Mirrors rules.priority.is_high_risk as SQL, so the list is built in one statement.
-    prio = case(((Patient.age >= high_risk_age) | (Patient.comorbidities != ""), literal(priority.HIGH_RISK)),
-                else_=literal(priority.ROUTINE))
-    rows = select(Patient.id, Patient.district_id, Patient.setting, literal(day), literal(1), literal(due_at),
-                  prio, literal(TaskStatus.PENDING.value), literal(0), literal("daily"), literal(now)
-                  ).where(Patient.status == PatientStatus.ACTIVE)
+
+def patient_flags(day):
+    """Subqueries of patient ids for each flag the policy reads, as of the morning of `day`."""
+    th = settings.thresholds()
+    start, end = start_of_local_day(day - timedelta(days=1)), start_of_local_day(day)
+    attempt_yday = and_(CallAttempt.created_at >= start, CallAttempt.created_at < end)
+    checkin_yday = and_(CheckIn.at >= start, CheckIn.at < end)
+    warning_attempts = select(CallAttempt.patient_id).where(
+        attempt_yday, or_(CallAttempt.spo2 < th.spo2_emergency_below, _has_warning_symptom(CallAttempt.symptoms)))
+    warning_checkins = select(CheckIn.patient_id).where(checkin_yday, CheckIn.spo2 < th.spo2_emergency_below)
+    warning = union(warning_attempts, warning_checkins).subquery("warning_yesterday")
+    unwell = union(
+        warning_attempts, warning_checkins,
+        select(CallAttempt.patient_id).where(attempt_yday, CallAttempt.temperature_f >= th.fever_f),
+        select(Need.patient_id).where(Need.created_at >= start, Need.created_at < end),
+        select(CheckIn.patient_id).where(checkin_yday, or_(CheckIn.feeling_ok.is_(False),
+                                                           CheckIn.temperature_f >= th.fever_f)),
+        select(CallTask.patient_id).where(CallTask.task_date == day - timedelta(days=1),
+                                          CallTask.status.in_((TaskStatus.UNREACHABLE, TaskStatus.MISSED))),
+    ).subquery("unwell_or_unreached_yesterday")
+    emergency = select(Escalation.patient_id).where(
+        Escalation.status.in_(OPEN_ESCALATION_STATUSES), Escalation.severity == Severity.EMERGENCY
+    ).distinct().subquery("open_emergency")
+    return {"warning_yesterday": warning, "unwell_or_unreached_yesterday": unwell, "open_emergency": emergency}
+
+
+def _task_rows(day, district_id, due_times, now):
+    """The SELECT that yields one row per task to create."""
+    th, policy = settings.thresholds(), settings.call_policy()
+    subqueries = patient_flags(day)
+    flag = {name: sq.c.patient_id.is_not(None) for name, sq in subqueries.items()}
+    # Mirrors rules.priority.is_high_risk.
+    flag["high_risk"] = or_(Patient.age >= th.high_risk_age, Patient.comorbidities != "")
+    risk = case((flag["warning_yesterday"], "warning"), (flag["high_risk"], "high"), else_="normal")
+    calls = case(*[(and_(Patient.setting == setting, risk == risk_class), literal(n))
+                   for (setting, risk_class), n in policy.calls_per_day.items()], else_=literal(1))
+    task_priority = case(*[(flag[name], literal(value)) for name, value in PRIORITY_RULES],
+                         else_=literal(priority.ROUTINE))
+    slots = union(*[select(literal(n).label("slot")) for n in range(1, MAX_CALLS_PER_DAY + 1)]).subquery("slots")
+    due = case(*[(slots.c.slot == n, literal(t)) for n, t in enumerate(due_times, start=1)])
+
+    rows = select(Patient.id, Patient.district_id, Patient.setting, literal(day), slots.c.slot, due, task_priority,
+                  db.func.coalesce(Patient.last_contact_at, Patient.created_at),
+                  literal(TaskStatus.PENDING.value), literal(0), literal("daily"), literal(now))
+    rows = rows.select_from(Patient)
+    for sq in subqueries.values():
+        rows = rows.outerjoin(sq, sq.c.patient_id == Patient.id)
+    rows = rows.join(slots, slots.c.slot <= calls)  # after the flags: its condition reads them
+    rows = rows.where(Patient.status == PatientStatus.ACTIVE)
     if district_id is not None:
         rows = rows.where(Patient.district_id == district_id)
-    stmt = _insert_ignoring_duplicates().from_select(
-        ["patient_id", "district_id", "setting", "task_date", "slot", "due_at", "priority", "status", "attempts",
-         "reason", "created_at"], rows)
-    created = db.session.execute(stmt).rowcount
+    return rows
+
+
+def _close_earlier_days(day, district_id, now):
+    """Tasks of earlier days still open when a new day's list is built were missed: close them."""
+    stmt = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES))
+            .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None)
+            .execution_options(synchronize_session=False))
+    if district_id is not None:
+        stmt = stmt.where(CallTask.district_id == district_id)
+    return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+
+
+@transaction
+def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
+    """Create `day`'s tasks for every active patient (one or two slots each, by the policy).
+
+    Returns {"created": n, "missed": m}. Tasks fall due at their slot's start; `due_at` moves the first
+    slot (the demo uses it so that its calls are due at once).
+    """
+    now = now or utcnow()
+    due_times = slot_times(day)
+    if due_at is not None:
+        due_times[0] = due_at
+    missed = _close_earlier_days(day, district_id, now)
+    stmt = _insert_ignoring_duplicates().from_select(TASK_COLUMNS, _task_rows(day, district_id, due_times, now))
+    created = db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
     audit.record(user, "call_list.build", "call_task", None, district_id, now=now, day=day.isoformat(),
-                 created=created)
-    return created
+                 created=created, missed=missed)
+    return {"created": created, "missed": missed}

@@ -131,6 +131,7 @@ def _record(task, user, report, submission_key, now):
     if outcome == Outcome.CONNECTED:
         _close(task, TaskStatus.DONE, now)
         patient.phone_invalid = False
+        patient.last_contact_at = now
         needs = [Need(patient_id=patient.id, kind=k, attempt_id=attempt.id, created_at=now)
                  for k in dict.fromkeys(report.get("needs") or [])]
         db.session.add_all(needs)

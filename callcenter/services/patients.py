@@ -1,11 +1,13 @@
 """Registering a patient: validation, the duplicate rule, the first transfer record and today's call."""
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .. import scope
 from ..clock import local_date, utcnow
 from ..extensions import db
 from ..models import (
+    OPEN_TASK_STATUSES,
     Block,
     CallTask,
     Comorbidity,
@@ -156,7 +158,8 @@ def register_patient(data, user, now=None):
     db.session.add(Transfer(patient_id=patient.id, at=now, from_setting=None, to_setting=patient.setting,
                             to_facility_id=patient.facility_id, reason="registered", by_user_id=user.id))
     task = CallTask(patient_id=patient.id, district_id=patient.district_id, setting=patient.setting,
-                    task_date=today, slot=1, due_at=now, status=TaskStatus.PENDING, reason="new_patient",
+                    task_date=today, slot=1, due_at=now, last_contact_at=now, status=TaskStatus.PENDING,
+                    reason="new_patient",
                     priority=new_patient_priority(patient.age, patient.comorbidity_list, settings.thresholds()),
                     created_at=now)
     db.session.add(task)
@@ -190,3 +193,17 @@ def search_patients(user, phone=None, q=None, offset=0, limit=20):
                                .offset(offset).limit(limit)).all()
     audit.record(user, "patient.search", "patient", None, user.district_id, patient_ids=[p.id for p in found])
     return found, total
+
+
+def end_follow_up(patient, status, reason, user, now):
+    """Recovery/discharge, death or a move out of district: the follow-up ends and today's calls are
+    cancelled. Part of the caller's transaction."""
+    if patient.status != PatientStatus.ACTIVE:
+        raise Conflict(_l("This patient's follow-up has already ended."))
+    patient.status, patient.ended_at = PatientStatus(status), now
+    db.session.execute(
+        update(CallTask).where(CallTask.patient_id == patient.id, CallTask.status.in_(OPEN_TASK_STATUSES))
+        .values(status=TaskStatus.CANCELLED, closed_at=now, claimed_by_id=None)
+        .execution_options(synchronize_session=False))
+    audit.record(user, "patient.end_follow_up", "patient", patient.id, patient.district_id, now=now,
+                 status=str(status), reason=reason)

@@ -68,7 +68,8 @@ def claim_next_task(user, setting=None, now=None):
         pick = scope.scoped(pick, CallTask, user)
         if setting:
             pick = pick.where(CallTask.setting == setting)
-        pick = (pick.order_by(CallTask.priority, CallTask.due_at, CallTask.id)
+        # Most urgent first; within a priority, the longest since the patient was last reached.
+        pick = (pick.order_by(CallTask.priority, CallTask.last_contact_at, CallTask.due_at, CallTask.id)
                 .limit(1).with_for_update(skip_locked=True))
         task_id = db.session.scalar(pick)
         if task_id is None:

@@ -5,6 +5,8 @@ from flask_babel import lazy_gettext as _l
 from ..clock import utcnow
 from ..extensions import db
 from ..models import AppSetting
+from ..rules.isolation import ReleaseRule
+from ..rules.policy import DEFAULT_CALLS_PER_DAY, MAX_CALLS_PER_DAY, CallPolicy
 from ..rules.routing import Thresholds
 from . import audit
 from .errors import Invalid
@@ -18,7 +20,10 @@ LABELS = {
     "max_attempts_per_day": _l("Failed attempts before a patient is unreachable for the day"),
     "emergency_ack_minutes": _l("Minutes to acknowledge an emergency"),
     "high_risk_age": _l("High risk from age"),
+    "release_min_days": _l("Discharge review after (days from symptom onset or sample)"),
+    "release_fever_free_days": _l("… with no fever for the last (days)"),
 }
+POLICY_KEY = "calls_per_day.{}.{}"  # setting, risk class: the daily-list policy grid
 BOUNDS = {
     "spo2_emergency_below": (80, 100),
     "fever_f": (98.0, 104.0),
@@ -27,11 +32,17 @@ BOUNDS = {
     "max_attempts_per_day": (1, 10),
     "emergency_ack_minutes": (1, 240),
     "high_risk_age": (30, 100),
+    "release_min_days": (5, 30),
+    "release_fever_free_days": (1, 7),
+    **{POLICY_KEY.format(*cell): (0, MAX_CALLS_PER_DAY) for cell in DEFAULT_CALLS_PER_DAY},
 }
 
 
 def defaults():
-    return current_app.config["SETTING_DEFAULTS"]
+    values = dict(current_app.config["SETTING_DEFAULTS"])
+    for cell, calls in DEFAULT_CALLS_PER_DAY.items():
+        values.setdefault(POLICY_KEY.format(*cell), calls)
+    return values
 
 
 def all_settings():
@@ -55,6 +66,16 @@ def thresholds():
                       high_risk_age=s["high_risk_age"])
 
 
+def call_policy():
+    s = all_settings()
+    return CallPolicy({cell: s[POLICY_KEY.format(*cell)] for cell in DEFAULT_CALLS_PER_DAY})
+
+
+def release_rule():
+    s = all_settings()
+    return ReleaseRule(min_days=s["release_min_days"], fever_free_days=s["release_fever_free_days"])
+
+
 @transaction
 def update(values, user, now=None):
     """Save changed settings; each change is audited with its old and new value."""
@@ -63,6 +84,9 @@ def update(values, user, now=None):
     for key, value in values.items():
         if key not in current:
             errors[key] = _l("Unknown setting.")
+            continue
+        if value is None:
+            errors[key] = _l("Enter a value.")
             continue
         low, high = BOUNDS[key]
         if not (low <= value <= high):

@@ -1,0 +1,34 @@
+"""Running a job once, recorded in a JobRun (see callcenter/services/job_runs.py for the claim)."""
+import logging
+import uuid
+
+from callcenter.clock import utcnow
+from callcenter.services import job_runs
+
+from . import daily_call_list, release_reviews
+
+JOBS = {m.NAME: m for m in (daily_call_list, release_reviews)}
+log = logging.getLogger(__name__)
+
+
+def run(job, trigger="scheduled", run_key=None, user=None, now=None, **kwargs):
+    """Run `job` once for `run_key` (default: today's date; manual runs get a key of their own).
+
+    Returns the JobRun, or None when another process already ran or is running it.
+    """
+    module = JOBS[job]
+    now = now or utcnow()
+    if run_key is None:
+        daily = trigger in ("scheduled", "catch_up")
+        run_key = job_runs.daily_key(now) if daily else f"{trigger}-{uuid.uuid4().hex[:12]}"
+    record = job_runs.claim(job, run_key, trigger, user, now)
+    if record is None:
+        log.info("%s %s: already run or running elsewhere", job, run_key)
+        return None
+    try:
+        rows, details = module.run(now, user=user, **kwargs)
+    except Exception as exc:  # recorded and shown to the nodal officer; the next attempt may retry
+        log.exception("%s %s failed", job, run_key)
+        return job_runs.fail(record.id, f"{type(exc).__name__}: {exc}")
+    log.info("%s %s: %s rows", job, run_key, rows)
+    return job_runs.finish(record.id, rows, details)
