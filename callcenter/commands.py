@@ -58,7 +58,10 @@ def make_call_lists_command(day):
 @with_appcontext
 def scheduler_command():
     """Run the scheduled jobs (daily call lists, discharge reviews) until stopped."""
+    import logging
+
     from jobs import scheduler
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo("Scheduler running; Ctrl+C stops it.")
     scheduler.run_forever(current_app._get_current_object())
 

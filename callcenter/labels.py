@@ -33,7 +33,7 @@ COMORBIDITIES = {
 }
 TASK_STATUSES = {
     "pending": _l("Waiting"), "claimed": _l("On a call"), "done": _l("Done"),
-    "unreachable": _l("Unreachable"), "cancelled": _l("Cancelled"),
+    "unreachable": _l("Unreachable"), "missed": _l("Missed"), "cancelled": _l("Cancelled"),
 }
 ESCALATION_STATUSES = {
     "open": _l("Open"), "acknowledged": _l("Acknowledged"), "in_progress": _l("In progress"),
@@ -44,6 +44,11 @@ DESKS = {"control_room": _l("Control room"), "doctor": _l("Doctor on duty"), "co
 PATIENT_STATUSES = {"active": _l("Active"), "recovered": _l("Recovered / discharged"), "died": _l("Died"),
                     "moved_out": _l("Moved out of district")}
 LANGUAGES = {"hi": "हिन्दी", "en": "English"}
+JOBS = {"daily_call_list": _l("Daily call list"), "release_reviews": _l("Discharge reviews")}
+JOB_TRIGGERS = {"scheduled": _l("on schedule"), "catch_up": _l("catch-up after a restart"), "manual": _l("run now"),
+                "cli": _l("from the shell")}
+RUN_STATUSES = {"running": _l("Running"), "succeeded": _l("Succeeded"), "failed": _l("Failed")}
+CHANNELS = {"sms": _l("SMS"), "ivr": _l("phone (IVR)"), "web": _l("link"), "call": _l("call")}
 FACILITY_KINDS = {"hospital": _l("COVID hospital"), "ccc": _l("COVID care centre")}
 
 

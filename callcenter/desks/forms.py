@@ -12,3 +12,9 @@ class EscalationActionForm(FlaskForm):
     version = IntegerField(validators=[Optional()])
     text = TextAreaField(_l("Note"), validators=[Length(max=2000)])
     desk = HiddenField()
+
+
+class ReviewDecisionForm(FlaskForm):
+    decision = SelectField(choices=[SelectChoice("discharge"), SelectChoice("continue")],
+                           validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])

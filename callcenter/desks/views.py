@@ -6,12 +6,13 @@ from flask_login import current_user
 from ..auth.access import roles_required
 from ..models import Role
 from ..rules.routing import Desk
-from ..services import escalations, records
+from ..services import discharge, escalations, records
 from ..services.errors import Conflict, Forbidden, Invalid
-from .forms import EscalationActionForm
+from .forms import EscalationActionForm, ReviewDecisionForm
 
 bp = Blueprint("desks", __name__, url_prefix="/desk")
 DESK_USERS = (Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR, Role.NODAL_OFFICER, Role.ADMIN)
+REVIEWERS = tuple(discharge.REVIEWER_ROLES)
 
 
 @bp.route("/")
@@ -51,3 +52,30 @@ def act(esc_id):
     else:
         flash(_("Saved."), "success")
     return redirect(back)
+
+
+@bp.route("/reviews")
+@roles_required(*REVIEWERS)
+def reviews():
+    return render_template("desks/reviews.html", reviews=discharge.pending_reviews(current_user),
+                           form=ReviewDecisionForm())
+
+
+@bp.route("/reviews/<int:review_id>", methods=["POST"])
+@roles_required(*REVIEWERS)
+def decide_review(review_id):
+    form = ReviewDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was incomplete; please try again."), "warning")
+        return redirect(url_for(".reviews"))
+    try:
+        review = discharge.decide(review_id, current_user, form.decision.data == "discharge", form.note.data)
+    except (Conflict, Invalid) as exc:
+        flash(str(exc.message), "danger")
+    else:
+        if review.status == "discharged":
+            flash(_("%(name)s is discharged; their follow-up calls have ended.", name=review.patient.name),
+                  "success")
+        else:
+            flash(_("%(name)s stays in isolation and will be reviewed again.", name=review.patient.name), "info")
+    return redirect(url_for(".reviews"))

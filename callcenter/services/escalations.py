@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case
 
-from .. import scope
+from .. import labels, scope
 from ..clock import utcnow
 from ..extensions import db
 from ..models import OPEN_ESCALATION_STATUSES, Desk, Escalation, EscalationNote, EscalationStatus, Role, Severity
@@ -39,8 +39,9 @@ def raise_escalation(patient, kind, desk, severity, source, user=None, now=None,
         Escalation.patient_id == patient.id, Escalation.kind == kind,
         Escalation.status.in_(OPEN_ESCALATION_STATUSES)).with_for_update())
     if existing is not None:
+        # An empty note reads "reported again" in each reader's language (see desks/detail.html).
         db.session.add(EscalationNote(escalation=existing, user_id=getattr(user, "id", None), at=now,
-                                      text=summary or str(_l("Reported again."))))
+                                      text=summary or ""))
         if severity == Severity.EMERGENCY and existing.severity != Severity.EMERGENCY:
             existing.severity = Severity.EMERGENCY
             existing.respond_by = now + _ack_window()
@@ -101,8 +102,8 @@ def _load_for_action(esc_id, user, version):
 
 def _move(esc, status):
     if not esc.can_move_to(status):
-        raise Conflict(_l("This escalation is %(current)s; it cannot become %(wanted)s.",
-                          current=esc.status, wanted=status))
+        raise Conflict(_l("This escalation is marked “%(current)s”; it cannot be changed to “%(wanted)s”.",
+                          current=labels.ESCALATION_STATUSES[esc.status], wanted=labels.ESCALATION_STATUSES[status]))
     esc.status = status
 
 

@@ -91,7 +91,7 @@ def test_action_flow_to_resolved(api, district):
 
     twice = act(api, operator, esc, "resolve", "Again", version=resolved["version"])
     assert twice.status_code == 409
-    assert twice.get_json()["message"] == "This escalation is resolved; it cannot become resolved."
+    assert twice.get_json()["message"] == "This escalation is marked “Resolved”; it cannot be changed to “Resolved”."
     assert db.session.get(Escalation, esc.id).resolution == "Admitted at AIIMS"
 
     closed = api("GET", "/api/v1/escalations?status=resolved", user=operator).get_json()
