@@ -10,7 +10,27 @@ from .escalations import (
     EscalationStatus,
     Severity,
 )
+from .intake import (
+    ContactRole,
+    HeaderMapping,
+    Household,
+    ImportBatch,
+    ImportRow,
+    ImportStatus,
+    RowAction,
+    VillageContact,
+)
 from .jobs import DischargeReview, JobRun, ReviewStatus, RunStatus
+from .messaging import (
+    CheckinChannel,
+    CheckinLink,
+    InboundMessage,
+    InboundStatus,
+    IvrCall,
+    MessageKind,
+    OutboundMessage,
+    OutboxStatus,
+)
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User
@@ -21,4 +41,7 @@ __all__ = [
     "Escalation", "EscalationNote", "EscalationStatus", "Severity", "Comorbidity", "Patient", "PatientStatus",
     "Setting", "Sex", "Transfer", "Block", "District", "Facility", "FacilityKind", "Village", "VillageKind",
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
+    "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
+    "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
+    "OutboundMessage", "OutboxStatus",
 ]

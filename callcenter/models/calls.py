@@ -105,6 +105,7 @@ class CheckIn(db.Model):
     feeling_ok: Mapped[bool | None]
     temperature_f: Mapped[float | None]
     spo2: Mapped[int | None]
+    symptoms: Mapped[str] = mapped_column(String(200), default="", server_default="")  # Symptom values, comma-separated
     raw: Mapped[str] = mapped_column(Text, default="")
 
     patient: Mapped[Patient] = relationship()

@@ -68,6 +68,9 @@ class Patient(db.Model):
     sms_opt_out: Mapped[bool] = mapped_column(default=False)
     phone_invalid: Mapped[bool] = mapped_column(default=False)
     last_contact_at: Mapped[datetime | None]  # last connected call or check-in: the queue's tie-breaker
+    checkin_channel: Mapped[str] = mapped_column(String(10), default="sms_link",
+                                                 server_default="sms_link")  # see messaging.CheckinChannel
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     ended_at: Mapped[datetime | None]
