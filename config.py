@@ -31,6 +31,18 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Kolkata")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")  # printed after seeding
 
+    # Behind a reverse proxy: how many proxies set X-Forwarded-* (werkzeug ProxyFix); 0 = none.
+    TRUST_PROXY_HOPS = _env_int("TRUST_PROXY_HOPS", 0)
+
+    # Messaging (SMS and calls): "console" stores and shows every message; "twilio" sends them.
+    MESSAGING_BACKEND = os.environ.get("MESSAGING_BACKEND", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")  # empty: every webhook is refused
+    TWILIO_SMS_FROM = os.environ.get("TWILIO_SMS_FROM", "")
+    TWILIO_CALL_FROM = os.environ.get("TWILIO_CALL_FROM", "")
+    # The public base URL Twilio calls (and signs), e.g. https://sampark.example.gov.in; default PUBLIC_URL.
+    WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
+
     # Sign-in sessions
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

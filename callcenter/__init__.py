@@ -1,6 +1,7 @@
 """Sampark: a COVID call-centre patient follow-up system."""
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
@@ -9,6 +10,9 @@ def create_app(config_object="config.Config", **overrides):
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_object)
     app.config.update(overrides)
+    if app.config.get("TRUST_PROXY_HOPS"):
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
