@@ -42,6 +42,18 @@ class Config:
     TWILIO_CALL_FROM = os.environ.get("TWILIO_CALL_FROM", "")
     # The public base URL Twilio calls (and signs), e.g. https://sampark.example.gov.in; default PUBLIC_URL.
     WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
+    TWILIO_HTTP_TIMEOUT = _env_int("TWILIO_HTTP_TIMEOUT", 30)  # seconds; keep well under the reconcile delay
+    # Daily check-ins (local time): enqueued at the window's start; any not sent by its end are dropped.
+    CHECKIN_WINDOW_START = os.environ.get("CHECKIN_WINDOW_START", "09:00")
+    CHECKIN_WINDOW_END = os.environ.get("CHECKIN_WINDOW_END", "12:00")
+    # The outbox sender (callcenter/services/outbox.py): messages per second, retries, reconciliation.
+    OUTBOX_RATE_PER_SECOND = float(os.environ.get("OUTBOX_RATE_PER_SECOND", 10))
+    OUTBOX_SEND_INTERVAL_SECONDS = _env_int("OUTBOX_SEND_INTERVAL_SECONDS", 30)
+    OUTBOX_PASS_SECONDS = _env_int("OUTBOX_PASS_SECONDS", 25)  # a scheduled pass stops before the next
+    OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
+    OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)  # doubled after each failed try
+    # A message still "sending" this long after its claim lost its sender: it is reconciled.
+    OUTBOX_RECONCILE_AFTER_MINUTES = _env_int("OUTBOX_RECONCILE_AFTER_MINUTES", 10)
 
     # Sign-in sessions
     SESSION_COOKIE_HTTPONLY = True
@@ -77,6 +89,8 @@ class Config:
         "high_risk_age": _env_int("HIGH_RISK_AGE", 60),
         "release_min_days": _env_int("RELEASE_MIN_DAYS", 10),
         "release_fever_free_days": _env_int("RELEASE_FEVER_FREE_DAYS", 3),
+        # 1: a patient who checks in fine with normal readings is called after everyone else today.
+        "checkin_ok_deprioritises": _env_int("CHECKIN_OK_DEPRIORITISES", 1),
     }
     # The daily jobs (local time) and the two call slots; see jobs/scheduler.py.
     CALL_LIST_TIME = os.environ.get("CALL_LIST_TIME", "07:00")
@@ -84,6 +98,22 @@ class Config:
     FIRST_SLOT_TIME = os.environ.get("FIRST_SLOT_TIME", "08:00")
     SECOND_SLOT_TIME = os.environ.get("SECOND_SLOT_TIME", "15:00")
     SCHEDULER_MISFIRE_GRACE_HOURS = _env_int("SCHEDULER_MISFIRE_GRACE_HOURS", 12)
+
+    # Inbound check-ins (callcenter/checkins/): the IVR's voice, and the link form's limit per IP address
+    # (generous: mobile networks put many phones behind one address). Limiter storage: memory:// per
+    # process; e.g. redis://host:6379 to share the counts between gunicorn workers.
+    IVR_VOICE = os.environ.get("IVR_VOICE", "Polly.Aditi")  # speaks Hindi (hi-IN) and Indian English (en-IN)
+    CHECKIN_LINK_RATE_LIMIT = os.environ.get("CHECKIN_LINK_RATE_LIMIT", "60 per minute")
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Line-list imports (callcenter/services/imports.py): the largest file and row count accepted, and
+    # where uploads wait (for the column mapping and the real run after a check) before they are deleted.
+    IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 25 * 1024 * 1024)
+    IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
+    IMPORT_UPLOAD_DIR = os.environ.get("IMPORT_UPLOAD_DIR", str(INSTANCE_DIR / "imports"))
+    IMPORT_UPLOAD_HOURS = _env_int("IMPORT_UPLOAD_HOURS", 24)
 
 
 class TestConfig(Config):

@@ -3,7 +3,7 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config_object="config.Config", **overrides):
@@ -48,6 +48,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, include_object=_models_only)
     csrf.init_app(app)
+    limiter.init_app(app)  # limits are per view (the public check-in link); none by default
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
     login_manager.init_app(app)

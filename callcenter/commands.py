@@ -1,4 +1,6 @@
-"""Shell commands: `flask --app app create-user …`, `seed-demo`."""
+"""Shell commands: `flask --app app create-user …`, `seed-demo`, `import-patients`."""
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -66,6 +68,90 @@ def scheduler_command():
     scheduler.run_forever(current_app._get_current_object())
 
 
+@click.command("send-outbox")
+@click.option("--max-seconds", type=float, default=None, help="Stop after this long (default: when nothing is due).")
+@with_appcontext
+def send_outbox_command(max_seconds):
+    """One pass of the outbox sender: hand every due SMS and IVR call to the provider (rate-limited)."""
+    from jobs import runner
+    run = runner.run("outbox_sender", trigger="cli", max_seconds=max_seconds)
+    if run.status != "succeeded":
+        raise click.ClickException(f"The outbox pass failed: {run.error}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.details.items()) if k != "handed") or "nothing due"
+    click.echo(f"Outbox: {run.rows} handed to the provider ({counts}).")
+
+
+@click.command("import-patients")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would happen; save nothing.")
+@click.option("--district", "district_name", default=None,
+              help="The district the list is for (default: each row's District column says).")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+              help="What a column holds, when its header is not known (repeatable; remembered for the next file).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the error report (default: FILE-errors.csv beside FILE).")
+@with_appcontext
+def import_patients_command(file, dry_run, district_name, maps, report):
+    """Import a line list of positive patients (CSV or Excel .xlsx): new patients are added and queued for
+    a call today, people already on record are updated, bad rows go to an error report."""
+    from .extensions import db
+    from .models import District
+    from .rules import linelist
+    from .services import imports
+    district_id = None
+    if district_name:
+        district = db.session.scalar(db.select(District).where(db.func.lower(District.name) == district_name.lower()))
+        if district is None:
+            raise click.ClickException(f"No district named {district_name}.")
+        district_id = district.id
+    chosen = {}
+    for item in maps:
+        header, _sep, field = item.rpartition("=")
+        if not header or field not in (*linelist.FIELDS, linelist.IGNORE):
+            raise click.ClickException(f"--map {item!r}: write HEADER=FIELD, FIELD one of "
+                                       f"{', '.join((*linelist.FIELDS, linelist.IGNORE))}.")
+        chosen[header.strip()] = field
+    user = imports.shell_user(district_id)
+    try:
+        if chosen:
+            imports.remember_mapping(chosen, user)
+        batch = imports.import_line_list(imports.local_file(file), user, dry_run=dry_run, district_id=district_id,
+                                         mapping=chosen or None, source="cli")
+    except imports.NeedsMapping as exc:
+        raise click.ClickException(_mapping_help(exc.inspection)) from None
+    except ServiceError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"Import #{batch.id}: {imports.summary(batch)}")
+    if getattr(batch, "tasks_created", 0):
+        click.echo(f"{batch.tasks_created} calls added to today's queue.")
+    if batch.rows_rejected:
+        rows, total = imports.batch_rows(batch, "rejected", limit=20)
+        for row, _name, _phone in rows:
+            for error in row.errors:
+                click.echo(f"  row {row.row_number}, {error['column'] or '-'} \"{error['value']}\": "
+                           f"{imports.reason_text(error)}")
+        if total > len(rows):
+            click.echo(f"  … and {total - len(rows)} more rejected rows.")
+        report = report or file.with_name(f"{file.stem}-errors.csv")
+        with open(report, "w", encoding="utf-8", newline="") as out:
+            for chunk in imports.error_report(batch):
+                out.write(chunk)
+        click.echo(f"Error report (correct it and import it again): {report}")
+
+
+def _mapping_help(inspection):
+    from .rules import linelist
+    lines = ["Some columns must be matched to patient fields first (use --map \"HEADER=FIELD\"):"]
+    lines += [f"  not known: {header!r}" for header in inspection.map.unknown]
+    lines += [f"  {', '.join(map(repr, headers))} all hold {field}" for field, headers in
+              inspection.map.duplicates.items()]
+    lines += [f"  no column holds: {field}" for field in inspection.missing]
+    lines.append(f"Fields: {', '.join((*linelist.FIELDS, linelist.IGNORE))}.")
+    return "\n".join(lines)
+
+
 def register(app):
-    for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command):
+    for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command,
+                    send_outbox_command):
         app.cli.add_command(command)
+    app.cli.add_command(import_patients_command)

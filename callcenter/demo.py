@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from .clock import local_date, utcnow
 from .extensions import db
-from .models import Block, District, Facility, Patient, User, Village
+from .models import Block, District, Facility, Household, Patient, User, Village, VillageContact
 from .rules.identity import name_key
-from .services import accounts, call_lists, calls, queue
+from .services import accounts, audit, call_lists, calls, queue
 from .services.tx import transaction
 
 DEMO_PASSWORD = "sampark-demo"
@@ -45,6 +45,7 @@ def seed(n_patients=300, seed_value=2021):
         return False
     rng = random.Random(seed_value)
     _places_and_patients(rng, n_patients)
+    _households_and_contacts(rng)
     for username, role, full_name in DEMO_USERS:
         accounts.create_user(username, role, DEMO_PASSWORD, district_name=None if role == "admin" else "Raipur",
                              full_name=full_name, language="en")
@@ -90,6 +91,36 @@ def _places_and_patients(rng, n_patients):
             isolation_start_date=positive if setting == "home" else None,
             comorbidities=",".join(rng.sample(COMORBID, rng.choice([0, 0, 0, 1, 2]))),
             language=rng.choice(["hi", "hi", "en"]), status="active", created_at=now))
+
+
+CONTACTS = [("Shivkumar Sahu", "sarpanch"), ("Kamla Bai Dhruw", "ward_member"), ("Ramesh Markam", "sarpanch"),
+            ("Durga Netam", "health_worker"), ("Sitaram Verma", "secretary")]
+
+
+@transaction
+def _households_and_contacts(rng, n_households=2):
+    """A couple of families isolated at home on one phone, and whom to call in a few villages."""
+    now = utcnow()
+    district = db.session.scalar(db.select(District).where(District.name == "Raipur"))
+    home = db.session.scalars(db.select(Patient).where(Patient.district_id == district.id, Patient.setting == "home")
+                              .order_by(Patient.id)).all()
+    pairs = [(a, b) for a, b in zip(home[0::2], home[1::2], strict=False) if a.name_key != b.name_key]
+    for first, second in pairs[:n_households]:
+        # Family members: same phone, village and address.
+        second.phone, second.village_id, second.address = first.phone, first.village_id, first.address
+        household = Household(district_id=district.id, phone=first.phone, created_at=now)
+        db.session.add(household)
+        db.session.flush()
+        for member in (first, second):
+            member.household_id = household.id
+            audit.record(None, "household.join", "patient", member.id, district.id, now=now,
+                         household_id=household.id)
+    villages = db.session.scalars(db.select(Village).join(Block).where(Block.district_id == district.id)
+                                  .order_by(Block.name, Village.name)).all()
+    used = set()
+    for village, (name, role) in zip(villages[::4], CONTACTS, strict=False):
+        db.session.add(VillageContact(village_id=village.id, name=name, role=role, phone=_phone(rng, used),
+                                      active=True, created_at=now))
 
 
 def _phone(rng, used):

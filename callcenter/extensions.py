@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+# No default limits: a view opts in (the public check-in link). Client address via ProxyFix.
+limiter = Limiter(key_func=get_remote_address)

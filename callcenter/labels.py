@@ -70,3 +70,51 @@ def choices(mapping):
     """WTForms choices from a label mapping (or any iterable of (value, label) pairs)."""
     pairs = mapping.items() if isinstance(mapping, dict) else mapping
     return [SelectChoice(value, label) for value, label in pairs]
+CONTACT_ROLES = {"sarpanch": _l("Sarpanch"), "ward_member": _l("Ward member"), "secretary": _l("Panchayat secretary"),
+                 "health_worker": _l("Health worker"), "other": _l("Other")}
+EXPORT_COLUMNS = {  # headings of the dashboard's lists and exports
+    "id": _l("No."), "task_date": _l("Day"), "slot": _l("Slot"), "patient_id": _l("Patient no."), "name": _l("Name"),
+    "phone": _l("Phone"), "setting": _l("Setting"), "district": _l("District"), "block": _l("Block"),
+    "village": _l("Village"), "facility": _l("Facility"), "status": _l("Status"), "attempts": _l("Attempts"),
+    "last_outcome": _l("Last outcome"), "due_at": _l("Due"), "claimed_by": _l("On a call with"), "age": _l("Age"),
+    "sex": _l("Sex"), "positive_date": _l("Positive on"), "created_at": _l("Recorded"), "ended_at": _l("Ended"),
+    "kind": _l("Type"), "desk": _l("Desk"), "severity": _l("Severity"), "respond_by": _l("Respond by"),
+    "acknowledged_at": _l("Acknowledged"), "closed_at": _l("Closed"), "at": _l("Received"), "channel": _l("Channel"),
+    "feeling_ok": _l("Feeling OK"), "temperature_f": _l("Temperature (°F)"), "spo2": _l("SpO2 (%)"),
+    "symptoms": _l("Symptoms"), "outcome": _l("Outcome"), "volunteer": _l("Volunteer"),
+}
+
+# The outbox (callcenter/services/outbox.py)
+JOBS.update(checkins_enqueue=_l("Daily check-ins"), outbox_sender=_l("Send SMS and IVR calls"))
+OUTBOX_STATUSES = {
+    "queued": _l("Waiting to send"), "sending": _l("Sending"), "sent": _l("Sent"), "delivered": _l("Delivered"),
+    "failed": _l("Failed"), "unknown": _l("Outcome unknown"), "cancelled": _l("Not sent"),
+}
+MESSAGE_KINDS = {"sms": _l("SMS"), "call": _l("IVR call")}
+MESSAGE_TEMPLATES = {"checkin_link": _l("Check-in link"), "checkin_reply": _l("Check-in by reply"),
+                     "checkin_ivr": _l("Check-in call")}
+# The patient record's timeline (records/_timeline.html).
+IMPORT_ROW_ACTIONS = {"added": _l("added"), "updated": _l("updated")}
+REVIEW_DECISIONS = {"discharged": _l("discharged"), "continued": _l("isolation continues")}
+HOUSEHOLD_LEAVE_REASONS = {"removed": _l("taken out"), "transferred": _l("moved to another setting"),
+                           "dissolved": _l("the household was dissolved")}
+# Inbound check-ins (callcenter/checkins/): the inbox, and the job at the end of the check-in window.
+INBOUND_STATUSES = {"checked_in": _l("Check-in recorded"), "keyword": _l("Keyword (STOP/START/HELP)"),
+                    "not_understood": _l("Not understood"), "unknown_sender": _l("Unknown sender"),
+                    "read": _l("Handled")}
+JOBS["checkins_window_end"] = _l("End of the check-in window")
+
+# Line-list imports (callcenter/services/imports.py, templates/intake/import_*.html)
+IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused")}
+IMPORT_OUTCOMES = {"added": _l("Added"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
+                   "rejected": _l("Rejected")}
+IMPORT_SOURCES = {"web": _l("browser"), "cli": _l("shell")}
+IMPORT_FIELDS = {
+    "name": _l("Name"), "phone": _l("Mobile number"), "attendant_phone": _l("Attendant's mobile"), "age": _l("Age"),
+    "sex": _l("Sex"), "lab_id": _l("Lab / sample (SRF) ID"), "positive_date": _l("Date of sample / positive test"),
+    "symptom_onset_date": _l("Symptoms started on"), "setting": _l("Setting (hospital, CCC, home isolation)"),
+    "home_isolation": _l("Home isolation (yes / no)"), "facility": _l("Hospital / care centre"),
+    "district": _l("District"), "block": _l("Block"), "village": _l("Village / ward"), "address": _l("Address"),
+    "abha_number": _l("ABHA number"), "comorbidities": _l("Comorbidities"), "language": _l("Language"),
+    "ignore": _l("Ignore this column"),
+}

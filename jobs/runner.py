@@ -5,9 +5,12 @@ import uuid
 from callcenter.clock import utcnow
 from callcenter.services import job_runs
 
-from . import daily_call_list, release_reviews
+from . import checkins_enqueue, checkins_window_end, daily_call_list, outbox_sender, release_reviews
 
-JOBS = {m.NAME: m for m in (daily_call_list, release_reviews)}
+# Daily, at CONFIG_TIME.
+JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end)}
+# Every CONFIG_INTERVAL seconds; scheduled passes are not recorded (see tick), manual and shell runs are.
+INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender,)}
 log = logging.getLogger(__name__)
 
 
@@ -16,7 +19,7 @@ def run(job, trigger="scheduled", run_key=None, user=None, now=None, **kwargs):
 
     Returns the JobRun, or None when another process already ran or is running it.
     """
-    module = JOBS[job]
+    module = JOBS.get(job) or INTERVAL_JOBS[job]
     now = now or utcnow()
     if run_key is None:
         daily = trigger in ("scheduled", "catch_up")
@@ -32,3 +35,13 @@ def run(job, trigger="scheduled", run_key=None, user=None, now=None, **kwargs):
         return job_runs.fail(record.id, f"{type(exc).__name__}: {exc}")
     log.info("%s %s: %s rows", job, run_key, rows)
     return job_runs.finish(record.id, rows, details)
+
+
+def tick(job, now=None):
+    """One scheduled pass of an interval job, without a JobRun (the job keeps itself to one at a time).
+    Returns (rows, details), or None if it failed (logged; the next pass tries again)."""
+    try:
+        return INTERVAL_JOBS[job].run(now or utcnow())
+    except Exception:
+        log.exception("%s pass failed", job)
+        return None

@@ -16,6 +16,7 @@ from datetime import time
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.pool import NullPool
 
 from callcenter.clock import to_local, utcnow
@@ -36,6 +37,16 @@ def fire(job):
         app = create_app()
     with app.app_context():
         runner.run(job, trigger="scheduled")
+
+
+def tick(job):
+    """What APScheduler calls for an interval job ("jobs.scheduler:tick"): one pass, not recorded."""
+    app = _app
+    if app is None:
+        from callcenter import create_app
+        app = create_app()
+    with app.app_context():
+        runner.tick(job)
 
 
 def job_time(app, module):
@@ -76,6 +87,13 @@ def start(app, now=None):
             scheduler.reschedule_job(name, trigger=trigger)
         # otherwise the stored job stands, with its next run time: if that passed while we were
         # down, APScheduler runs it once on resume (coalesced, within the misfire grace time).
+    for name, module in runner.INTERVAL_JOBS.items():
+        trigger = IntervalTrigger(seconds=app.config[module.CONFIG_INTERVAL], timezone=app.config["TIMEZONE"])
+        stored = scheduler.get_job(name)
+        if stored is None:
+            scheduler.add_job("jobs.scheduler:tick", trigger=trigger, args=[name], id=name, name=name)
+        elif str(stored.trigger) != str(trigger):
+            scheduler.reschedule_job(name, trigger=trigger)
     catch_up(app, now)
     scheduler.resume()
     for job in scheduler.get_jobs():

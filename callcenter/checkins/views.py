@@ -2,3 +2,8 @@
 from flask import Blueprint
 
 bp = Blueprint("checkins", __name__)
+
+from . import inbox, ivr, link, sms  # noqa: E402,F401  (inbound: SMS, IVR, the link form, the inbox)
+
+# isort: split
+from . import outbox_views  # noqa: E402,F401  (the outbox page and /twilio/status, on this blueprint)

@@ -1,24 +1,249 @@
-"""The nodal officer's overview of today's work, and the scheduled jobs."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+"""The nodal officer's dashboard: today's figures and the lists behind them, charts, people, geography,
+exports, the daily report, the scheduled jobs, and the officer's actions (reassign calls, pause queues)."""
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from jobs import runner
 
+from .. import labels
 from ..auth.access import roles_required
+from ..clock import local_date, utcnow
 from ..models import Role
-from ..services import job_runs, overview
-from .forms import RunJobForm
+from ..services import dashboard, dashboard_actions, dashboard_export, dashboard_reports, job_runs
+from ..services.errors import ServiceError
+from . import charts
+from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 OFFICERS = (Role.NODAL_OFFICER, Role.ADMIN)
+PATIENT_ENDPOINT = "records.record"
+VILLAGE_ENDPOINT = "records.village"
+
+
+def _filters():
+    """The filters from the query string; invalid ones fall back to today / everything, with the errors shown."""
+    form = FilterForm(request.args)
+    form.set_choices(*dashboard.filter_choices(current_user), state_level=current_user.district_id is None)
+    today = local_date()
+    if request.args and not form.validate():
+        return form, dashboard.Filters.today()
+    end = form.date_to.data or today
+    return form, dashboard.Filters(
+        date_from=form.date_from.data or end, date_to=end, district_id=form.district.data,
+        block_id=form.block.data, setting=form.setting.data or None, facility_id=form.facility.data)
+
+
+def _link_to(endpoint, **values):
+    """A URL for another blueprint's page if that page exists in this build, else None (plain text)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"patient_url": lambda pid: _link_to(PATIENT_ENDPOINT, patient_id=pid),
+            "village_url": lambda vid: _link_to(VILLAGE_ENDPOINT, village_id=vid)}
+
+
+def _charts(f, trend, geo, facilities):
+    days = [format_date(r["day"], "d MMM") for r in trend]
+    return {
+        "calls": charts.line_chart(_("Calls and connected calls, last 14 days"), days, [
+            (_("Calls"), [r["calls"] for r in trend]), (_("Connected"), [r["connected"] for r in trend])]),
+        "reach": charts.line_chart(_("Reach rate, last 14 days"), days, [
+            (_("Reach rate"), [r["reach_rate"] for r in trend])], unit="%"),
+        "escalations": charts.line_chart(_("Escalations raised, last 14 days"), days, [
+            (_("Escalations"), [r["escalations"] for r in trend])]),
+        "active": charts.line_chart(_("Active patients by setting, last 14 days"), days, [
+            (str(label), [r["active"][s] for r in trend]) for s, label in labels.SETTINGS.items()]),
+        "blocks": charts.bar_chart(_("Active patients by block"),
+                                   [(b["block"], b["active"]) for b in geo["blocks"][:15]]),
+        "facilities": charts.bar_chart(_("Active patients by facility"),
+                                       [(x["facility"], x["active"]) for x in facilities[:15]]),
+    }
 
 
 @bp.route("/")
 @roles_required(*OFFICERS)
 def index():
-    return render_template("dashboard/index.html", figures=overview.today(current_user))
+    return render_template("dashboard/index.html", **index_context())
 
+
+def index_context():
+    """Everything the dashboard page shows (the benchmark times this and the render apart)."""
+    form, f = _filters()
+    now = utcnow()
+    figures = dashboard.overview(current_user, f, now)
+    trend = dashboard_reports.trends(current_user, f, now)
+    geo = dashboard_reports.geography(current_user, f, now)
+    facilities = dashboard_reports.facilities(current_user, f)
+    people = dashboard_reports.volunteers_table(current_user, f, now)
+    vols = dashboard.volunteers(current_user)
+    reassign = ReassignForm()
+    reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.username) for v in vols])
+    pause = PauseForm()
+    if current_user.district_id is None:
+        pause.district.choices = labels.choices([("", _("All districts"))] + [
+            (d.id, d.name) for d in dashboard.filter_choices(current_user)[0]])
+    return dict(
+        form=form, f=f, today=local_date(now), figures=figures,
+        trend=trend, geo=geo, facilities=facilities,
+        people=people, desks=dashboard_reports.desks_table(current_user, f), charts=_charts(f, trend, geo, facilities),
+        holders=dashboard.holders(current_user), reassign=reassign, pause=pause,
+        pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm())
+
+
+@bp.route("/figures.json")
+@roles_required(*OFFICERS)
+def figures_json():
+    """The headline figures for the page's own refresh (static/dashboard-live.js)."""
+    _, f = _filters()
+    fig = dashboard.overview(current_user, f)
+    flat = {f"tasks.{k}": v for k, v in fig["tasks"].items()}
+    flat.update({f"calls.{k}": v for k, v in fig["calls"].items()})
+    flat.update({f"active.{k}": v for k, v in fig["active"].items()})
+    flat.update({f"needs.{k}": v for k, v in fig["needs"].items()})
+    flat.update({f"open.{k}.{b}": n for k, counts in fig["open_escalations"].items() for b, n in counts.items()})
+    for key in ("checkins", "open_escalations_total", "escalations_raised", "breaches", "active_total",
+                "new_patients", "discharges"):
+        flat[key] = fig[key]
+    return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z"})
+
+
+def _list_args():
+    return {"which": request.args.get("which") or None, "sub": request.args.get("sub") or None,
+            "age": request.args.get("age") or None}
+
+
+@bp.route("/list/<any(tasks, patients, escalations, checkins, calls):kind>")
+@roles_required(*OFFICERS)
+def list_view(kind):
+    form, f = _filters()
+    page = request.args.get("page", 1, type=int) or 1
+    extra = _list_args()
+    columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
+    return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,
+                           total=total, page=page, page_size=dashboard.LIST_PAGE_SIZE, extra=extra)
+
+
+@bp.route("/export/<any(tasks, patients, escalations, checkins, calls):kind>.<any(csv, xlsx):fmt>")
+@roles_required(*OFFICERS)
+def export(kind, fmt):
+    _, f = _filters()
+    extra = _list_args()
+    dashboard_export.record_export(current_user, kind, fmt, f, **{k: v for k, v in extra.items() if v})
+    name = f"sampark-{kind}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.{fmt}"
+    if fmt == "csv":
+        chunks = dashboard_export.csv_chunks(kind, current_user, f, **extra)
+        return Response(chunks, mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    tmp = dashboard_export.xlsx_file(kind, current_user, f, **extra)
+    return send_file(tmp, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _report_context(f):
+    now = utcnow()
+    return {"f": f, "figures": dashboard.overview(current_user, f.with_(date_from=f.date_to), now),
+            "summary": dashboard_reports.daily_summary(current_user, f, now),
+            "desks": dashboard_reports.desks_table(current_user, f.with_(date_from=f.date_to)), "now": now}
+
+
+@bp.route("/report")
+@roles_required(*OFFICERS)
+def report():
+    """The daily summary for the district collector: a printable page (print CSS) …"""
+    _, f = _filters()
+    return render_template("dashboard/report.html", **_report_context(f))
+
+
+@bp.route("/report.pdf")
+@roles_required(*OFFICERS)
+def report_pdf():
+    """… and the same page as a PDF."""
+    _, f = _filters()
+    html = render_template("dashboard/report.html", pdf=True, **_report_context(f))
+    dashboard_export.record_export(current_user, "daily_report", "pdf", f)
+    try:
+        pdf = dashboard_export.html_to_pdf(html)
+    except dashboard_export.PdfUnavailable:
+        flash(_("The PDF could not be made on this server; use Print on the report page."), "warning")
+        return redirect(url_for(".report", **f.args()))
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="sampark-report-{f.date_to.isoformat()}.pdf"'})
+
+
+# --- the officer's actions ---------------------------------------------------------------------------
+
+def _back():
+    return redirect(url_for(".index") + "#act")
+
+
+@bp.route("/actions/reassign", methods=["POST"])
+@roles_required(*OFFICERS)
+def reassign():
+    form = ReassignForm()
+    form.to_user.choices = labels.choices([("", "")] + [(v.id, v.username)
+                                                         for v in dashboard.volunteers(current_user)])
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        moved = dashboard_actions.reassign_tasks(current_user, int(form.from_user.data), form.to_user.data)
+    except ServiceError as exc:
+        flash(str(exc.message), "danger")
+        return _back()
+    flash(_("%(n)s calls moved.", n=moved), "success")
+    return _back()
+
+
+@bp.route("/actions/pause", methods=["POST"])
+@roles_required(*OFFICERS)
+def pause_queue():
+    form = PauseForm()
+    form.district.choices = labels.choices([("", "")] + [(d.id, d.name)
+                                                         for d in dashboard.filter_choices(current_user)[0]])
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        dashboard_actions.pause_queue(current_user, form.setting.data, form.district.data, form.reason.data)
+    except ServiceError as exc:
+        flash(str(exc.message), "danger")
+        return _back()
+    flash(_("Queue paused: %(queue)s.", queue=labels.SETTINGS[form.setting.data]), "success")
+    return _back()
+
+
+@bp.route("/actions/resume", methods=["POST"])
+@roles_required(*OFFICERS)
+def resume_queue():
+    form = ResumeForm()
+    if not form.validate_on_submit() or not form.pause_id.data.isdigit():
+        abort(400)
+    try:
+        pause = dashboard_actions.resume_queue(current_user, int(form.pause_id.data))
+    except ServiceError as exc:
+        flash(str(exc.message), "danger")
+        return _back()
+    flash(_("Queue running again: %(queue)s.", queue=labels.SETTINGS[pause.setting]), "success")
+    return _back()
+
+
+# --- scheduled jobs ------------------------------------------------------------------------------------
 
 @bp.route("/jobs")
 @roles_required(*OFFICERS)

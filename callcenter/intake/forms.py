@@ -1,12 +1,23 @@
-"""Patient registration form: types only; the rules (phone, ABHA, duplicates, facility) are in
-services/patients.py so the API applies exactly the same ones."""
+"""Patient registration and line-list import forms: types only; the rules (phone, ABHA, duplicates,
+facility) are in services/patients.py and services/imports.py so the API and the shell apply the same ones."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
 from ..forms import MultiCheckboxField
+from ..rules import linelist
 
 
 def _int_or_none(value):
@@ -44,3 +55,27 @@ class PatientForm(FlaskForm):
 
     def values(self):
         return {name: getattr(self, name).data for name in self.FIELDS}
+
+
+class ImportForm(FlaskForm):
+    """Upload a line list. The file's rules (type, size, columns, rows) are in services/imports.py."""
+    file = FileField(_l("Line list (CSV or Excel .xlsx)"), validators=[FileRequired(_l("Choose a file."))])
+    district_id = SelectField(_l("District"), coerce=_int_or_none, validators=[Optional()])
+    dry_run = BooleanField(_l("Only check the file: save nothing yet"), default=True)
+    submit = SubmitField(_l("Upload"))
+
+
+def mapping_form(headers, fields):
+    """One choice per column of the file ('col_0', 'col_1' …), preset to what the column seems to hold."""
+    choices = [("", _l("— choose —"))] + [(f, labels.IMPORT_FIELDS[f]) for f in (*linelist.FIELDS, linelist.IGNORE)]
+
+    class MappingForm(FlaskForm):
+        submit = SubmitField(_l("Use these columns"))
+
+    for index, header in enumerate(headers):
+        setattr(MappingForm, f"col_{index}", SelectField(
+            header, choices=labels.choices(choices), default=fields[index] or "",
+            validators=[DataRequired(_l("Choose what this column holds."))]))
+    form = MappingForm()
+    form.columns = [form[f"col_{i}"] for i in range(len(headers))]
+    return form

@@ -1,16 +1,28 @@
-"""Patient registration (nodal officer, admin)."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""Patient registration and line-list imports (nodal officer, admin)."""
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from .. import labels, scope
 from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
-from ..models import Block, Facility, Role, Village
-from ..services import patients
-from ..services.errors import Conflict, Invalid
-from .forms import PatientForm
+from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
+from ..rules import linelist
+from ..services import imports, patients
+from ..services.errors import Conflict, Invalid, NotFound
+from .forms import ImportForm, PatientForm, mapping_form
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -46,3 +58,164 @@ def register():
             flash(_("%(name)s is registered and queued for a call today.", name=patient.name), "success")
             return redirect(url_for(".register"))
     return render_template("intake/register.html", form=form, state_level=current_user.district_id is None)
+
+
+# --- line-list imports ---------------------------------------------------------------------------------
+
+IMPORTERS = (Role.NODAL_OFFICER, Role.ADMIN)
+ROWS_PER_PAGE = 100
+
+
+def _after_import(batch):
+    # (The batch page says what the import did; only the calls it queued are news to flash.)
+    if batch.status == ImportStatus.COMPLETED and getattr(batch, "tasks_created", 0):
+        flash(_("%(n)s calls were added to today's queue.", n=batch.tasks_created), "success")
+    return redirect(url_for(".import_batch", batch_id=batch.id))
+
+
+def _to_columns(stored, dry_run, district_id):
+    return redirect(url_for(".import_columns", sha=stored.sha256, name=stored.filename, dry_run=int(dry_run),
+                            district=district_id or ""))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*IMPORTERS)
+def import_upload():
+    form = ImportForm()
+    state_level = current_user.district_id is None
+    form.district_id.choices = labels.choices(
+        [("", _("All districts: the file has a District column"))] +
+        [(d.id, d.name) for d in scope.districts(current_user)])
+    status = 200
+    if form.validate_on_submit():
+        district_id = form.district_id.data if state_level else None
+        upload = form.file.data
+        try:
+            stored = imports.store_upload(upload.stream, upload.filename, current_user, district_id)
+            batch = imports.import_line_list(stored, current_user, dry_run=form.dry_run.data, district_id=district_id)
+        except imports.NeedsMapping:
+            return _to_columns(stored, form.dry_run.data, district_id)
+        except (imports.Refused, Conflict) as exc:
+            form.form_errors = [str(exc.message)]
+            status = 422
+        else:
+            return _after_import(batch)
+    elif form.is_submitted():
+        status = 422
+    recent, _total = imports.batches(current_user, limit=5)
+    return render_template("intake/import_upload.html", form=form, state_level=state_level, recent=recent,
+                           max_mb=imports.megabytes(current_app.config["IMPORT_MAX_BYTES"])), status
+
+
+@bp.route("/import/<sha>/columns", methods=["GET", "POST"])
+@roles_required(*IMPORTERS)
+def import_columns(sha):
+    name = request.args.get("name", "")
+    dry_run = request.args.get("dry_run") == "1"
+    district_id = request.args.get("district", type=int)
+    try:
+        stored = imports.stored_upload(sha, name)
+    except NotFound as exc:
+        flash(str(exc.message), "warning")
+        return redirect(url_for(".import_upload"))
+    earlier = None
+    if request.method == "GET" and request.args.get("batch", type=int):
+        earlier = imports.open_batch(current_user, request.args.get("batch", type=int)).mapping
+    try:
+        inspection = imports.inspect(stored, current_user, district_id, chosen=earlier)
+    except imports.Refused as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".import_upload"))
+    form = mapping_form(inspection.headers, inspection.map.fields)
+    problems = []
+    if form.validate_on_submit():
+        chosen = {h: form[f"col_{i}"].data for i, h in enumerate(inspection.headers)}
+        chosen_map = linelist.map_headers(inspection.headers, chosen=chosen)
+        problems = _mapping_problems(chosen_map, inspection.required)
+        if not problems:
+            imports.remember_mapping(chosen, current_user)
+            try:
+                batch = imports.import_line_list(stored, current_user, dry_run=dry_run, district_id=district_id,
+                                                 mapping=chosen)
+            except imports.NeedsMapping as exc:
+                problems = _mapping_problems(exc.inspection.map, exc.inspection.required)
+            except (imports.Refused, Conflict) as exc:
+                flash(str(exc.message), "danger")
+                return redirect(url_for(".import_upload"))
+            else:
+                return _after_import(batch)
+    elif request.method == "GET":
+        problems = _mapping_problems(inspection.map, inspection.required)
+    samples = [[row[i] if i < len(row) else "" for row in inspection.samples] for i in range(len(inspection.headers))]
+    status = 422 if problems and request.method == "POST" else 200
+    return render_template("intake/import_columns.html", form=form, inspection=inspection, samples=samples,
+                           problems=problems, filename=stored.filename, dry_run=dry_run), status
+
+
+def _mapping_problems(header_map, required):
+    problems = []
+    if header_map.unknown:
+        problems.append(_("Say what these columns hold: %(columns)s.", columns=", ".join(header_map.unknown)))
+    for field_name, headers in header_map.duplicates.items():
+        problems.append(_("%(columns)s are all marked as “%(field)s”: choose one, ignore the others.",
+                          columns=", ".join(headers), field=labels.IMPORT_FIELDS[field_name]))
+    missing = header_map.missing(required)
+    if missing:
+        problems.append(_("No column holds: %(fields)s. Every patient needs these.",
+                          fields=", ".join(str(labels.IMPORT_FIELDS[f]) for f in missing)))
+    return problems
+
+
+@bp.route("/imports/")
+@roles_required(*IMPORTERS)
+def import_list():
+    page = max(request.args.get("page", 1, type=int), 1)
+    found, total = imports.batches(current_user, offset=(page - 1) * 50, limit=50)
+    return render_template("intake/import_list.html", batches=found, total=total, page=page, per_page=50)
+
+
+@bp.route("/imports/<int:batch_id>")
+@roles_required(*IMPORTERS)
+def import_batch(batch_id):
+    batch = imports.open_batch(current_user, batch_id)
+    action = request.args.get("action") if request.args.get("action") in set(RowAction) else None
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = imports.batch_rows(batch, action, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
+    return render_template("intake/import_batch.html", batch=batch, rows=rows, total=total, page=page,
+                           per_page=ROWS_PER_PAGE, action=action, summary=imports.summary(batch),
+                           earlier=imports.earlier_imports(batch), can_run=imports.can_run(batch),
+                           reason_text=imports.reason_text,
+                           name_header=next((h for h, f in (batch.mapping or {}).items() if f == "name"), None))
+
+
+@bp.route("/imports/<int:batch_id>/run", methods=["POST"])
+@roles_required(*IMPORTERS)
+def import_run(batch_id):
+    """Import for real a file that was checked first (its upload is still kept)."""
+    batch = imports.open_batch(current_user, batch_id)
+    if batch.status != ImportStatus.DRY_RUN:
+        abort(409)
+    try:
+        stored = imports.stored_upload(batch.file_hash, batch.filename)
+        new = imports.import_line_list(stored, current_user, dry_run=False, district_id=batch.district_id,
+                                       mapping=batch.mapping)
+    except NotFound as exc:
+        flash(str(exc.message), "warning")
+        return redirect(url_for(".import_upload"))
+    except imports.NeedsMapping:
+        return _to_columns(stored, False, batch.district_id)
+    except (imports.Refused, Conflict) as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".import_batch", batch_id=batch.id))
+    return _after_import(new)
+
+
+@bp.route("/imports/<int:batch_id>/errors.csv")
+@roles_required(*IMPORTERS)
+def import_errors(batch_id):
+    batch = scope.get_scoped(ImportBatch, batch_id, current_user)
+    imports.log_error_report(current_user, batch)
+    # Built inside the request (the rows are read with its session); at most the rejected rows of one file.
+    body = "".join(imports.error_report(batch)).encode("utf-8")
+    filename = secure_filename(imports.error_report_name(batch)) or f"errors-{batch.id}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})

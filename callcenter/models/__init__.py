@@ -31,6 +31,7 @@ from .messaging import (
     OutboundMessage,
     OutboxStatus,
 )
+from .monitoring import QueuePause
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User
@@ -43,5 +44,5 @@ __all__ = [
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
-    "OutboundMessage", "OutboxStatus",
+    "OutboundMessage", "OutboxStatus", "QueuePause",
 ]

@@ -2,7 +2,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -46,9 +46,13 @@ class CallTask(db.Model):
         # The queue's "next most urgent due task" scan.
         Index("ix_call_task_queue", "district_id", "status", "priority", "last_contact_at", "due_at"),
         Index("ix_call_task_day", "task_date", "status"),
+        # Only claimed tasks have a claimer: the day's new (unclaimed) tasks are not written to this index.
+        Index("ix_call_task_claimed_by_id", "claimed_by_id", sqlite_where=text("claimed_by_id IS NOT NULL"),
+              postgresql_where=text("claimed_by_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # No index of its own: uq_call_task_patient_day_slot starts with patient_id and serves its look-ups.
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     setting: Mapped[str] = mapped_column(String(10))  # copied from the patient: the queue it sits in
     task_date: Mapped[date]
@@ -58,7 +62,7 @@ class CallTask(db.Model):
     # The patient's last contact when the task was made: within a priority, longest since contact first.
     last_contact_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.PENDING)
-    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_outcome: Mapped[str | None] = mapped_column(String(20))

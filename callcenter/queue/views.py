@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from .. import labels, scope
 from ..auth.access import roles_required
+from ..extensions import db
 from ..forms import apply_service_errors
-from ..models import CallTask, Role, Setting, TaskStatus
-from ..services import calls, queue, records
+from ..models import CallTask, Household, Patient, Role, Setting, TaskStatus
+from ..services import calls, households, queue, records
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
 from ..templating import local_datetime
-from .forms import CallForm, ReleaseForm, TakeForm
+from .forms import CallForm, HouseholdCallForm, ReleaseForm, TakeForm
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 CALLERS = (Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN)
@@ -52,9 +53,15 @@ def take():
 @roles_required(*CALLERS)
 def call(task_id):
     task = scope.get_scoped(CallTask, task_id, current_user)
-    form = CallForm()
+    members = households.call_members(task)
+    # A household form posted stays a household form, even if the household changed meanwhile
+    # (the service then refuses it rather than record a member's readings as someone else's).
+    household = "members-0-patient_id" in request.form if request.method == "POST" else len(members) > 1
+    form = HouseholdCallForm() if household else CallForm()
     if request.method == "GET":
         form.submission_key.data = uuid.uuid4().hex
+        for patient, _task in members if household else ():
+            form.members.append_entry({"patient_id": patient.id})
     if not _mine(task) and request.method == "GET":
         flash(_("This call is not assigned to you."), "warning")
         return redirect(url_for(".console"))
@@ -62,6 +69,8 @@ def call(task_id):
         try:
             logged = calls.log_attempt(task.id, current_user, form.report(), form.submission_key.data)
         except Invalid as exc:
+            if household:
+                exc = Invalid(exc.message, form.apply_member_errors(exc.errors))
             apply_service_errors(form, exc)
         except Conflict as exc:
             flash(str(exc.message), "danger")
@@ -69,10 +78,26 @@ def call(task_id):
         else:
             flash(_saved_message(logged), "success" if logged.created else "info")
             return redirect(url_for(".console"))
+    if household:
+        return _household_screen(task, members, form)
     patient = task.patient
     records.log_view(current_user, patient, "call")
     return render_template("queue/call.html", task=task, patient=patient, form=form,
                            history=records.recent_history(patient), release_form=ReleaseForm(),
+                           thresholds=app_settings.thresholds())
+
+
+def _household_screen(task, members, form):
+    people = {patient.id: patient for patient, _task in members}
+    for entry in form.members:  # a member in the posted form who is no longer on this call
+        pid = entry.form.patient_id.data
+        if pid and pid not in people:
+            people[pid] = db.session.get(Patient, pid)
+    records.log_views(current_user, list(people.values()), "call")
+    household = db.session.get(Household, task.patient.household_id)
+    return render_template("queue/household_call.html", task=task, patient=task.patient, household=household,
+                           people=people, form=form, release_form=ReleaseForm(),
+                           histories={pid: records.recent_history(p) for pid, p in people.items()},
                            thresholds=app_settings.thresholds())
 
 
@@ -96,10 +121,12 @@ def _saved_message(logged):
     if not logged.created:
         return _("This call was already saved; it was recorded once.")
     task = logged.attempt.task
-    parts = [_("Call saved.")]
+    household = len(logged.members) > 1
+    parts = [_("Call saved for %(n)s household members.", n=len(logged.members)) if household else _("Call saved.")]
     if logged.escalations:
         parts.append(_("Sent to: %(desks)s.", desks=", ".join(
-            f"{labels.DESKS[e.desk]} ({labels.ESCALATION_KINDS.get(e.kind, e.kind)}, {labels.SEVERITIES[e.severity]})"
+            f"{labels.DESKS[e.desk]} ({e.patient.name + ': ' if household else ''}"
+            f"{labels.ESCALATION_KINDS.get(e.kind, e.kind)}, {labels.SEVERITIES[e.severity]})"
             for e in logged.escalations)))
     if task.status == TaskStatus.PENDING:
         parts.append(_("The patient will be called again at %(time)s.", time=local_datetime(task.due_at, "HH:mm")))

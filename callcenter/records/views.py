@@ -1,4 +1,216 @@
 """Patient records (search, timeline, transfers, end of follow-up), villages and households."""
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import labels
+from ..auth.access import roles_required
+from ..clock import local_date
+from ..extensions import db
+from ..forms import apply_service_errors
+from ..models import CallTask, Facility, Household
+from ..services import households, records, transfers, villages
+from ..services import settings as app_settings
+from ..services.errors import Conflict, Invalid, NotFound
+from .forms import ContactForm, EndForm, HouseholdForm, PlainForm, TransferForm
 
 bp = Blueprint("records", __name__)
+RECORD_ROLES = tuple(records.RECORD_ROLES)
+
+
+@bp.app_template_global()
+def record_url(patient_id):
+    """The patient record's address for pages that name a patient, if this viewer may open records."""
+    return url_for("records.record", patient_id=patient_id) if records.may_open_record(current_user) else None
+
+
+# --- Patients ------------------------------------------------------------------------------------------
+
+@bp.route("/patients/")
+@roles_required(*RECORD_ROLES)
+def search():
+    query = (request.args.get("q") or "").strip()
+    found, total, error = [], 0, None
+    if query:
+        try:
+            found, total = records.find_patients(current_user, query)
+        except Invalid as exc:
+            error = str(exc.message)
+    return render_template("records/search.html", query=query, found=found, total=total, error=error)
+
+
+@bp.route("/patients/<int:patient_id>")
+@roles_required(*RECORD_ROLES)
+def record(patient_id):
+    patient = records.open_record(current_user, patient_id)
+    return _render_record(patient)
+
+
+def _render_record(patient, transfer_form=None, end_form=None, household_form=None):
+    transfer_form = transfer_form or TransferForm(formdata=None)
+    _facility_choices(transfer_form, patient)
+    household = db.session.get(Household, patient.household_id) if patient.household_id else None
+    today = db.session.scalars(db.select(CallTask).where(
+        CallTask.patient_id == patient.id, CallTask.task_date == local_date()).order_by(CallTask.slot)).all()
+    return render_template(
+        "records/record.html", patient=patient, events=records.timeline(patient), today_tasks=today,
+        household=household, members=households.members(household.id) if household else [],
+        suggestions=households.suggestions(patient) if households.may_group(current_user) else [],
+        may_transfer=transfers.may_transfer(current_user, patient), may_end=transfers.may_end(current_user, patient),
+        may_group=households.may_group(current_user) and patient.is_active,
+        transfer_form=transfer_form, end_form=end_form or EndForm(formdata=None),
+        household_form=household_form or HouseholdForm(formdata=None), plain_form=PlainForm(),
+        may_view_village=villages.may_view(current_user), thresholds=app_settings.thresholds())
+
+
+def _facility_choices(form, patient):
+    facilities = db.session.scalars(db.select(Facility).where(Facility.district_id == patient.district_id)
+                                    .order_by(Facility.kind, Facility.name)).all()
+    form.to_facility_id.choices = labels.choices(
+        [("", "—")] + [(f.id, f"{f.name} · {labels.FACILITY_KINDS[f.kind]}") for f in facilities])
+
+
+@bp.route("/patients/<int:patient_id>/transfer", methods=["POST"])
+@roles_required(*transfers.TRANSFER_ROLES)
+def transfer(patient_id):
+    patient = records.open_record(current_user, patient_id)
+    form = TransferForm()
+    _facility_choices(form, patient)
+    if form.validate_on_submit():
+        try:
+            move = transfers.transfer(patient_id, current_user, form.to_setting.data, form.to_facility_id.data,
+                                      form.reason.data)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc.message), "danger")
+            return redirect(url_for(".record", patient_id=patient_id))
+        else:
+            flash(_("%(name)s moved to %(place)s.", name=patient.name, place=_place(move)), "success")
+            return redirect(url_for(".record", patient_id=patient_id))
+    return _render_record(patient, transfer_form=form)
+
+
+def _place(move):
+    setting = str(labels.SETTINGS[move.to_setting])
+    return f"{setting} · {move.to_facility.name}" if move.to_facility else setting
+
+
+@bp.route("/patients/<int:patient_id>/end", methods=["POST"])
+@roles_required(*transfers.END_ROLES)
+def end(patient_id):
+    patient = records.open_record(current_user, patient_id)
+    form = EndForm()
+    if form.validate_on_submit():
+        try:
+            transfers.end(patient_id, current_user, form.status.data, form.reason.data)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc.message), "danger")
+            return redirect(url_for(".record", patient_id=patient_id))
+        else:
+            flash(_("%(name)s: follow-up ended (%(status)s); their open calls are cancelled.", name=patient.name,
+                    status=labels.PATIENT_STATUSES[form.status.data]), "success")
+            return redirect(url_for(".record", patient_id=patient_id))
+    return _render_record(patient, end_form=form)
+
+
+@bp.route("/patients/<int:patient_id>/household", methods=["POST"])
+@roles_required(*households.HOUSEHOLD_ROLES)
+def group(patient_id):
+    patient = records.open_record(current_user, patient_id)
+    form = HouseholdForm()
+    if form.validate_on_submit():
+        try:
+            households.group(patient_id, form.other_id.data, current_user)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        except NotFound:
+            form.other_id.errors = [_("No patient with this record number in your district.")]
+        else:
+            flash(_("Added to the household: one call now covers its members."), "success")
+            return redirect(url_for(".record", patient_id=patient_id))
+    return _render_record(patient, household_form=form)
+
+
+@bp.route("/patients/<int:patient_id>/household/leave", methods=["POST"])
+@roles_required(*households.HOUSEHOLD_ROLES)
+def leave_household(patient_id):
+    if not PlainForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "warning")
+    else:
+        try:
+            households.leave(patient_id, current_user)
+        except Conflict as exc:
+            flash(str(exc.message), "warning")
+        else:
+            flash(_("Taken out of the household; the patient gets calls of their own."), "success")
+    return redirect(url_for(".record", patient_id=patient_id))
+
+
+# --- Villages ------------------------------------------------------------------------------------------
+
+@bp.route("/villages/")
+@roles_required(*villages.VIEWER_ROLES)
+def village_list():
+    districts = villages.districts_for(current_user)
+    chosen = request.args.get("district", type=int) or (districts[0].id if districts else None)
+    blocks = villages.blocks_with_counts(current_user, chosen) if chosen else []
+    return render_template("records/villages.html", districts=districts, chosen=chosen, blocks=blocks)
+
+
+@bp.route("/villages/<int:village_id>")
+@roles_required(*villages.VIEWER_ROLES)
+def village(village_id):
+    page = villages.village_page(village_id, current_user)
+    return render_template("records/village.html", **page, form=PlainForm(),
+                           may_edit=villages.may_edit(current_user), may_open=records.may_open_record(current_user))
+
+
+@bp.route("/villages/<int:village_id>/contacts/new", methods=["GET", "POST"])
+@roles_required(*villages.EDITOR_ROLES)
+def add_contact(village_id):
+    village = villages.get_village(village_id, current_user)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = villages.add_contact(village_id, current_user, form.values())
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        else:
+            flash(_("%(name)s added to %(village)s.", name=contact.name, village=village.name), "success")
+            return redirect(url_for(".village", village_id=village_id))
+    return render_template("records/contact_form.html", form=form, village=village, contact=None)
+
+
+@bp.route("/villages/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@roles_required(*villages.EDITOR_ROLES)
+def edit_contact(contact_id):
+    contact = villages.get_contact(contact_id, current_user)
+    form = ContactForm(obj=contact) if request.method == "GET" else ContactForm()
+    if form.validate_on_submit():
+        try:
+            villages.edit_contact(contact_id, current_user, form.values())
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".village", village_id=contact.village_id))
+    return render_template("records/contact_form.html", form=form, village=contact.village, contact=contact)
+
+
+@bp.route("/villages/contacts/<int:contact_id>/active", methods=["POST"])
+@roles_required(*villages.EDITOR_ROLES)
+def contact_active(contact_id):
+    contact = villages.get_contact(contact_id, current_user)
+    if not PlainForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "warning")
+    else:
+        try:
+            villages.set_contact_active(contact_id, current_user, request.form.get("active") == "1")
+        except Invalid as exc:
+            flash(str(exc.message), "danger")
+        else:
+            flash(_("Saved."), "success")
+    return redirect(url_for(".village", village_id=contact.village_id))

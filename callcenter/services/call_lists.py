@@ -8,7 +8,7 @@ here; tests/services/test_call_lists.py checks them against the pure rules.
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, insert, literal, or_, select, union, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, union, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -57,36 +57,49 @@ def _has_warning_symptom(column):
     return or_(*[padded.like(f"%,{symptom},%") for symptom in sorted(WARNING_SYMPTOMS)])
 
 
+def _flag(condition):
+    return case((condition, literal(1)), else_=literal(0))
+
+
 def patient_flags(day):
-    """Subqueries of patient ids for each flag the policy reads, as of the morning of `day`."""
+    """What the policy reads about patients as of the morning of `day`, as subqueries keyed by patient:
+
+    - "yesterday": every patient unwell or unreached yesterday, with `warning` = 1 if a warning sign
+      was among it. One pass over each of yesterday's sources (the attempts are the big one).
+    - "open_emergency": patients with an open emergency escalation.
+    """
     th = settings.thresholds()
     start, end = start_of_local_day(day - timedelta(days=1)), start_of_local_day(day)
-    attempt_yday = and_(CallAttempt.created_at >= start, CallAttempt.created_at < end)
-    checkin_yday = and_(CheckIn.at >= start, CheckIn.at < end)
-    warning_attempts = select(CallAttempt.patient_id).where(
-        attempt_yday, or_(CallAttempt.spo2 < th.spo2_emergency_below, _has_warning_symptom(CallAttempt.symptoms)))
-    warning_checkins = select(CheckIn.patient_id).where(checkin_yday, CheckIn.spo2 < th.spo2_emergency_below)
-    warning = union(warning_attempts, warning_checkins).subquery("warning_yesterday")
-    unwell = union(
-        warning_attempts, warning_checkins,
-        select(CallAttempt.patient_id).where(attempt_yday, CallAttempt.temperature_f >= th.fever_f),
-        select(Need.patient_id).where(Need.created_at >= start, Need.created_at < end),
-        select(CheckIn.patient_id).where(checkin_yday, or_(CheckIn.feeling_ok.is_(False),
-                                                           CheckIn.temperature_f >= th.fever_f)),
-        select(CallTask.patient_id).where(CallTask.task_date == day - timedelta(days=1),
-                                          CallTask.status.in_((TaskStatus.UNREACHABLE, TaskStatus.MISSED))),
-    ).subquery("unwell_or_unreached_yesterday")
+    attempt_warning = or_(CallAttempt.spo2 < th.spo2_emergency_below, _has_warning_symptom(CallAttempt.symptoms))
+    checkin_warning = CheckIn.spo2 < th.spo2_emergency_below
+    events = union_all(
+        select(CallAttempt.patient_id, _flag(attempt_warning).label("warning")).where(
+            CallAttempt.created_at >= start, CallAttempt.created_at < end,
+            or_(attempt_warning, CallAttempt.temperature_f >= th.fever_f)),
+        select(CheckIn.patient_id, _flag(checkin_warning)).where(
+            CheckIn.at >= start, CheckIn.at < end,
+            or_(checkin_warning, CheckIn.feeling_ok.is_(False), CheckIn.temperature_f >= th.fever_f)),
+        select(Need.patient_id, literal(0)).where(Need.created_at >= start, Need.created_at < end),
+        select(CallTask.patient_id, literal(0)).where(
+            CallTask.task_date == day - timedelta(days=1),
+            CallTask.status.in_((TaskStatus.UNREACHABLE, TaskStatus.MISSED))),
+    ).subquery("events")
+    yesterday = (select(events.c.patient_id, func.max(events.c.warning).label("warning"))
+                 .group_by(events.c.patient_id).subquery("yesterday"))
     emergency = select(Escalation.patient_id).where(
         Escalation.status.in_(OPEN_ESCALATION_STATUSES), Escalation.severity == Severity.EMERGENCY
     ).distinct().subquery("open_emergency")
-    return {"warning_yesterday": warning, "unwell_or_unreached_yesterday": unwell, "open_emergency": emergency}
+    return {"yesterday": yesterday, "open_emergency": emergency}
 
 
 def _task_rows(day, district_id, due_times, now):
     """The SELECT that yields one row per task to create."""
     th, policy = settings.thresholds(), settings.call_policy()
     subqueries = patient_flags(day)
-    flag = {name: sq.c.patient_id.is_not(None) for name, sq in subqueries.items()}
+    yesterday, emergency = subqueries["yesterday"], subqueries["open_emergency"]
+    flag = {"warning_yesterday": yesterday.c.warning == 1,
+            "unwell_or_unreached_yesterday": yesterday.c.patient_id.is_not(None),
+            "open_emergency": emergency.c.patient_id.is_not(None)}
     # Mirrors rules.priority.is_high_risk.
     flag["high_risk"] = or_(Patient.age >= th.high_risk_age, Patient.comorbidities != "")
     risk = case((flag["warning_yesterday"], "warning"), (flag["high_risk"], "high"), else_="normal")
@@ -105,6 +118,11 @@ def _task_rows(day, district_id, due_times, now):
         rows = rows.outerjoin(sq, sq.c.patient_id == Patient.id)
     rows = rows.join(slots, slots.c.slot <= calls)  # after the flags: its condition reads them
     rows = rows.where(Patient.status == PatientStatus.ACTIVE)
+    # Only tasks not made yet: a second run reads the list but writes nothing. (The unique constraint
+    # behind ON CONFLICT DO NOTHING still settles two builds racing each other.)
+    made = select(CallTask.id).where(CallTask.patient_id == Patient.id, CallTask.task_date == day,
+                                     CallTask.slot == slots.c.slot)
+    rows = rows.where(~made.exists())
     if district_id is not None:
         rows = rows.where(Patient.district_id == district_id)
     return rows

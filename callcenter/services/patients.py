@@ -36,26 +36,50 @@ IDENTITY_MESSAGES = {
     "phone_not_indian": _l("Enter an Indian (+91) mobile number."),
     "abha_invalid": _l("An ABHA number has 14 digits, written XX-XXXX-XXXX-XXXX."),
 }
+# What each rule code of check_fields/check_facility says on the registration form and in the API.
+FIELD_MESSAGES = {
+    **IDENTITY_MESSAGES,
+    "name_missing": _l("Enter the patient's name."),
+    "name_too_long": _l("The name is too long (120 characters at most)."),
+    "age_range": _l("Age must be between %(low)s and %(high)s.", low=vitals.AGE_MIN, high=vitals.AGE_MAX),
+    "sex_missing": _l("Choose the patient's sex."),
+    "district_missing": _l("Choose the patient's district."),
+    "setting_missing": _l("Choose hospital, COVID care centre or home isolation."),
+    "facility_missing": _l("Choose the hospital or care centre the patient is in."),
+    "facility_wrong_kind": _l("Choose the hospital or care centre the patient is in."),
+    "facility_wrong_district": _l("Choose the hospital or care centre the patient is in."),
+    "facility_not_for_home": _l("A patient in home isolation has no facility."),
+    "village_not_in_district": _l("Choose a village or ward in the patient's district."),
+    "date_in_future": _l("This date is in the future."),
+    "positive_date_missing": _l("Enter the date of the positive test."),
+    "comorbidity_unknown": _l("Unknown comorbidity."),
+    "language_unknown": _l("Choose Hindi or English."),
+    "lab_id_too_long": _l("The lab ID is too long (40 characters at most)."),
+    "address_too_long": _l("The address is too long (500 characters at most)."),
+}
 
 
-def _validate(data, user, today):
-    """Check and normalise registration data; raises Invalid with a message per field."""
-    errors, clean = {}, {}
+def check_fields(data, today):
+    """The registration rules that need no database, shared by the form, the API and line-list imports.
+
+    Returns (clean, codes): the normalised values, and {field: rule code} for each field that breaks a
+    rule (FIELD_MESSAGES says each code in words)."""
+    codes, clean = {}, {}
 
     name = " ".join((data.get("name") or "").split())
     if not name:
-        errors["name"] = _l("Enter the patient's name.")
+        codes["name"] = "name_missing"
     elif len(name) > 120:
-        errors["name"] = _l("The name is too long (120 characters at most).")
+        codes["name"] = "name_too_long"
     clean["name"] = name
 
     age = data.get("age")
     if age is None or not (vitals.AGE_MIN <= age <= vitals.AGE_MAX):
-        errors["age"] = _l("Age must be between %(low)s and %(high)s.", low=vitals.AGE_MIN, high=vitals.AGE_MAX)
+        codes["age"] = "age_range"
     clean["age"] = age
 
     if data.get("sex") not in set(Sex):
-        errors["sex"] = _l("Choose the patient's sex.")
+        codes["sex"] = "sex_missing"
     clean["sex"] = data.get("sex")
 
     for field in ("phone", "attendant_phone"):
@@ -66,62 +90,82 @@ def _validate(data, user, today):
         try:
             clean[field] = normalize_indian_mobile(raw)
         except InvalidValue as exc:
-            errors[field] = IDENTITY_MESSAGES[exc.code]
+            codes[field] = exc.code
 
     try:
         clean["abha_number"] = normalize_abha(data.get("abha_number"))
     except InvalidValue as exc:
-        errors["abha_number"] = IDENTITY_MESSAGES[exc.code]
-
-    district_id = user.district_id or data.get("district_id")
-    if district_id is None:
-        errors["district_id"] = _l("Choose the patient's district.")
-    clean["district_id"] = district_id
+        codes["abha_number"] = exc.code
 
     setting = data.get("setting")
     if setting not in set(Setting):
-        errors["setting"] = _l("Choose hospital, COVID care centre or home isolation.")
-    facility = db.session.get(Facility, data["facility_id"]) if data.get("facility_id") else None
+        codes["setting"] = "setting_missing"
+    clean["setting"] = setting
+
+    for field in ("positive_date", "symptom_onset_date", "isolation_start_date"):
+        value = data.get(field)
+        if value is not None and value > today:
+            codes[field] = "date_in_future"
+        clean[field] = value
+    if clean["positive_date"] is None:
+        codes["positive_date"] = "positive_date_missing"
+
+    comorbidities = list(dict.fromkeys(data.get("comorbidities") or []))
+    if not set(comorbidities) <= set(Comorbidity):
+        codes["comorbidities"] = "comorbidity_unknown"
+    clean["comorbidities"] = ",".join(comorbidities)
+
+    language = data.get("language") or "hi"
+    if language not in ("hi", "en"):
+        codes["language"] = "language_unknown"
+    clean["language"] = language
+    clean["address"] = (data.get("address") or "").strip()
+    clean["lab_id"] = (data.get("lab_id") or "").strip() or None
+    if clean["lab_id"] and len(clean["lab_id"]) > 40:
+        codes["lab_id"] = "lab_id_too_long"
+    if len(clean["address"]) > 500:
+        codes["address"] = "address_too_long"
+    return clean, codes
+
+
+def check_facility(setting, facility, district_id):
+    """A hospital or CCC patient is in a facility of that kind in their district; a patient at home is in
+    none. `facility` is anything with .kind and .district_id, or None. Returns a rule code or None."""
     if setting in (Setting.HOSPITAL, Setting.CCC):
-        if facility is None or facility.kind != setting or facility.district_id != district_id:
-            errors["facility_id"] = _l("Choose the hospital or care centre the patient is in.")
-    elif facility is not None:
-        errors["facility_id"] = _l("A patient in home isolation has no facility.")
-    clean["setting"], clean["facility_id"] = setting, facility.id if facility else None
+        if facility is None:
+            return "facility_missing"
+        if facility.kind != setting:
+            return "facility_wrong_kind"
+        if facility.district_id != district_id:
+            return "facility_wrong_district"
+    elif facility is not None and setting == Setting.HOME:
+        return "facility_not_for_home"
+    return None
+
+
+def _validate(data, user, today):
+    """Check and normalise registration data; raises Invalid with a message per field."""
+    clean, codes = check_fields(data, today)
+
+    district_id = user.district_id or data.get("district_id")
+    if district_id is None:
+        codes["district_id"] = "district_missing"
+    clean["district_id"] = district_id
+
+    facility = db.session.get(Facility, data["facility_id"]) if data.get("facility_id") else None
+    if "setting" not in codes and (code := check_facility(clean["setting"], facility, district_id)):
+        codes["facility_id"] = code
+    clean["facility_id"] = facility.id if facility else None
 
     village_id = data.get("village_id")
     if village_id:
         village = db.session.get(Village, village_id)
         if village is None or db.session.get(Block, village.block_id).district_id != district_id:
-            errors["village_id"] = _l("Choose a village or ward in the patient's district.")
+            codes["village_id"] = "village_not_in_district"
     clean["village_id"] = village_id or None
 
-    for field in ("positive_date", "symptom_onset_date", "isolation_start_date"):
-        value = data.get(field)
-        if value is not None and value > today:
-            errors[field] = _l("This date is in the future.")
-        clean[field] = value
-    if clean["positive_date"] is None:
-        errors["positive_date"] = _l("Enter the date of the positive test.")
-
-    comorbidities = list(dict.fromkeys(data.get("comorbidities") or []))
-    if not set(comorbidities) <= set(Comorbidity):
-        errors["comorbidities"] = _l("Unknown comorbidity.")
-    clean["comorbidities"] = ",".join(comorbidities)
-
-    language = data.get("language") or "hi"
-    if language not in ("hi", "en"):
-        errors["language"] = _l("Choose Hindi or English.")
-    clean["language"] = language
-    clean["address"] = (data.get("address") or "").strip()
-    clean["lab_id"] = (data.get("lab_id") or "").strip() or None
-    if clean["lab_id"] and len(clean["lab_id"]) > 40:
-        errors["lab_id"] = _l("The lab ID is too long (40 characters at most).")
-    if len(clean["address"]) > 500:
-        errors["address"] = _l("The address is too long (500 characters at most).")
-
-    if errors:
-        raise Invalid(_l("Please correct the marked fields."), errors)
+    if codes:
+        raise Invalid(_l("Please correct the marked fields."), {f: FIELD_MESSAGES[c] for f, c in codes.items()})
     return clean
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, update
 from .. import scope
 from ..clock import utcnow
 from ..extensions import db
-from ..models import CallTask, Role, Setting, TaskStatus
-from . import audit, settings
+from ..models import CallTask, QueuePause, Role, Setting, TaskStatus
+from . import audit, households, settings
 from .errors import Conflict, Forbidden
 from .tx import transaction
 
@@ -64,13 +64,14 @@ def claim_next_task(user, setting=None, now=None):
         return held
     release_stale_claims(user, now)
     for _ in range(CLAIM_RETRIES):
-        pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now)
-        pick = scope.scoped(pick, CallTask, user)
+        pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now,
+                                            ~households.stands_in())  # a household is one entry
+        pick = scope.scoped(pick, CallTask, user).where(~_paused())
         if setting:
             pick = pick.where(CallTask.setting == setting)
         # Most urgent first; within a priority, the longest since the patient was last reached.
         pick = (pick.order_by(CallTask.priority, CallTask.last_contact_at, CallTask.due_at, CallTask.id)
-                .limit(1).with_for_update(skip_locked=True))
+                .limit(1).with_for_update(skip_locked=True, of=CallTask))
         task_id = db.session.scalar(pick)
         if task_id is None:
             return None
@@ -98,10 +99,17 @@ def release_task(task_id, user, now=None):
 
 
 def queue_counts(user, now=None):
-    """Due and waiting tasks per setting, for the volunteer console's live counts."""
+    """Due and waiting calls per setting (a household counts once), for the volunteer console's live counts."""
     now = now or utcnow()
     stmt = (db.select(CallTask.setting, func.count())
-            .where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now)
+            .where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now, ~households.stands_in())
             .group_by(CallTask.setting))
     counts = dict(db.session.execute(scope.scoped(stmt, CallTask, user)).all())
     return {s.value: counts.get(s.value, 0) for s in Setting}
+
+
+def _paused():
+    """True for a task whose queue a nodal officer has paused (in its district, or state-wide)."""
+    return db.select(QueuePause.id).where(
+        QueuePause.resumed_at.is_(None), QueuePause.setting == CallTask.setting,
+        (QueuePause.district_id.is_(None)) | (QueuePause.district_id == CallTask.district_id)).exists()

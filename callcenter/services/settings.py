@@ -22,6 +22,7 @@ LABELS = {
     "high_risk_age": _l("High risk from age"),
     "release_min_days": _l("Discharge review after (days from symptom onset or sample)"),
     "release_fever_free_days": _l("… with no fever for the last (days)"),
+    "checkin_ok_deprioritises": _l("A patient who checks in fine is called last (1 = yes, 0 = no)"),
 }
 POLICY_KEY = "calls_per_day.{}.{}"  # setting, risk class: the daily-list policy grid
 BOUNDS = {
@@ -34,6 +35,7 @@ BOUNDS = {
     "high_risk_age": (30, 100),
     "release_min_days": (5, 30),
     "release_fever_free_days": (1, 7),
+    "checkin_ok_deprioritises": (0, 1),
     **{POLICY_KEY.format(*cell): (0, MAX_CALLS_PER_DAY) for cell in DEFAULT_CALLS_PER_DAY},
 }
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from callcenter.clock import local_date, local_to_utc, utcnow
 from callcenter.extensions import db
 from callcenter.models import CallTask, JobRun
-from jobs import scheduler
+from jobs import runner, scheduler
 
 from ..factories import make_patient
 
@@ -41,11 +41,18 @@ def test_first_start_after_the_hour_builds_todays_list(app, district, clean_job_
     make_patient(district)
     running = scheduler.start(app, now=local_today_at(9, 30))
     try:
+        # every daily job whose time has passed (07:00 list, 07:15 reviews, 09:00 check-ins …)
+        due = {name for name, module in runner.JOBS.items() if scheduler.job_time(app, module) <= time(9, 30)}
+        assert {"daily_call_list", "release_reviews", "checkins_enqueue"} <= due
         assert {(r.job, r.trigger, r.status) for r in db.session.scalars(db.select(JobRun))} == {
-            ("daily_call_list", "catch_up", "succeeded"), ("release_reviews", "catch_up", "succeeded")}
-        assert {j.id for j in running.get_jobs()} == {"daily_call_list", "release_reviews"}
+            (name, "catch_up", "succeeded") for name in due}
+        assert {j.id for j in running.get_jobs()} == set(runner.JOBS) | {"outbox_sender"}
         next_run = running.get_job("daily_call_list").next_run_time
         assert (next_run.hour, next_run.minute, next_run.utcoffset()) == (7, 0, timedelta(hours=5, minutes=30))
+        # the outbox sender runs every few seconds, its passes not recorded as job runs
+        sender = running.get_job("outbox_sender")
+        assert sender.trigger.interval == timedelta(seconds=app.config["OUTBOX_SEND_INTERVAL_SECONDS"])
+        assert sender.func_ref == "jobs.scheduler:tick"
     finally:
         running.shutdown()
 
@@ -84,3 +91,17 @@ def test_a_missed_run_is_made_up_once_when_the_scheduler_comes_back(app, distric
     again.shutdown()
     daily = db.session.scalars(db.select(JobRun).where(JobRun.job == "daily_call_list")).all()
     assert len(daily) == 1
+
+
+def test_an_interval_pass_is_not_recorded(app, district, clean_job_store):
+    from callcenter.models import OutboundMessage
+    from callcenter.services import outbox
+
+    patient = make_patient(district)
+    outbox.enqueue_sms("tick:1", patient.phone, "checkin_reply", "en", patient_id=patient.id)
+    db.session.commit()
+    scheduler._app = app
+    scheduler.tick("outbox_sender")  # what APScheduler calls every OUTBOX_SEND_INTERVAL_SECONDS
+    db.session.expire_all()
+    assert db.session.scalar(db.select(OutboundMessage.status)) == "sent"
+    assert db.session.scalars(db.select(JobRun)).all() == []

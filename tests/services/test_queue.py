@@ -163,3 +163,13 @@ def test_repeat_report_adds_to_the_open_escalation(district):
     calls.log_attempt(second.id, volunteer, {"outcome": "connected", "needs": ["medicine"], "notes": "again"}, "k2")
     [esc] = db.session.scalars(db.select(Escalation)).all()
     assert [n.text for n in esc.notes] == ["again"]
+
+
+def test_a_paused_queue_is_skipped(district):
+    from callcenter.services import dashboard_actions
+    volunteer = make_user("volunteer", district)
+    home = make_task(make_patient(district, setting="home"), priority=0)
+    ccc = make_task(make_patient(district, setting="ccc"), priority=3)
+    dashboard_actions.pause_queue(make_user("nodal_officer", district), "home", reason="shift change")
+    assert queue.claim_next_task(volunteer).id == ccc.id
+    assert home.id != ccc.id

@@ -1,0 +1,7 @@
+"""Benchmarks at the scale of a whole state (see docs/PERFORMANCE.md).
+
+    .venv/bin/python -m bench              # generate the data sets, time the daily list build, print a table
+    .venv/bin/python -m bench.generate -h  # only generate a data set
+
+Not part of the test suite: speed targets live here, never in timed unit tests.
+"""

@@ -1,0 +1,59 @@
+"""Show how PostgreSQL (or SQLite) runs the daily list build: EXPLAIN ANALYZE of its two statements,
+run for real inside a transaction that is then rolled back.
+
+    .venv/bin/python -m bench.explain --url postgresql://postgres@127.0.0.1:5432/sampark_bench_300k
+
+The statements are the service's own (callcenter/services/call_lists.py), built the same way.
+"""
+import argparse
+from datetime import date
+
+from sqlalchemy import update
+
+from callcenter.extensions import db
+from callcenter.models import OPEN_TASK_STATUSES, CallTask, TaskStatus
+from callcenter.services import call_lists
+
+from . import databases
+from .build_once import build_time
+
+
+def statements(day, now):
+    """The UPDATE that closes earlier days' open tasks, and the INSERT … SELECT of the day's tasks."""
+    close = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES))
+             .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None))
+    rows = call_lists._task_rows(day, None, call_lists.slot_times(day), now)
+    insert = call_lists._insert_ignoring_duplicates().from_select(call_lists.TASK_COLUMNS, rows)
+    return [("close earlier days", close), ("insert the day's tasks", insert)]
+
+
+def explain(day):
+    now = build_time(day)
+    conn = db.session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+    try:
+        for name, statement in statements(day, now):
+            compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            print(f"-- {name}")
+            plan = conn.exec_driver_sql(prefix + str(compiled), compiled.params)
+            for row in plan:
+                print(row[0] if postgres else " ".join(str(v) for v in row))
+            print()
+    finally:
+        db.session.rollback()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--day", type=date.fromisoformat, default=None,
+                        help="default: the day the data set was generated for")
+    args = parser.parse_args(argv)
+    day = args.day or date.fromisoformat(databases.read_manifest(args.url)["day"])
+    with databases.make_app(args.url).app_context():
+        explain(day)
+
+
+if __name__ == "__main__":
+    main()

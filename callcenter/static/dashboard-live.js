@@ -1,0 +1,22 @@
+// Refresh the dashboard's figures every 45 seconds from its JSON endpoint, without reloading the page.
+(function () {
+  var box = document.getElementById("glance");
+  if (!box || !window.fetch) return;
+  var stamp = document.getElementById("figures-at");
+  function refresh() {
+    if (document.hidden) return;  // no polling from a background tab
+    fetch(box.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        document.querySelectorAll("[data-fig]").forEach(function (el) {
+          var v = data.figures[el.dataset.fig];
+          if (v === undefined) return;
+          el.textContent = v === null ? "–" : v;
+        });
+        if (stamp) stamp.textContent = new Date(data.at).toLocaleTimeString();
+      })
+      .catch(function () { /* offline for a moment: keep the last figures */ });
+  }
+  setInterval(refresh, 45000);
+})();
