@@ -220,6 +220,7 @@ def is_blank(value):
 
 
 _SCIENTIFIC = re.compile(r"^\d(?:\.(\d+))?[eE]\+?(\d+)$")
+_WHOLE_FLOAT = re.compile(r"\d+\.0+")
 
 
 def _whole_number_text(value, shortened_code):
@@ -240,7 +241,7 @@ def _whole_number_text(value, shortened_code):
             return str(int(Decimal(text)))
         except (InvalidOperation, ValueError):
             raise CellError(shortened_code) from None
-    if re.fullmatch(r"\d+\.0+", text):  # '9826012345.0' from a number column
+    if _WHOLE_FLOAT.fullmatch(text):  # '9826012345.0' from a number column
         return text.split(".")[0]
     return text
 
