@@ -144,17 +144,21 @@ def start_gunicorn(url, port, workers, log_path):
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited:\n" + Path(log_path).read_text())
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).read()
-            return server
-        except OSError:  # refused, reset or timed out while the workers boot
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start:\n" + Path(log_path).read_text())
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited:\n" + Path(log_path).read_text())
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).read()
+                return server
+            except OSError:  # refused, reset or timed out while the workers boot
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start:\n" + Path(log_path).read_text())
+    except BaseException:
+        server.terminate()  # never leave a server behind
+        server.wait(timeout=30)
+        raise
 
 
 def signed_requests(endpoint, phones, n, prefix, token=TOKEN):

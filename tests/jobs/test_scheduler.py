@@ -31,7 +31,7 @@ def wait_for_runs(count, seconds=20):
     while clock.monotonic() < deadline:
         db.session.expire_all()
         found = db.session.scalars(db.select(JobRun)).all()
-        if len(found) >= count:
+        if len(found) >= count and all(r.status != "running" for r in found):  # finished, not just begun
             return found
         clock.sleep(0.1)
     return db.session.scalars(db.select(JobRun)).all()
