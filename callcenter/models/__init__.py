@@ -4,7 +4,10 @@ from .calls import OPEN_TASK_STATUSES, TASK_TRANSITIONS, CallAttempt, CallTask, 
 from .escalations import (
     ESCALATION_TRANSITIONS,
     OPEN_ESCALATION_STATUSES,
+    Consultation,
     Desk,
+    Dispatch,
+    DispatchKind,
     Escalation,
     EscalationNote,
     EscalationStatus,
@@ -44,5 +47,5 @@ __all__ = [
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
-    "OutboundMessage", "OutboxStatus", "QueuePause",
+    "OutboundMessage", "OutboxStatus", "QueuePause", "Consultation", "Dispatch", "DispatchKind",
 ]

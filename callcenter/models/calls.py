@@ -67,6 +67,9 @@ class CallTask(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_outcome: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40), default="daily")
+    # None: a volunteer's call. A desk ("doctor", "counsellor"): a follow-up that desk's staff make
+    # themselves; volunteers' queues never offer it.
+    desk: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 

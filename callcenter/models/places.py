@@ -1,5 +1,6 @@
 """Geography (state → district → block → village/ward) and facilities."""
 import enum
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,8 @@ class District(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     state: Mapped[str] = mapped_column(String(80))
+    # The control room's duty officer: re-alerts for escalations nobody acknowledged in time go here (E.164).
+    duty_phone: Mapped[str | None] = mapped_column(String(16))
 
     blocks: Mapped[list["Block"]] = relationship(back_populates="district", order_by="Block.name")
 
@@ -65,6 +68,12 @@ class Facility(db.Model):
     beds_general: Mapped[int] = mapped_column(default=0)
     beds_oxygen: Mapped[int] = mapped_column(default=0)
     beds_icu: Mapped[int] = mapped_column(default=0)
+    # Free beds now, kept by the control room (the beds_* above are capacity).
+    free_general: Mapped[int] = mapped_column(default=0)
+    free_oxygen: Mapped[int] = mapped_column(default=0)
+    free_icu: Mapped[int] = mapped_column(default=0)
+    beds_updated_at: Mapped[datetime | None]
+    beds_updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     district: Mapped[District] = relationship()
 

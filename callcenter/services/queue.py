@@ -65,6 +65,7 @@ def claim_next_task(user, setting=None, now=None):
     release_stale_claims(user, now)
     for _ in range(CLAIM_RETRIES):
         pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now,
+                                            CallTask.desk.is_(None),  # desk follow-ups are not volunteers'
                                             ~households.stands_in())  # a household is one entry
         pick = scope.scoped(pick, CallTask, user).where(~_paused())
         if setting:
@@ -102,7 +103,8 @@ def queue_counts(user, now=None):
     """Due and waiting calls per setting (a household counts once), for the volunteer console's live counts."""
     now = now or utcnow()
     stmt = (db.select(CallTask.setting, func.count())
-            .where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now, ~households.stands_in())
+            .where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now, CallTask.desk.is_(None),
+                   ~households.stands_in())
             .group_by(CallTask.setting))
     counts = dict(db.session.execute(scope.scoped(stmt, CallTask, user)).all())
     return {s.value: counts.get(s.value, 0) for s in Setting}
