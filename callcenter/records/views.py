@@ -76,19 +76,27 @@ def transfer(patient_id):
     patient = records.open_record(current_user, patient_id)
     form = TransferForm()
     _facility_choices(form, patient)
-    if form.validate_on_submit():
-        try:
-            move = transfers.transfer(patient_id, current_user, form.to_setting.data, form.to_facility_id.data,
-                                      form.reason.data)
-        except Invalid as exc:
-            apply_service_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc.message), "danger")
-            return redirect(url_for(".record", patient_id=patient_id))
-        else:
-            flash(_("%(name)s moved to %(place)s.", name=patient.name, place=_place(move)), "success")
-            return redirect(url_for(".record", patient_id=patient_id))
-    return _render_record(patient, transfer_form=form)
+    done = _submit(patient_id, form, lambda: transfers.transfer(
+        patient_id, current_user, form.to_setting.data, form.to_facility_id.data, form.reason.data),
+        lambda move: _("%(name)s moved to %(place)s.", name=patient.name, place=_place(move)))
+    return done or _render_record(patient, transfer_form=form)
+
+
+def _submit(patient_id, form, action, success):
+    """The record page's POST: run `action` if the form is valid and go back to the record with `success(result)`
+    flashed; a conflict is flashed too. None means: show the record again with the form's errors."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except Invalid as exc:
+        apply_service_errors(form, exc)
+        return None
+    except Conflict as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(success(result), "success")
+    return redirect(url_for(".record", patient_id=patient_id))
 
 
 def _place(move):
@@ -101,19 +109,11 @@ def _place(move):
 def end(patient_id):
     patient = records.open_record(current_user, patient_id)
     form = EndForm()
-    if form.validate_on_submit():
-        try:
-            transfers.end(patient_id, current_user, form.status.data, form.reason.data)
-        except Invalid as exc:
-            apply_service_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc.message), "danger")
-            return redirect(url_for(".record", patient_id=patient_id))
-        else:
-            flash(_("%(name)s: follow-up ended (%(status)s); their open calls are cancelled.", name=patient.name,
-                    status=labels.PATIENT_STATUSES[form.status.data]), "success")
-            return redirect(url_for(".record", patient_id=patient_id))
-    return _render_record(patient, end_form=form)
+    done = _submit(patient_id, form, lambda: transfers.end(patient_id, current_user, form.status.data,
+                                                           form.reason.data),
+                   lambda _result: _("%(name)s: follow-up ended (%(status)s); their open calls are cancelled.",
+                                     name=patient.name, status=labels.PATIENT_STATUSES[form.status.data]))
+    return done or _render_record(patient, end_form=form)
 
 
 @bp.route("/patients/<int:patient_id>/household", methods=["POST"])
