@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
@@ -29,3 +29,18 @@ class UserForm(FlaskForm):
     district = SelectField(_l("District"), validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     submit = SubmitField(_l("Create user"))
+
+
+class EditUserForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[Length(max=120)])
+    role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
+    district = SelectField(_l("District"), validators=[Optional()])
+    phone = StringField(_l("Mobile number"), validators=[Length(max=20)],
+                        description=_l("For alerts sent to this person (optional)."))
+    active = BooleanField(_l("Active (may sign in)"))
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+    reset = SubmitField(_l("Set new password"))

@@ -1,5 +1,5 @@
 """Administration: settings (thresholds, timings) and users."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,7 +11,7 @@ from ..models import Role, User
 from ..services import accounts
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
-from .forms import SettingsForm, UserForm
+from .forms import EditUserForm, PasswordResetForm, SettingsForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -35,8 +35,7 @@ def settings():
 @roles_required(Role.ADMIN)
 def users():
     form = UserForm()
-    form.district.choices = labels.choices([("", _("State level (all districts)"))] + [
-        (d.name, d.name) for d in scope.districts(current_user)])
+    form.district.choices = _district_choices()
     if form.validate_on_submit():
         try:
             user = accounts.create_user(form.username.data, form.role.data, form.password.data,
@@ -50,3 +49,40 @@ def users():
     people = db.session.scalars(scope.scoped(db.select(User).order_by(User.role, User.username), User,
                                              current_user)).all()
     return render_template("admin/users.html", form=form, people=people)
+
+
+def _district_choices():
+    state_level = [("", _("State level (all districts)"))] if current_user.district_id is None else []
+    return labels.choices(state_level + [(d.name, d.name) for d in scope.districts(current_user)])
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id):
+    """Edit a user's details, deactivate them, or set a new password (two forms on one page)."""
+    person = accounts.get_user(user_id, current_user)
+    # Two forms on one page: only the one that was sent reads the request (the other keeps its values).
+    details = {"full_name": person.full_name, "role": person.role, "phone": person.phone or "",
+               "active": person.active, "district": person.district.name if person.district else ""}
+    form = EditUserForm(formdata=request.form if "submit" in request.form else None, data=details)
+    form.district.choices = _district_choices()
+    password_form = PasswordResetForm(formdata=request.form if "reset" in request.form else None)
+    if password_form.is_submitted() and "reset" in request.form and password_form.validate():
+        try:
+            accounts.reset_password(user_id, current_user, password_form.password.data)
+        except Invalid as exc:
+            apply_service_errors(password_form, exc)
+        else:
+            flash(_("New password set for %(name)s; their API tokens no longer work.", name=person.username),
+                  "success")
+            return redirect(url_for(".users"))
+    elif form.is_submitted() and "submit" in request.form and form.validate():
+        try:
+            accounts.update_user(user_id, current_user, form.full_name.data, form.role.data,
+                                 form.district.data or None, form.phone.data, form.active.data)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/user_edit.html", person=person, form=form, password_form=password_form)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..models import Role
 from ..services import accounts, audit
+from ..services.errors import TooManyAttempts
 from ..services.tx import transaction
 from .forms import LanguageForm, LoginForm
 
@@ -45,7 +46,11 @@ def _audit_login(user, action):
 def login():
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.username.data, form.password.data)
+        except TooManyAttempts as exc:
+            flash(str(exc.message), "danger")
+            return render_template("auth/login.html", form=form), 429
         if user is None:
             flash(_("Wrong username or password."), "danger")
         else:

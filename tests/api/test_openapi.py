@@ -2,7 +2,8 @@
 from openapi_spec_validator import validate
 
 ENDPOINTS = {
-    ("/api/v1/auth/token", "post"), ("/api/v1/patients", "post"), ("/api/v1/patients", "get"),
+    ("/api/v1/auth/token", "post"), ("/api/v1/auth/token", "delete"),
+    ("/api/v1/patients", "post"), ("/api/v1/patients", "get"),
     ("/api/v1/patients/{patient_id}", "get"), ("/api/v1/tasks/claim", "post"),
     ("/api/v1/tasks/{task_id}/attempts", "post"), ("/api/v1/escalations", "get"),
     ("/api/v1/escalations/{esc_id}", "get"), ("/api/v1/escalations/{esc_id}/actions", "post"),
@@ -33,8 +34,9 @@ def test_bearer_scheme_marks_every_endpoint_but_sign_in(client):
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     for path, method in ENDPOINTS:
         operation = document["paths"][path][method]
-        if path == "/api/v1/auth/token":
+        if (path, method) == ("/api/v1/auth/token", "post"):
             assert "security" not in operation
+            assert "429" in operation["responses"]
             assert "401" in operation["responses"]
         else:
             assert operation["security"] == [{"bearerAuth": []}], path

@@ -31,12 +31,18 @@ def _challenge(error=None):
     return {"WWW-Authenticate": f'Bearer error="{error}"' if error else "Bearer"}
 
 
-def _user_from_header():
+def bearer_token():
+    """The raw token of the request's Authorization header, or ""."""
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
+    return raw.strip() if scheme.lower() == "bearer" else ""
+
+
+def _user_from_header():
+    raw = bearer_token()
+    if not raw:
         abort(401, message=_l("Sign in first: send your token as 'Authorization: Bearer <token>'."),
               headers=_challenge())
-    user = accounts.user_for_token(raw.strip())
+    user = accounts.user_for_token(raw)
     if user is None:
         abort(401, message=_l("This token is not valid or has expired; sign in again."),
               headers=_challenge("invalid_token"))
