@@ -1,8 +1,6 @@
 """Escalations: needs someone other than the volunteer must act on, with their lifecycle."""
 import enum
-from datetime import datetime
-
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
