@@ -1,5 +1,5 @@
 """Error pages for people, JSON for the API."""
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -15,6 +15,13 @@ MESSAGES = {
     429: _l("Too many requests; wait a moment."),
     500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
 }
+
+
+def too_large_message():
+    """413: what was sent is over MAX_CONTENT_LENGTH; people are told the line-list limit they can act on."""
+    limit = current_app.config.get("IMPORT_MAX_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return _l("The file is too large: files up to %(mb)s MB can be uploaded. Split the line list into smaller "
+              "files and upload them one by one.", mb=f"{limit / (1024 * 1024):.1f}".removesuffix(".0"))
 
 
 def wants_json():
@@ -62,6 +69,8 @@ def register(app):
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         headers.update(data.get("headers") or {})
         message = data.get("message") or MESSAGES.get(exc.code, exc.description)
+        if exc.code == 413:
+            message = too_large_message()
         return render_error(exc.code, message, field_messages(data), headers)
 
     @app.errorhandler(CSRFError)

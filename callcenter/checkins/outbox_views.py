@@ -35,7 +35,8 @@ def outbox_page():
     messages = outbox.latest(current_user, status=status, before=before, limit=PAGE + 1)
     older = messages[PAGE - 1].id if len(messages) > PAGE else None
     return render_template("checkins/outbox.html", messages=messages[:PAGE], status=status, older=older,
-                           console=gateways.uses_console(), resolvable=outbox.RESOLVABLE, form=ResolveForm())
+                           console=gateways.uses_console(), resolvable=outbox.RESOLVABLE, form=ResolveForm(),
+                           forecast=outbox.drain_forecast())
 
 
 @bp.route("/outbox/<int:message_id>/resolve", methods=["POST"])

@@ -19,6 +19,7 @@ from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
+from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules import linelist
 from ..services import imports, patients
 from ..services.errors import Conflict, Invalid, NotFound
@@ -68,8 +69,13 @@ ROWS_PER_PAGE = 100
 
 def _after_import(batch):
     # (The batch page says what the import did; only the calls it queued are news to flash.)
-    if batch.status == ImportStatus.COMPLETED and getattr(batch, "tasks_created", 0):
+    if batch.status == ImportStatus.COMPLETED and batch.tasks_created:
         flash(_("%(n)s calls were added to today's queue.", n=batch.tasks_created), "success")
+    elif getattr(batch, "already_waiting", False):
+        flash(_("This file is already waiting to be imported: this is its import. Nothing was added twice."), "info")
+    elif batch.status in WAITING_IMPORT_STATUSES:
+        flash(_("The file is large, so it is imported in the background. This page shows how far it got; you "
+                "can leave it and come back."), "info")
     return redirect(url_for(".import_batch", batch_id=batch.id))
 
 
@@ -92,7 +98,7 @@ def import_upload():
         upload = form.file.data
         try:
             stored = imports.store_upload(upload.stream, upload.filename, current_user, district_id)
-            batch = imports.import_line_list(stored, current_user, dry_run=form.dry_run.data, district_id=district_id)
+            batch = imports.submit(stored, current_user, dry_run=form.dry_run.data, district_id=district_id)
         except imports.NeedsMapping:
             return _to_columns(stored, form.dry_run.data, district_id)
         except (imports.Refused, Conflict) as exc:
@@ -104,7 +110,8 @@ def import_upload():
         status = 422
     recent, _total = imports.batches(current_user, limit=5)
     return render_template("intake/import_upload.html", form=form, state_level=state_level, recent=recent,
-                           max_mb=imports.megabytes(current_app.config["IMPORT_MAX_BYTES"])), status
+                           max_mb=imports.megabytes(current_app.config["IMPORT_MAX_BYTES"]),
+                           inline_kb=current_app.config["IMPORT_INLINE_MAX_BYTES"] // 1024), status
 
 
 @bp.route("/import/<sha>/columns", methods=["GET", "POST"])
@@ -135,8 +142,8 @@ def import_columns(sha):
         if not problems:
             imports.remember_mapping(chosen, current_user)
             try:
-                batch = imports.import_line_list(stored, current_user, dry_run=dry_run, district_id=district_id,
-                                                 mapping=chosen)
+                batch = imports.submit(stored, current_user, dry_run=dry_run, district_id=district_id,
+                                       mapping=chosen)
             except imports.NeedsMapping as exc:
                 problems = _mapping_problems(exc.inspection.map, exc.inspection.required)
             except (imports.Refused, Conflict) as exc:
@@ -183,9 +190,18 @@ def import_batch(batch_id):
     rows, total = imports.batch_rows(batch, action, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
     return render_template("intake/import_batch.html", batch=batch, rows=rows, total=total, page=page,
                            per_page=ROWS_PER_PAGE, action=action, summary=imports.summary(batch),
+                           waiting=batch.status in WAITING_IMPORT_STATUSES, progress=imports.progress(batch),
                            earlier=imports.earlier_imports(batch), can_run=imports.can_run(batch),
                            reason_text=imports.reason_text,
                            name_header=next((h for h, f in (batch.mapping or {}).items() if f == "name"), None))
+
+
+@bp.route("/imports/<int:batch_id>/progress.json")
+@roles_required(*IMPORTERS)
+def import_progress(batch_id):
+    """How far a background import got (the batch page polls it, and reloads when it is done)."""
+    batch = scope.get_scoped(ImportBatch, batch_id, current_user)
+    return imports.progress(batch)
 
 
 @bp.route("/imports/<int:batch_id>/run", methods=["POST"])
@@ -197,8 +213,8 @@ def import_run(batch_id):
         abort(409)
     try:
         stored = imports.stored_upload(batch.file_hash, batch.filename)
-        new = imports.import_line_list(stored, current_user, dry_run=False, district_id=batch.district_id,
-                                       mapping=batch.mapping)
+        new = imports.submit(stored, current_user, dry_run=False, district_id=batch.district_id,
+                             mapping=batch.mapping)
     except NotFound as exc:
         flash(str(exc.message), "warning")
         return redirect(url_for(".import_upload"))

@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,6 +14,14 @@ class ImportStatus(enum.StrEnum):
     DRY_RUN = "dry_run"      # checked, nothing written
     COMPLETED = "completed"  # valid rows written, in one transaction
     REFUSED = "refused"      # not a line list (wrong type, empty, too big, broken encoding)
+    # A large upload is imported in the background (jobs/import_queue.py): queued → running → one of the
+    # above; "failed" after repeated crashes or errors (nothing written: the import is one transaction).
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+
+
+WAITING_IMPORT_STATUSES = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 class RowAction(enum.StrEnum):
@@ -41,6 +49,13 @@ class ImportBatch(db.Model):
     rows_unchanged: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # header → field used for this file
+    # The background import: what was asked (a check or a real run), how far it got, and its claim.
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rows_done: Mapped[int] = mapped_column(default=0, server_default="0")         # rows read so far
+    rows_expected: Mapped[int | None]                                              # estimated from the file
+    claimed_at: Mapped[datetime | None]  # when a worker took it (refreshed as it goes); stale = the worker died
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    tasks_created: Mapped[int] = mapped_column(default=0, server_default="0")     # today's calls it queued
 
     user: Mapped[User | None] = relationship()
     district: Mapped[District | None] = relationship()

@@ -40,6 +40,7 @@ class ReviewStatus(enum.StrEnum):
     PENDING = "pending"
     DISCHARGED = "discharged"
     CONTINUED = "continued"
+    CLOSED = "closed"        # the follow-up ended otherwise (death, moved out) before a decision
 
 
 class DischargeReview(db.Model):

@@ -16,7 +16,8 @@ LINK_PATH = "/c/"  # the public form lives at /c/<token> (callcenter/checkins/vi
 TOKEN_BYTES = 12   # 96 bits: unguessable, and a 16-character link fits a 160-character SMS
 
 
-def _digest(token):
+def token_hash(token):
+    """The stored form of a link token (its SHA-256, hex); services.outbox makes links in bulk with it."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -25,7 +26,7 @@ def issue(patient, now=None):
     now = now or utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires = start_of_local_day(local_date(now) + timedelta(days=1))  # midnight, local time
-    db.session.add(CheckinLink(token_hash=_digest(token), patient_id=patient.id, created_at=now, expires_at=expires))
+    db.session.add(CheckinLink(token_hash=token_hash(token), patient_id=patient.id, created_at=now, expires_at=expires))
     return token, current_app.config["PUBLIC_URL"].rstrip("/") + LINK_PATH + token
 
 
@@ -33,7 +34,7 @@ def find(token):
     """The link for this token, or None (whatever its state: the caller says used/expired)."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(db.select(CheckinLink).where(CheckinLink.token_hash == _digest(token)))
+    return db.session.scalar(db.select(CheckinLink).where(CheckinLink.token_hash == token_hash(token)))
 
 
 def state(link, now=None):

@@ -15,6 +15,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import os
 import re
 import tempfile
@@ -22,13 +23,14 @@ import time
 import warnings
 from collections import Counter, namedtuple
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import scope
 from ..clock import local_date, utcnow
@@ -49,8 +51,10 @@ from ..models import (
     RowAction,
     Setting,
     Transfer,
+    User,
     Village,
 )
+from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules import linelist
 from ..rules.identity import name_key
 from . import audit, call_lists
@@ -65,6 +69,9 @@ HEADER_SCAN_ROWS = 10   # a title may sit above the header row
 SAMPLE_ROWS = 3         # shown beside each column on the mapping screen
 MAX_COLUMNS = 100
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+PROGRESS_EVERY_SECONDS = 1.0  # a background import writes how far it got at most this often
+STALLED_MINUTES = 3           # a queued import not started after this long: is the scheduler running?
+log = logging.getLogger(__name__)
 
 # Why a row was rejected, by rule code (the registration rules' own messages first).
 REASONS = {
@@ -422,14 +429,16 @@ def remember_mapping(choices, user, now=None):
 
 # --- refusing ----------------------------------------------------------------------------------------
 
-def _refuse(code, filename, sha256, user, source, district_id, now, **params):
-    """Record that a file was refused, and raise Refused with the reason."""
+def _refuse(code, filename, sha256, user, source, district_id, now, batch_id=None, **params):
+    """Record that a file was refused (on its queued batch, if it has one), and raise Refused with the reason."""
     db.session.rollback()
     text = message(REFUSALS[code], params)
-    batch = ImportBatch(district_id=district_id, user_id=user.id, filename=filename[:255], file_hash=sha256,
-                        source=source, status=ImportStatus.REFUSED, message=text, started_at=now,
-                        finished_at=now, mapping={})
-    db.session.add(batch)
+    batch = db.session.get(ImportBatch, batch_id) if batch_id else None
+    if batch is None:
+        batch = ImportBatch(district_id=district_id, user_id=user.id, filename=filename[:255], file_hash=sha256,
+                            source=source, started_at=now, mapping={})
+        db.session.add(batch)
+    batch.status, batch.message, batch.finished_at = ImportStatus.REFUSED, text, now
     db.session.flush()
     audit.record(user, "import.refused", "import_batch", batch.id, district_id, now=now, reason=code)
     db.session.commit()
@@ -450,36 +459,44 @@ def _district_for(user, district_id):
 
 # --- the import ----------------------------------------------------------------------------------------
 
-def import_line_list(stored, user, dry_run=False, district_id=None, mapping=None, source="web", now=None):
+def import_line_list(stored, user, dry_run=False, district_id=None, mapping=None, source="web", now=None,
+                     queued=None, progress=None):
     """Import a line list (see the module's docstring). `mapping` is header → field as a person chose it.
 
     Returns the ImportBatch. Raises Refused (recorded) for a file that is not a readable line list,
     NeedsMapping when columns must be matched first, Conflict when another import or registration
-    wrote the same people at the same moment (nothing is written then: run it again)."""
+    wrote the same people at the same moment (nothing is written then: run it again).
+
+    `queued` is the (batch id, attempt) of a background import (see run_queued): its batch gets the result
+    instead of a new one. `progress(rows)` is called after each chunk with the rows read so far."""
     _check_role(user)
     clock_given = now is not None
     now = now or utcnow()
     district_id = _district_for(user, district_id)
+    batch_id = queued[0] if queued else None
     if stored.extension not in EXTENSIONS:
         _refuse("xls" if stored.extension == ".xls" else "type", stored.filename, stored.sha256, user, source,
-                district_id, now)
+                district_id, now, batch_id)
     if stored.size == 0:
-        _refuse("empty", stored.filename, stored.sha256, user, source, district_id, now)
+        _refuse("empty", stored.filename, stored.sha256, user, source, district_id, now, batch_id)
     limit = current_app.config["IMPORT_MAX_BYTES"]
     if stored.size > limit:
-        _refuse("too_big", stored.filename, stored.sha256, user, source, district_id, now, mb=megabytes(limit))
+        _refuse("too_big", stored.filename, stored.sha256, user, source, district_id, now, batch_id,
+                mb=megabytes(limit))
     rows = _rows(stored)
     try:
         inspection = _read_header(rows, _required(district_id), mapping)
         if inspection.needs_mapping:
             raise NeedsMapping(inspection)
-        run = _Run(user, district_id, inspection, stored, dry_run, source, now)
+        run = _Run(user, district_id, inspection, stored, dry_run, source, now, queued)
         for chunk in _chunks(inspection.data_rows, CHUNK_ROWS):
             run.chunk(chunk)
+            if progress is not None:
+                progress(run.total)
         batch = run.finish(None if clock_given else utcnow)
     except _Unreadable as exc:
         rows.close()
-        _refuse(exc.code, stored.filename, stored.sha256, user, source, district_id, now, **exc.params)
+        _refuse(exc.code, stored.filename, stored.sha256, user, source, district_id, now, batch_id, **exc.params)
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_l("Another import or a registration wrote some of these patients at the same moment. "
@@ -489,9 +506,16 @@ def import_line_list(stored, user, dry_run=False, district_id=None, mapping=None
         raise
     finally:
         rows.close()
-    if not dry_run:
+    if not dry_run and batch is not None and not _still_wanted(stored, batch.id):
         _discard(stored)
     return batch
+
+
+def _still_wanted(stored, batch_id):
+    """Whether another import waiting in the queue needs this upload (a check of the same file, say)."""
+    return db.session.scalar(select(func.count()).select_from(ImportBatch).where(
+        ImportBatch.file_hash == stored.sha256, ImportBatch.status.in_(WAITING_IMPORT_STATUSES),
+        ImportBatch.id != batch_id)) > 0
 
 
 def _chunks(iterable, size):
@@ -590,7 +614,7 @@ class _Person:
 
 
 class _Run:
-    def __init__(self, user, district_id, inspection, stored, dry_run, source, now):
+    def __init__(self, user, district_id, inspection, stored, dry_run, source, now, queued=None):
         self.user, self.district_id, self.inspection = user, district_id, inspection
         self.stored, self.dry_run, self.source, self.now = stored, dry_run, source, now
         self.today = local_date(now)
@@ -607,12 +631,18 @@ class _Run:
         self.spill = tempfile.TemporaryFile("w+", encoding="utf-8") if dry_run else None
         # One import at a time per district: the second waits for the first's commit, then sees its patients.
         db.session.execute(select(District.id).where(District.id.in_(district_ids)).with_for_update())
-        self.batch = ImportBatch(district_id=district_id, user_id=user.id, filename=stored.filename,
-                                 file_hash=stored.sha256, source=source,
-                                 status=ImportStatus.DRY_RUN if dry_run else ImportStatus.COMPLETED,
-                                 started_at=now, mapping=inspection.map.as_dict())
-        db.session.add(self.batch)
-        db.session.flush()
+        self.queued = queued
+        if queued:
+            # A background import's batch (committed when it was queued): read, not written until the end,
+            # so the progress the worker writes beside this transaction never waits for it.
+            self.batch = db.session.get(ImportBatch, queued[0])
+        else:
+            self.batch = ImportBatch(district_id=district_id, user_id=user.id, filename=stored.filename,
+                                     file_hash=stored.sha256, source=source,
+                                     status=ImportStatus.DRY_RUN if dry_run else ImportStatus.COMPLETED,
+                                     started_at=now, mapping=inspection.map.as_dict())
+            db.session.add(self.batch)
+            db.session.flush()
         self.batch_id = self.batch.id
         self.reason = f"line list import #{self.batch_id}"
 
@@ -904,11 +934,9 @@ class _Run:
     # --- the end ---
 
     def _queue_today(self):
-        """Today's calls for the imported patients still followed up: the daily list's own INSERT … SELECT
-        (its policy: slots, priority), narrowed to this batch's patients, the first call due at once.
+        """Today's calls for the imported patients still followed up: the daily list's policy (slots,
+        priority), narrowed to this batch's patients, the slots still ahead today (one call due at once).
         Patients who already have today's tasks get nothing twice."""
-        due_times = call_lists.slot_times(self.today)
-        due_times[0] = self.now
         imported = select(ImportRow.patient_id).where(ImportRow.batch_id == self.batch_id,
                                                       ImportRow.action != RowAction.REJECTED)
         if db.session.get_bind().dialect.name == "postgresql":
@@ -916,9 +944,7 @@ class _Run:
             # stale ones say today has no tasks and the "not made yet" check is planned as a nested loop
             # over all of them for every patient: minutes instead of a second.
             db.session.execute(text("ANALYZE call_task, import_row"))
-        rows = call_lists._task_rows(self.today, None, due_times, self.now).where(Patient.id.in_(imported))
-        stmt = call_lists._insert_ignoring_duplicates().from_select(call_lists.TASK_COLUMNS, rows)
-        return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+        return call_lists.add_tasks_for_patients(imported, self.today, self.now, reason="line_list")
 
     def finish(self, clock):
         if self.total == 0:
@@ -928,23 +954,35 @@ class _Run:
                   "rows_rejected": self.counts[RowAction.REJECTED]}
         finished = clock() if clock else self.now
         if not self.dry_run:
+            if not self._still_ours():
+                return None
             batch = self.batch
             for name, value in counts.items():
                 setattr(batch, name, value)
-            batch.finished_at = finished
+            batch.status, batch.finished_at, batch.rows_done, batch.message = (
+                ImportStatus.COMPLETED, finished, self.total, "")
             tasks = self._queue_today()
+            batch.tasks_created = tasks
             audit.record(self.user, "import.line_list", "import_batch", batch.id, self.district_id, now=self.now,
                          file_hash=self.stored.sha256, tasks_created=tasks, **counts)
             db.session.commit()
-            batch.tasks_created = tasks
             return batch
         # A dry run: forget everything it wrote, then record what it found.
         db.session.rollback()
-        batch = ImportBatch(district_id=self.district_id, user_id=self.user.id, filename=self.stored.filename,
-                            file_hash=self.stored.sha256, source=self.source, status=ImportStatus.DRY_RUN,
-                            started_at=self.now, finished_at=finished, mapping=self.inspection.map.as_dict(),
-                            **counts)
-        db.session.add(batch)
+        if self.queued:
+            if not self._still_ours():
+                return None
+            batch = db.session.get(ImportBatch, self.batch_id)
+            for name, value in counts.items():
+                setattr(batch, name, value)
+            batch.status, batch.finished_at, batch.rows_done, batch.message = (
+                ImportStatus.DRY_RUN, finished, self.total, "")
+        else:
+            batch = ImportBatch(district_id=self.district_id, user_id=self.user.id, filename=self.stored.filename,
+                                file_hash=self.stored.sha256, source=self.source, status=ImportStatus.DRY_RUN,
+                                started_at=self.now, finished_at=finished, mapping=self.inspection.map.as_dict(),
+                                **counts)
+            db.session.add(batch)
         db.session.flush()
         self.spill.seek(0)
         for lines in _chunks(self.spill, CHUNK_ROWS):
@@ -960,8 +998,236 @@ class _Run:
         audit.record(self.user, "import.dry_run", "import_batch", batch.id, self.district_id, now=self.now,
                      file_hash=self.stored.sha256, **counts)
         db.session.commit()
-        batch.tasks_created = 0
         return batch
+
+    def _still_ours(self):
+        """A background import finishes only while its claim stands: if it was given up as stale and taken
+        by another worker meanwhile, this run writes nothing (the other one records the result)."""
+        if not self.queued:
+            return True
+        batch_id, attempt = self.queued
+        row = db.session.execute(select(ImportBatch.status, ImportBatch.attempts)
+                                 .where(ImportBatch.id == batch_id).with_for_update()).one_or_none()
+        if row is None or row.status != ImportStatus.RUNNING or row.attempts != attempt:
+            db.session.rollback()
+            return False
+        return True
+
+
+# --- background imports ----------------------------------------------------------------------------------
+#
+# A web request has IMPORT_INLINE_MAX_BYTES of file to import (a district's daily list: a few seconds);
+# anything larger is queued: its upload stays in IMPORT_UPLOAD_DIR, an ImportBatch "queued" records who
+# asked for what, and the import_queue job (jobs/import_queue.py, every IMPORT_QUEUE_INTERVAL_SECONDS in the
+# scheduler process) claims it ("running", committed), imports it with the code above and writes the result
+# on the same batch. The batch page shows the progress and refreshes itself until the result is there.
+#
+# Idempotent: the same file (by SHA-256) asked again while it waits is the same batch; a real import is
+# one transaction, so a worker that dies mid-way leaves nothing but its claim, which goes stale after
+# IMPORT_STALE_MINUTES and is taken again (the progress refreshes it while the worker lives); even a
+# re-run of a finished file only finds the people it already added (same file twice = nothing changes).
+
+QUEUE_MESSAGES = {
+    "file_gone": _l("The uploaded file is no longer kept here (more than a day old, or already imported). "
+                    "Upload it again."),
+    "mapping": _l("The file's columns need to be matched again. Upload it again."),
+    "conflict": _l("Another import or a registration wrote some of these patients at the same moment; "
+                   "the import will be tried again."),
+    "retrying": _l("The import stopped on an error (attempt %(attempt)s of %(max)s); it will be tried again."),
+    "gave_up": _l("The import stopped on an error %(max)s times; nothing was saved. Ask the administrator to "
+                  "look at the log, or split the file and upload it again."),
+}
+
+
+def background(stored):
+    """Whether a web upload is imported in the background (by size: rows are only known once read)."""
+    return stored.size > current_app.config["IMPORT_INLINE_MAX_BYTES"]
+
+
+def submit(stored, user, dry_run=False, district_id=None, mapping=None, now=None):
+    """Import a web upload now, or queue it when it is large (see above). Returns the batch; a queued
+    one has `.already_waiting` True when the same file was already waiting for the same run."""
+    if not background(stored):
+        return import_line_list(stored, user, dry_run=dry_run, district_id=district_id, mapping=mapping, now=now)
+    return queue_import(stored, user, dry_run=dry_run, district_id=district_id, mapping=mapping, now=now)
+
+
+def queue_import(stored, user, dry_run=False, district_id=None, mapping=None, now=None):
+    """Queue a stored upload for the import_queue job. Its header row is read first, so an unreadable
+    file is refused (recorded) and unknown columns raise NeedsMapping at once, as for an import in the
+    request."""
+    _check_role(user)
+    now = now or utcnow()
+    district_id = _district_for(user, district_id)
+    inspection = inspect(stored, user, district_id, chosen=mapping, now=now)
+    if inspection.needs_mapping:
+        raise NeedsMapping(inspection)
+    waiting = db.session.scalar(select(ImportBatch).where(
+        ImportBatch.file_hash == stored.sha256, ImportBatch.status.in_(WAITING_IMPORT_STATUSES),
+        ImportBatch.dry_run == bool(dry_run),
+        ImportBatch.district_id.is_(None) if district_id is None else ImportBatch.district_id == district_id)
+        .order_by(ImportBatch.id).limit(1))
+    if waiting is not None:
+        waiting.already_waiting = True
+        return waiting
+    batch = ImportBatch(district_id=district_id, user_id=user.id, filename=stored.filename, file_hash=stored.sha256,
+                        source="web", status=ImportStatus.QUEUED, dry_run=bool(dry_run), started_at=now,
+                        mapping=inspection.map.as_dict(), rows_expected=estimate_rows(stored, inspection))
+    db.session.add(batch)
+    db.session.flush()
+    audit.record(user, "import.queued", "import_batch", batch.id, district_id, now=now, file_hash=stored.sha256,
+                 dry_run=bool(dry_run), size=stored.size)
+    db.session.commit()
+    batch.already_waiting = False
+    return batch
+
+
+def estimate_rows(stored, inspection=None):
+    """About how many rows the file has (for the progress bar): its lines, or the sheet's stated size."""
+    header_row = inspection.header_row if inspection else 1
+    try:
+        if stored.extension == ".xlsx":
+            import openpyxl
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                workbook = openpyxl.load_workbook(stored.path, read_only=True, data_only=True)
+            try:
+                rows = workbook.active.max_row
+            finally:
+                workbook.close()
+        else:
+            rows, last = 0, b"\n"
+            with open(stored.path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    rows, last = rows + chunk.count(b"\n"), chunk[-1:]
+            rows += last != b"\n"  # a last line without a newline
+    except Exception:  # only an estimate: the import itself says what is wrong with the file
+        return None
+    return max(rows - header_row, 0) if rows else None
+
+
+def claim_next(now=None):
+    """Claim the oldest queued import, or a running one whose worker went quiet for IMPORT_STALE_MINUTES:
+    'running', committed, attempts + 1. Returns (batch id, attempt) or None."""
+    now = now or utcnow()
+    stale = now - timedelta(minutes=current_app.config["IMPORT_STALE_MINUTES"])
+    claimable = or_(ImportBatch.status == ImportStatus.QUEUED,
+                    and_(ImportBatch.status == ImportStatus.RUNNING, ImportBatch.claimed_at < stale))
+    try:
+        for batch_id, attempts in db.session.execute(
+                select(ImportBatch.id, ImportBatch.attempts).where(claimable).order_by(ImportBatch.id).limit(5)):
+            taken = db.session.execute(
+                update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.attempts == attempts, claimable)
+                .values(status=ImportStatus.RUNNING, claimed_at=now, attempts=attempts + 1, rows_done=0)
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.commit()
+            if taken:
+                return batch_id, attempts + 1
+        db.session.commit()
+        return None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _progress_writer(batch_id):
+    """progress(rows): written beside the import's own transaction (PostgreSQL), at most once a second,
+    refreshing the claim. SQLite allows one writer at a time: there the page shows "running" until the end."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    last = [0.0]
+
+    def write(rows):
+        if time.monotonic() - last[0] < PROGRESS_EVERY_SECONDS:
+            return
+        last[0] = time.monotonic()
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                connection.execute(update(ImportBatch.__table__).where(ImportBatch.__table__.c.id == batch_id)
+                                   .values(rows_done=rows, claimed_at=utcnow()))
+        except OperationalError:  # progress is a courtesy: never stop an import for it
+            log.warning("import #%s: progress not written", batch_id, exc_info=True)
+    return write
+
+
+def _set_state(batch_id, attempt, status, note, now):
+    """End (or give back) a claimed import that did not finish, if the claim is still this worker's."""
+    db.session.rollback()
+    db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.attempts == attempt,
+                                                 ImportBatch.status == ImportStatus.RUNNING)
+                       .values(status=status, message=str(note),
+                               finished_at=now if status != ImportStatus.QUEUED else None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def run_queued(claim, now=None):
+    """Import one claimed batch (from claim_next). Returns its status afterwards."""
+    batch_id, attempt = claim
+    now = now or utcnow()
+    batch = db.session.get(ImportBatch, batch_id)
+    max_attempts = current_app.config["IMPORT_MAX_ATTEMPTS"]
+    if attempt > max_attempts:  # its worker died every time (killed, out of memory): stop trying
+        log.error("import #%s: given up after %s attempts", batch_id, max_attempts)
+        _set_state(batch_id, attempt, ImportStatus.FAILED, message(QUEUE_MESSAGES["gave_up"], {"max": max_attempts}),
+                   now)
+        return ImportStatus.FAILED
+    user = db.session.get(User, batch.user_id) if batch.user_id else None
+    user = user or shell_user(batch.district_id)
+    asked = dict(dry_run=batch.dry_run, district_id=batch.district_id, mapping=dict(batch.mapping or {}),
+                   source=batch.source)
+    try:
+        stored = stored_upload(batch.file_hash, batch.filename)
+    except NotFound:
+        _set_state(batch_id, attempt, ImportStatus.FAILED, QUEUE_MESSAGES["file_gone"], now)
+        return ImportStatus.FAILED
+    log.info("import #%s (%s): attempt %s", batch_id, batch.filename, attempt)
+    try:
+        done = import_line_list(stored, user, now=now, queued=claim, progress=_progress_writer(batch_id),
+                                **asked)
+    except Refused:
+        return ImportStatus.REFUSED  # recorded on the batch
+    except NeedsMapping:
+        _set_state(batch_id, attempt, ImportStatus.FAILED, QUEUE_MESSAGES["mapping"], now)
+        return ImportStatus.FAILED
+    except (Conflict, Forbidden, NotFound) as exc:
+        if isinstance(exc, Conflict) and attempt < max_attempts:
+            _set_state(batch_id, attempt, ImportStatus.QUEUED, QUEUE_MESSAGES["conflict"], now)
+            return ImportStatus.QUEUED
+        _set_state(batch_id, attempt, ImportStatus.FAILED, exc.message, now)
+        return ImportStatus.FAILED
+    except Exception:
+        log.exception("import #%s: attempt %s failed", batch_id, attempt)
+        if attempt < max_attempts:
+            _set_state(batch_id, attempt, ImportStatus.QUEUED,
+                       message(QUEUE_MESSAGES["retrying"], {"attempt": attempt, "max": max_attempts}), now)
+            return ImportStatus.QUEUED
+        _set_state(batch_id, attempt, ImportStatus.FAILED, message(QUEUE_MESSAGES["gave_up"], {"max": max_attempts}),
+                   now)
+        return ImportStatus.FAILED
+    if done is None:
+        log.warning("import #%s: attempt %s was overtaken by another worker; its result is not recorded",
+                    batch_id, attempt)
+        return ImportStatus.RUNNING
+    return ImportStatus(done.status)
+
+
+def run_queue(now=None, limit=None):
+    """Import queued line lists one after another until none is left (or `limit`). Returns a Counter of
+    the statuses they ended in (a retried one counts as queued)."""
+    counts = Counter()
+    while limit is None or sum(counts.values()) < limit:
+        claim = claim_next(now)
+        if claim is None:
+            break
+        counts[str(run_queued(claim, now))] += 1
+    return counts
+
+
+def waiting_since(batch, now=None):
+    """Minutes a queued import has waited for a worker (the page warns when no scheduler seems to run)."""
+    return ((now or utcnow()) - batch.started_at).total_seconds() / 60
 
 
 # --- looking at imports ----------------------------------------------------------------------------------
@@ -981,7 +1247,8 @@ def open_batch(user, batch_id):
     """One import, for its page; logged, as the page shows patients' rows (DPDP)."""
     _check_role(user)
     batch = scope.get_scoped(ImportBatch, batch_id, user)
-    audit.record(user, "import.view", "import_batch", batch.id, batch.district_id)
+    if batch.status not in WAITING_IMPORT_STATUSES:  # (a waiting import's page, refreshed, shows no patient)
+        audit.record(user, "import.view", "import_batch", batch.id, batch.district_id)
     return batch
 
 
@@ -1062,10 +1329,29 @@ def summary(batch):
     """One sentence on what an import did (or, for a dry run, would do)."""
     params = {"total": batch.rows_total, "added": batch.rows_added, "updated": batch.rows_updated,
               "unchanged": batch.rows_unchanged, "rejected": batch.rows_rejected}
-    if batch.status == ImportStatus.REFUSED:
+    if batch.status in (ImportStatus.REFUSED, ImportStatus.FAILED):
         return batch.message
+    if batch.status == ImportStatus.QUEUED:
+        return message(_l("Waiting to be imported: it starts within a minute."))
+    if batch.status == ImportStatus.RUNNING:
+        if batch.rows_expected:
+            return message(_l("Importing: %(done)s of about %(expected)s rows read."),
+                           {"done": batch.rows_done, "expected": batch.rows_expected})
+        return message(_l("Importing: %(done)s rows read."), {"done": batch.rows_done})
     if batch.status == ImportStatus.DRY_RUN:
         return message(_l("Checked %(total)s rows: %(added)s would be added, %(updated)s updated, %(unchanged)s "
                           "unchanged, %(rejected)s rejected. Nothing was saved."), params)
     return message(_l("Imported %(total)s rows: %(added)s added, %(updated)s updated, %(unchanged)s unchanged, "
                       "%(rejected)s rejected."), params)
+
+
+def progress(batch, now=None):
+    """A background import's state, for its page and the page's polling (JSON-ready)."""
+    waiting = batch.status in WAITING_IMPORT_STATUSES
+    percent = None
+    if batch.status == ImportStatus.RUNNING and batch.rows_expected:
+        percent = min(99, int(100 * batch.rows_done / batch.rows_expected))
+    # A queued import nobody picked up for a few minutes: the scheduler process is probably not running.
+    stalled = batch.status == ImportStatus.QUEUED and waiting_since(batch, now) > STALLED_MINUTES
+    return {"id": batch.id, "status": str(batch.status), "waiting": waiting, "rows_done": batch.rows_done,
+            "rows_expected": batch.rows_expected, "percent": percent, "stalled": stalled, "summary": summary(batch)}

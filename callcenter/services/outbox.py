@@ -23,6 +23,7 @@ import secrets
 import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -45,8 +46,7 @@ from ..models import (
     Severity,
 )
 from . import audit, checkin_schedule, sms_templates
-from .checkin_links import TOKEN_BYTES
-from .checkin_links import _digest as token_digest
+from .checkin_links import TOKEN_BYTES, token_hash
 from .escalations import raise_escalation
 from .tx import transaction
 
@@ -183,7 +183,7 @@ def _enqueue_sms_links(day, now, send_at, batch_size):
         for patient_id, phone, language in rows:
             token = secrets.token_urlsafe(TOKEN_BYTES)
             language = sms_templates.language_of(language)
-            links.append({"token_hash": token_digest(token), "patient_id": patient_id, "created_at": now,
+            links.append({"token_hash": token_hash(token), "patient_id": patient_id, "created_at": now,
                           "expires_at": expires})
             messages.append({
                 "idempotency_key": checkin_schedule.idempotency_key(patient_id, day), "patient_id": patient_id,
@@ -264,17 +264,83 @@ def send_pending(gateway=None, clock=None, now_fn=utcnow, max_seconds=None, limi
         counts = Counter(expired=expire_checkins(now_fn()), handed=0)
         counts.update(reconcile(gateway, now_fn()))
         started = clock.monotonic()
+        drained = False
         while limit is None or counts["handed"] < limit:
             if max_seconds is not None and clock.monotonic() - started >= max_seconds:
                 break
             ids = claim(batch if limit is None else min(batch, limit - counts["handed"]), now_fn())
             if not ids:
+                drained = True
                 break
             for message_id in ids:
                 bucket.acquire()
                 counts[send_one(message_id, gateway, now_fn())] += 1
                 counts["handed"] += 1
+        if not drained:
+            # What this pass achieved (the provider's answer time included) bounds the configured rate.
+            elapsed = clock.monotonic() - started
+            achieved = counts["handed"] / elapsed if elapsed > 0 and counts["handed"] else None
+            warn_if_behind(now_fn(), achieved)
     return dict(counts)
+
+
+# ── Can today's queue drain before the check-in window closes? ──────────────────────────────────────
+
+@dataclass(frozen=True)
+class DrainForecast:
+    """The messages waiting now against the time left in today's check-in window, at `rate` per second."""
+    queued: int
+    rate: float
+    seconds_left: float
+    configured_rate: float
+
+    @property
+    def seconds_needed(self):
+        return self.queued / self.rate
+
+    @property
+    def behind(self):
+        return self.seconds_needed > self.seconds_left
+
+    @property
+    def rate_needed(self):
+        """Messages per second that would send them all in the time left (rounded up)."""
+        return math.ceil(self.queued / self.seconds_left) if self.seconds_left > 0 else None
+
+    @property
+    def minutes_needed(self):
+        return math.ceil(self.seconds_needed / 60)
+
+    @property
+    def minutes_left(self):
+        return math.floor(self.seconds_left / 60)
+
+
+def drain_forecast(now=None, achieved=None):
+    """The forecast while today's check-in window is open (or about to open), else None. The rate is the
+    configured OUTBOX_RATE_PER_SECOND, or less when a sender pass `achieved` less (the provider's answer
+    time: one message is handed over at a time)."""
+    now = now or utcnow()
+    start, end = checkin_schedule.window(local_date(now))
+    if now >= end:
+        return None
+    queued = db.session.scalar(select(func.count()).select_from(OutboundMessage)
+                               .where(OutboundMessage.status == OutboxStatus.QUEUED))
+    configured = float(current_app.config["OUTBOX_RATE_PER_SECOND"])
+    rate = min(configured, achieved) if achieved else configured
+    return DrainForecast(queued=queued, rate=rate, seconds_left=(end - max(now, start)).total_seconds(),
+                         configured_rate=configured)
+
+
+def warn_if_behind(now, achieved=None):
+    """Log a warning when the queue cannot drain before the window closes (the outbox page shows it too)."""
+    forecast = drain_forecast(now, achieved)
+    if forecast is not None and forecast.queued and forecast.behind:
+        log.warning("outbox: %s messages waiting need %s min at %.1f/s, but the check-in window closes in %s min; "
+                    "those not sent by then are dropped. Raise OUTBOX_RATE_PER_SECOND to at least %s (within the "
+                    "provider's limits, see README).", forecast.queued, forecast.minutes_needed, forecast.rate,
+                    forecast.minutes_left, forecast.rate_needed)
+    return forecast
 
 
 def claim(limit, now):

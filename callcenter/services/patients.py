@@ -7,13 +7,18 @@ from .. import scope
 from ..clock import local_date, utcnow
 from ..extensions import db
 from ..models import (
+    OPEN_ESCALATION_STATUSES,
     OPEN_TASK_STATUSES,
     Block,
     CallTask,
     Comorbidity,
+    DischargeReview,
+    Escalation,
+    EscalationStatus,
     Facility,
     Patient,
     PatientStatus,
+    ReviewStatus,
     Role,
     Setting,
     Sex,
@@ -251,3 +256,23 @@ def end_follow_up(patient, status, reason, user, now):
         .execution_options(synchronize_session=False))
     audit.record(user, "patient.end_follow_up", "patient", patient.id, patient.district_id, now=now,
                  status=str(status), reason=reason)
+    _close_open_work(patient, PatientStatus(status), reason, user, now)
+
+
+def _close_open_work(patient, status, reason, user, now):
+    """What waited on a follow-up that has ended: a pending discharge review is answered (discharged when
+    the patient recovered, closed otherwise) and open escalations are cancelled, each step audited."""
+    review = db.session.scalar(db.select(DischargeReview).where(
+        DischargeReview.patient_id == patient.id, DischargeReview.status == ReviewStatus.PENDING))
+    if review is not None:
+        review.status = ReviewStatus.DISCHARGED if status == PatientStatus.RECOVERED else ReviewStatus.CLOSED
+        review.decided_at, review.decided_by_id, review.note = now, getattr(user, "id", None), reason
+        audit.record(user, f"discharge_review.{review.status}", "discharge_review", review.id, review.district_id,
+                     now=now, patient_id=patient.id, note=reason)
+    text = f"follow-up ended: {status}" + (f" ({reason})" if reason else "")
+    for esc in db.session.scalars(db.select(Escalation).where(
+            Escalation.patient_id == patient.id, Escalation.status.in_(OPEN_ESCALATION_STATUSES))
+            .order_by(Escalation.id).with_for_update()):
+        esc.status = EscalationStatus.CANCELLED
+        esc.closed_at, esc.closed_by_id, esc.resolution = now, getattr(user, "id", None), text
+        audit.record(user, "escalation.cancelled", "escalation", esc.id, esc.district_id, now=now, text=text)

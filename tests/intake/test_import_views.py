@@ -201,6 +201,7 @@ def test_an_expired_upload_sends_back_to_the_upload_page(client, login, district
 def _pages(client, batch):
     return [("GET", "/intake/import"), ("POST", "/intake/import"), ("GET", "/intake/imports/"),
             ("GET", f"/intake/imports/{batch.id}"), ("POST", f"/intake/imports/{batch.id}/run"),
+            ("GET", f"/intake/imports/{batch.id}/progress.json"),
             ("GET", f"/intake/imports/{batch.id}/errors.csv"),
             ("GET", f"/intake/import/{batch.file_hash}/columns?name=list.csv"),
             ("POST", f"/intake/import/{batch.file_hash}/columns?name=list.csv")]
