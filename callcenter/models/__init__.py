@@ -34,7 +34,7 @@ from .messaging import (
     OutboundMessage,
     OutboxStatus,
 )
-from .monitoring import QueuePause
+from .monitoring import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, QueuePause
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User
@@ -47,5 +47,6 @@ __all__ = [
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
-    "OutboundMessage", "OutboxStatus", "QueuePause", "Consultation", "Dispatch", "DispatchKind",
+    "OutboundMessage", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay", "DailyVolunteerFigures",
+    "Consultation", "Dispatch", "DispatchKind",
 ]

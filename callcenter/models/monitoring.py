@@ -1,5 +1,6 @@
-"""Queue pauses set by the nodal officer (a queue = one district's calls for one setting)."""
-from datetime import datetime
+"""The nodal officer's monitoring: queue pauses (a queue = one district's calls for one setting) and the
+dashboard's daily pre-aggregates (filled by jobs/daily_figures.py)."""
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,3 +25,49 @@ class QueuePause(db.Model):
     resumed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     paused_by: Mapped[User | None] = relationship(foreign_keys=[paused_by_id])
+
+
+class DailyFiguresDay(db.Model):
+    """A local day whose figures jobs/daily_figures.py has counted into the two tables below.
+
+    The dashboard reads a closed day from the tables only if its day is here; otherwise it counts live."""
+    __tablename__ = "daily_figures_day"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    computed_at: Mapped[datetime]
+
+
+class DailyFigures(db.Model):
+    """One closed day's trend figures per district, block, setting and facility (the dashboard's filters).
+
+    Calls and escalations are counted where the patient was when the day was counted; `active` is the
+    patients still in follow-up at the end of the day."""
+    __tablename__ = "daily_figures"
+    __table_args__ = (Index("ix_daily_figures_day", "day", "district_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    setting: Mapped[str] = mapped_column(String(10))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"))
+    calls: Mapped[int] = mapped_column(default=0)
+    connected: Mapped[int] = mapped_column(default=0)
+    escalations: Mapped[int] = mapped_column(default=0)
+    active: Mapped[int] = mapped_column(default=0)
+
+
+class DailyVolunteerFigures(db.Model):
+    """One closed day's work per volunteer (calls made, connected, handling time, escalations raised), per
+    district, block and setting of the patients called."""
+    __tablename__ = "daily_volunteer_figures"
+    __table_args__ = (Index("ix_daily_volunteer_figures_day", "day", "district_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    setting: Mapped[str] = mapped_column(String(10))
+    calls: Mapped[int] = mapped_column(default=0)
+    connected: Mapped[int] = mapped_column(default=0)
+    timed_calls: Mapped[int] = mapped_column(default=0)  # calls with a recorded start
+    handling_seconds: Mapped[float] = mapped_column(default=0.0)  # their total handling time
+    raised: Mapped[int] = mapped_column(default=0)  # escalations the volunteer raised

@@ -44,6 +44,11 @@ class Patient(db.Model):
         # One active record per (phone, name): the registration duplicate rule, enforced by the database.
         Index("uq_patient_active_phone_name", "phone", "name_key", unique=True,
               sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        # The dashboard (services/dashboard*.py): active patients by setting, village and facility read from
+        # the index alone; the day's admissions and endings as index ranges.
+        Index("ix_patient_active_places", "status", "setting", "district_id", "village_id", "facility_id"),
+        Index("ix_patient_created_at", "created_at"),
+        Index("ix_patient_ended_at", "ended_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)

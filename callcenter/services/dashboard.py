@@ -7,8 +7,9 @@ Every query goes through `_restrict`, which applies scope.py and the officer's f
 """
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, select, true
 
 from .. import scope
 from ..clock import local_date, start_of_local_day, utcnow
@@ -70,14 +71,28 @@ class Filters:
 
 
 def _restrict(stmt, model, user, f, patient_joined=False):
-    """Scope `stmt` over `model` to the user's district and the filters (joining Patient only if needed)."""
+    """Scope `stmt` over `model` to the user's district and the filters.
+
+    A row's patient is needed when the model lacks the filtered column (a call attempt has no district):
+    unless the statement already joins Patient, the patient's conditions go in as
+    `patient_id IN (SELECT id FROM patient WHERE …)`, which PostgreSQL runs as a hash semi-join over the
+    district's patients instead of reading a patient row for each of a day's hundreds of thousands of calls.
+    """
     own_district = hasattr(model, "district_id")
     own_setting = hasattr(model, "setting")
     is_patient = model is Patient
     wants_patient = (not own_district and (user.district_id or f.district_id)) or f.block_id or f.facility_id \
         or (f.setting and not own_setting)
     if wants_patient and not is_patient and not patient_joined:
-        stmt = stmt.join(Patient, Patient.id == model.patient_id)
+        patients = _restrict(select(Patient.id), Patient, user, f)
+        stmt = stmt.where(model.patient_id.in_(patients))
+        if own_district:
+            stmt = scope.scoped(stmt, model, user)
+            if f.district_id:
+                stmt = stmt.where(model.district_id == f.district_id)
+        if f.setting and own_setting:
+            stmt = stmt.where(model.setting == f.setting)
+        return stmt
     where_district = model if own_district else Patient
     if own_district or wants_patient or patient_joined:
         stmt = scope.scoped(stmt, where_district, user)
@@ -130,18 +145,36 @@ def _count_if(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
+def active_by_setting(user, f):
+    """{setting: patients in follow-up now} (an index-only scan of ix_patient_active_places)."""
+    return dict(db.session.execute(_restrict(
+        select(Patient.setting, func.count()).where(Patient.status == PatientStatus.ACTIVE)
+        .group_by(Patient.setting), Patient, user, f)).all())
+
+
 # --- today at a glance ---------------------------------------------------------------------------
 
 def overview(user, f, now=None):
-    """Every headline figure for the filters; a handful of aggregate queries, no per-row Python."""
+    """Every headline figure for the filters; a handful of aggregate queries, no per-row Python.
+
+    Each query is shaped for an index (see docs/PERFORMANCE.md, "Dashboard"): the day's tasks are counted
+    per status (index-only on ix_call_task_day_due), overdue and unreachable separately over their own
+    small index ranges; the patients' flow in and out by created_at and ended_at separately.
+    """
     now = now or utcnow()
     conds = task_conditions(now)
-    task_row = db.session.execute(_restrict(
-        select(*[_count_if(c).label(k) for k, c in conds.items()],
-               func.count(func.distinct(case((conds["unreachable"], CallTask.patient_id))))
-               .label("unreachable_patients"))
-        .where(CallTask.task_date.between(f.date_from, f.date_to)), CallTask, user, f)).one()
-    tasks = task_row._asdict()
+    in_days = CallTask.task_date.between(f.date_from, f.date_to)
+    by_status = dict(db.session.execute(_restrict(
+        select(CallTask.status, func.count()).where(in_days).group_by(CallTask.status), CallTask, user, f)).all())
+    overdue, unreachable_patients = db.session.execute(select(
+        _restrict(select(func.count()).select_from(CallTask).where(in_days, conds["overdue"]), CallTask, user, f)
+        .scalar_subquery(),
+        _restrict(select(func.count(func.distinct(CallTask.patient_id))).where(in_days, conds["unreachable"]),
+                  CallTask, user, f).scalar_subquery())).one()
+    tasks = {"due": sum(by_status.values()), "done": by_status.get(TaskStatus.DONE, 0),
+             "pending": by_status.get(TaskStatus.PENDING, 0) + by_status.get(TaskStatus.CLAIMED, 0),
+             "overdue": overdue, "unreachable": by_status.get(TaskStatus.UNREACHABLE, 0),
+             "missed": by_status.get(TaskStatus.MISSED, 0), "unreachable_patients": unreachable_patients}
 
     call_row = db.session.execute(_restrict(
         select(func.count().label("attempted"), _count_if(CallAttempt.outcome == Outcome.CONNECTED).label("connected"))
@@ -167,14 +200,15 @@ def overview(user, f, now=None):
         select(func.count().label("raised"), _count_if(_breach(now)).label("breaches"))
         .select_from(Escalation).where(_in(Escalation.created_at, f)), Escalation, user, f)).one()
 
-    active = dict(db.session.execute(_restrict(
-        select(Patient.setting, func.count()).where(Patient.status == PatientStatus.ACTIVE)
-        .group_by(Patient.setting), Patient, user, f)).all())
+    active = active_by_setting(user, f)
 
     discharged = and_(Patient.status == PatientStatus.RECOVERED, _in(Patient.ended_at, f))
-    flow = db.session.execute(_restrict(
-        select(_count_if(_in(Patient.created_at, f)).label("new"), _count_if(discharged).label("discharged"))
-        .where(or_(_in(Patient.created_at, f), _in(Patient.ended_at, f))), Patient, user, f)).one()
+    new, discharges = db.session.execute(select(
+        _restrict(select(func.count()).select_from(Patient).where(_in(Patient.created_at, f)), Patient, user, f)
+        .scalar_subquery(),
+        _restrict(select(func.count()).select_from(Patient).where(discharged), Patient, user, f)
+        .scalar_subquery())).one()
+    flow = SimpleNamespace(new=new, discharged=discharges)
 
     return {
         "date_from": f.date_from, "date_to": f.date_to, "at": now,

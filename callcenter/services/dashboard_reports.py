@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 
+from .. import scope
 from ..clock import local_date, local_tz, utcnow
 from ..extensions import db
 from ..models import (
@@ -16,6 +17,8 @@ from ..models import (
     CallAttempt,
     CallTask,
     CheckIn,
+    DailyFigures,
+    DailyVolunteerFigures,
     Escalation,
     EscalationStatus,
     Facility,
@@ -28,7 +31,8 @@ from ..models import (
     Village,
     VillageContact,
 )
-from .dashboard import _count_if, _in, _restrict
+from . import daily_figures
+from .dashboard import _count_if, _in, _restrict, active_by_setting
 
 TREND_DAYS = 14
 GEOGRAPHY_MAX_VILLAGES = 300  # the table shows the villages with most active patients first
@@ -66,39 +70,86 @@ def seconds_between(later, earlier):
 
 def volunteers_table(user, f, now=None):
     """Per volunteer, for f.date_to and the 7 days ending then: calls, connected, average handling
-    time (attempt recorded − call started), escalations raised."""
+    time (attempt recorded − call started), escalations raised.
+
+    Closed days of the week counted by jobs/daily_figures.py come from DailyVolunteerFigures (not with a
+    facility filter, which that table does not carry); the rest is counted live."""
     now = now or utcnow()
-    week = f.with_(date_from=f.date_to - timedelta(days=6))
-    day = f.with_(date_from=f.date_to)
-    is_today = _in(CallAttempt.created_at, day)
-    connected = CallAttempt.outcome == Outcome.CONNECTED
-    secs = seconds_between(CallAttempt.created_at, CallAttempt.started_at)
-    timed = CallAttempt.started_at.is_not(None)
-    stmt = (select(CallAttempt.user_id,
-                   _count_if(is_today).label("calls_today"),
-                   _count_if(and_(is_today, connected)).label("connected_today"),
-                   func.avg(case((and_(is_today, timed), secs))).label("aht_today"),
-                   func.count().label("calls_week"), _count_if(connected).label("connected_week"),
-                   func.avg(case((timed, secs))).label("aht_week"))
-            .where(_in(CallAttempt.created_at, week)).group_by(CallAttempt.user_id))
-    calls = {r.user_id: r._asdict() for r in db.session.execute(_restrict(stmt, CallAttempt, user, week))}
-    esc_today = _in(Escalation.created_at, day)
-    raised = {r[0]: (r[1], r[2]) for r in db.session.execute(_restrict(
-        select(Escalation.created_by_id, _count_if(esc_today), func.count())
-        .where(_in(Escalation.created_at, week), Escalation.created_by_id.is_not(None))
-        .group_by(Escalation.created_by_id), Escalation, user, week))}
-    ids = set(calls) | set(raised)
-    names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    week_days = [f.date_to - timedelta(days=i) for i in range(6, -1, -1)]
+    today = local_date(now)
+    counted = set() if f.facility_id else daily_figures.counted_days(
+        week_days[0], min(f.date_to, today - timedelta(days=1)))
+    live = [d for d in week_days if d not in counted]
+    fields = ("calls", "connected", "timed", "seconds", "raised")
+    week, day = {}, {}  # user id -> {field: n}
+
+    def add(into, uid, values):
+        row = into.setdefault(uid, dict.fromkeys(fields, 0))
+        for k, v in zip(fields, values, strict=True):
+            row[k] += v or 0
+
+    if counted:
+        m = DailyVolunteerFigures
+        stmt = (select(m.user_id, m.day, func.sum(m.calls), func.sum(m.connected), func.sum(m.timed_calls),
+                       func.sum(m.handling_seconds), func.sum(m.raised))
+                .where(m.day.between(min(counted), max(counted))).group_by(m.user_id, m.day))
+        for uid, d, *values in db.session.execute(_restrict_counted(stmt, m, user, f)):
+            if _as_date(d) in counted:
+                add(week, uid, values)
+                if _as_date(d) == f.date_to:
+                    add(day, uid, values)
+    for span in _runs(live):
+        period = f.with_(date_from=span[0], date_to=span[-1])
+        for uid, is_last, *values in _live_volunteer_rows(user, period, f.date_to):
+            add(week, uid, values)
+            if is_last:
+                add(day, uid, values)
+    names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(list(week)))).all()) \
+        if week else {}
     rows = []
-    for uid in ids:
-        c = calls.get(uid, {})
-        r = raised.get(uid, (0, 0))
+    for uid, w in week.items():
+        d = day.get(uid, dict.fromkeys(fields, 0))
         rows.append({"user_id": uid, "username": names.get(uid, "?"),
-                     "calls_today": c.get("calls_today", 0), "connected_today": c.get("connected_today", 0),
-                     "aht_today": _round(c.get("aht_today")), "calls_week": c.get("calls_week", 0),
-                     "connected_week": c.get("connected_week", 0), "aht_week": _round(c.get("aht_week")),
-                     "raised_today": r[0], "raised_week": r[1]})
+                     "calls_today": d["calls"], "connected_today": d["connected"], "aht_today": _avg(d),
+                     "calls_week": w["calls"], "connected_week": w["connected"], "aht_week": _avg(w),
+                     "raised_today": d["raised"], "raised_week": w["raised"]})
     return sorted(rows, key=lambda r: (-r["calls_today"], -r["calls_week"], r["username"]))
+
+
+def _avg(row):
+    return round(row["seconds"] / row["timed"]) if row["timed"] else None
+
+
+def _runs(days):
+    """Consecutive runs of sorted days: [d1, d2, d4] -> [[d1, d2], [d4]]."""
+    runs = []
+    for d in days:
+        if runs and d - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
+
+
+def _live_volunteer_rows(user, period, last_day):
+    """(user id, is `last_day`, calls, connected, timed calls, handling seconds, raised) counted live:
+    calls per volunteer and local day over the period (index-only on ix_call_attempt_day unless a
+    place filter needs the patient), escalations they raised."""
+    connected = CallAttempt.outcome == Outcome.CONNECTED
+    timed = CallAttempt.started_at.is_not(None)
+    on_last = _in(CallAttempt.created_at, period.with_(date_from=last_day, date_to=last_day))
+    stmt = (select(CallAttempt.user_id, on_last.label("last"), func.count(), _count_if(connected), _count_if(timed),
+                   func.sum(case((timed, seconds_between(CallAttempt.created_at, CallAttempt.started_at)))))
+            .where(_in(CallAttempt.created_at, period)).group_by(CallAttempt.user_id, on_last))
+    out = [(uid, bool(last), n, c, t, float(secs or 0), 0)
+           for uid, last, n, c, t, secs in db.session.execute(_restrict(stmt, CallAttempt, user, period))]
+    esc_last = _in(Escalation.created_at, period.with_(date_from=last_day, date_to=last_day))
+    stmt = (select(Escalation.created_by_id, esc_last.label("last"), func.count())
+            .where(_in(Escalation.created_at, period), Escalation.created_by_id.is_not(None))
+            .group_by(Escalation.created_by_id, esc_last))
+    out += [(uid, bool(last), 0, 0, 0, 0.0, n)
+            for uid, last, n in db.session.execute(_restrict(stmt, Escalation, user, period))]
+    return out
 
 
 def _round(v):
@@ -141,46 +192,106 @@ def _median_by_desk(user, f, end_col, cond):
 
 # --- trends ----------------------------------------------------------------------------------------
 
-def trends(user, f, now=None):
+def _restrict_counted(stmt, model, user, f):
+    """Scope and filter a select over a pre-aggregate table (DailyFigures / DailyVolunteerFigures)."""
+    stmt = scope.scoped(stmt, model, user)
+    if f.district_id:
+        stmt = stmt.where(model.district_id == f.district_id)
+    if f.setting:
+        stmt = stmt.where(model.setting == f.setting)
+    if f.block_id:
+        stmt = stmt.where(model.block_id == f.block_id)
+    if f.facility_id:
+        stmt = stmt.where(model.facility_id == f.facility_id)
+    return stmt
+
+
+def trends(user, f, now=None, active_now=None):
     """One row per day for the TREND_DAYS days ending f.date_to: calls, connected, reach rate,
     escalations raised and active patients by setting (at the end of each day).
 
-    Active patients per day are derived from today's count and the admissions and endings since
-    (active(d) = active now − admitted after d + ended after d), so only index ranges are read;
-    a patient is counted in their current setting (transfers are not replayed).
+    Closed days counted by jobs/daily_figures.py are read from DailyFigures (a few thousand rows); today,
+    and any closed day the job has not counted, are counted live. Live, active patients per day are derived
+    from today's count and the admissions and endings since (active(d) = active now − admitted after d +
+    ended after d), so only index ranges are read; a patient is counted in their current setting.
+    `active_now` ({setting: n} for the same filters, e.g. from overview()) saves counting it again.
     """
     now = now or utcnow()
     first = f.date_to - timedelta(days=TREND_DAYS - 1)
-    span = f.with_(date_from=first)
     days = [first + timedelta(days=i) for i in range(TREND_DAYS)]
-    day_expr = local_day(CallAttempt.created_at)
-    calls = {_as_date(d): (n, c) for d, n, c in db.session.execute(_restrict(
-        select(day_expr, func.count(), _count_if(CallAttempt.outcome == Outcome.CONNECTED))
-        .where(_in(CallAttempt.created_at, span)).group_by(day_expr), CallAttempt, user, span))}
-    esc_day = local_day(Escalation.created_at)
-    escalations = {_as_date(d): n for d, n in db.session.execute(_restrict(
-        select(esc_day, func.count()).where(_in(Escalation.created_at, span)).group_by(esc_day),
-        Escalation, user, span))}
-    since = span.with_(date_to=max(f.date_to, local_date(now)))  # admissions/endings up to now
-    active_now = dict(db.session.execute(_restrict(
-        select(Patient.setting, func.count()).where(Patient.status == PatientStatus.ACTIVE)
-        .group_by(Patient.setting), Patient, user, f)).all())
-    created_day, ended_day = local_day(Patient.created_at), local_day(Patient.ended_at)
-    admitted = _by_day_setting(user, f, created_day, _in(Patient.created_at, since))
-    ended = _by_day_setting(user, f, ended_day, and_(Patient.status != PatientStatus.ACTIVE,
-                                                     _in(Patient.ended_at, since)))
+    today = local_date(now)
+    counted = daily_figures.counted_days(first, min(f.date_to, today - timedelta(days=1)))
+    live = [d for d in days if d not in counted]
+    calls, escalations, active = {}, {}, {}
+    if counted:
+        stmt = (select(DailyFigures.day, DailyFigures.setting, func.sum(DailyFigures.calls),
+                       func.sum(DailyFigures.connected), func.sum(DailyFigures.escalations),
+                       func.sum(DailyFigures.active))
+                .where(DailyFigures.day.between(min(counted), max(counted)))
+                .group_by(DailyFigures.day, DailyFigures.setting))
+        for d, setting, n, c, e, a in db.session.execute(_restrict_counted(stmt, DailyFigures, user, f)):
+            d = _as_date(d)
+            if d not in counted:
+                continue
+            old = calls.get(d, (0, 0))
+            calls[d] = (old[0] + n, old[1] + c)
+            escalations[d] = escalations.get(d, 0) + e
+            active.setdefault(d, {})[setting] = a
+    if live:
+        calls.update(_live_calls_by_day(user, f, live))
+        escalations.update(_live_escalations_by_day(user, f, live))
+        active.update(_live_active_by_day(user, f, live, today, now, active_now))
     rows = []
     for d in days:
-        active = {}
-        for s in Setting:
-            later_in = sum(n for (day, st), n in admitted.items() if st == s and day > d)
-            later_out = sum(n for (day, st), n in ended.items() if st == s and day > d)
-            active[s.value] = max(active_now.get(s.value, 0) - later_in + later_out, 0)
         n, c = calls.get(d, (0, 0))
         rows.append({"day": d, "calls": n, "connected": c,
                      "reach_rate": round(100.0 * c / n, 1) if n else None,
-                     "escalations": escalations.get(d, 0), "active": active})
+                     "escalations": escalations.get(d, 0),
+                     "active": {s.value: active.get(d, {}).get(s.value, 0) for s in Setting}})
     return rows
+
+
+def _span(f, days):
+    return f.with_(date_from=min(days), date_to=max(days))
+
+
+def _live_calls_by_day(user, f, days):
+    span = _span(f, days)
+    day_expr = local_day(CallAttempt.created_at)
+    rows = db.session.execute(_restrict(
+        select(day_expr, func.count(), _count_if(CallAttempt.outcome == Outcome.CONNECTED))
+        .where(_in(CallAttempt.created_at, span)).group_by(day_expr), CallAttempt, user, span))
+    return {_as_date(d): (n, c) for d, n, c in rows if _as_date(d) in days}
+
+
+def _live_escalations_by_day(user, f, days):
+    span = _span(f, days)
+    esc_day = local_day(Escalation.created_at)
+    rows = db.session.execute(_restrict(
+        select(esc_day, func.count()).where(_in(Escalation.created_at, span)).group_by(esc_day),
+        Escalation, user, span))
+    return {_as_date(d): n for d, n in rows if _as_date(d) in days}
+
+
+def _live_active_by_day(user, f, days, today, now, active_now=None):
+    if active_now is None:
+        active_now = active_by_setting(user, f)
+    later = [d for d in days if d < today]  # days with admissions/endings after them to undo
+    admitted, ended = {}, {}
+    if later:
+        since = f.with_(date_from=min(later) + timedelta(days=1), date_to=max(today, f.date_to))
+        created_day, ended_day = local_day(Patient.created_at), local_day(Patient.ended_at)
+        admitted = _by_day_setting(user, f, created_day, _in(Patient.created_at, since))
+        ended = _by_day_setting(user, f, ended_day, and_(Patient.status != PatientStatus.ACTIVE,
+                                                         _in(Patient.ended_at, since)))
+    out = {}
+    for d in days:
+        out[d] = {}
+        for s in Setting:
+            later_in = sum(n for (day, st), n in admitted.items() if st == s and day > d)
+            later_out = sum(n for (day, st), n in ended.items() if st == s and day > d)
+            out[d][s.value] = max(active_now.get(s.value, 0) - later_in + later_out, 0)
+    return out
 
 
 def _by_day_setting(user, f, day_expr, where):
@@ -212,9 +323,17 @@ def geography(user, f, now=None):
     ids = set(active) | set(open_needs) | set(unreachable)
     ranked = sorted(ids, key=lambda v: (-active.get(v, 0), -open_needs.get(v, 0), v))
     shown = ranked[:GEOGRAPHY_MAX_VILLAGES]
-    places = {r.id: r for r in db.session.execute(
-        select(Village.id, Village.name, Block.id.label("block_id"), Block.name.label("block"))
-        .join(Block, Block.id == Village.block_id).where(Village.id.in_(ids)))} if ids else {}
+    places = {}
+    if ids:  # the villages of the districts in view (no IN list of thousands of ids), names for those shown
+        stmt = select(Village.id, Block.id.label("block_id"), Block.name.label("block")).join(
+            Block, Block.id == Village.block_id)
+        stmt = scope.scoped(stmt, Block, user)
+        if f.district_id:
+            stmt = stmt.where(Block.district_id == f.district_id)
+        if f.block_id:
+            stmt = stmt.where(Block.id == f.block_id)
+        places = {r.id: r for r in db.session.execute(stmt) if r.id in ids}
+        names = dict(db.session.execute(select(Village.id, Village.name).where(Village.id.in_(shown))).all())
     contacts = {}
     if shown:
         for c in db.session.execute(select(VillageContact.village_id, VillageContact.name, VillageContact.role,
@@ -232,7 +351,7 @@ def geography(user, f, now=None):
         b["active"] += active.get(v, 0)
         b["open_needs"] += open_needs.get(v, 0)
         b["unreachable"] += unreachable.get(v, 0)
-    villages = [{"village_id": v, "village": places[v].name, "block": places[v].block,
+    villages = [{"village_id": v, "village": names[v], "block": places[v].block,
                  "active": active.get(v, 0), "open_needs": open_needs.get(v, 0),
                  "unreachable": unreachable.get(v, 0), "contacts": contacts.get(v, [])}
                 for v in shown if v in places]

@@ -1,0 +1,48 @@
+"""The dashboard refreshes its figures on its own (static/dashboard-live.js), without reloading the page."""
+import pytest
+
+from callcenter.extensions import db
+from callcenter.models import CallTask
+
+from .. import factories
+from ..dashboard import scenario
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture reports it
+    expect = None
+
+pytestmark = pytest.mark.e2e
+
+
+def test_figures_refresh_in_place(page, screenshot, live_server):
+    s = scenario.build()
+    page.clock.install()  # the page's timers run on a clock the test moves
+    page.goto("/login")
+    page.get_by_label("Username").fill(s.officer.username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator('[data-fig="active_total"]')).to_have_text("4")
+    expect(page.locator('[data-fig="tasks.done"]')).to_have_text("1")
+    stamp = page.locator("#figures-at").inner_text()
+    page.evaluate("window.__notReloaded = true")
+
+    # Meanwhile: a new patient is registered and a pending call is done.
+    newcomer = scenario._patient(s.a, s.now, name="Fatima New", setting="home")
+    task = db.session.scalar(db.select(CallTask).where(CallTask.patient_id == s.p[2].id))
+    task.status = "done"
+    db.session.commit()
+    assert newcomer.id
+    page.clock.run_for(44_000)  # not yet: the page asks every 45 seconds
+    expect(page.locator('[data-fig="active_total"]')).to_have_text("4")
+    page.clock.run_for(2_000)
+    expect(page.locator('[data-fig="active_total"]')).to_have_text("5")
+    expect(page.locator('[data-fig="active.home"]')).to_have_text("3")
+    expect(page.locator('[data-fig="tasks.done"]')).to_have_text("2")
+    expect(page.locator('[data-fig="tasks.pending"]')).to_have_text("1")
+    expect(page.locator("#figures-at")).not_to_have_text(stamp)
+    assert page.evaluate("window.__notReloaded") is True  # the same page, updated in place
+    screenshot("refreshed")
+    # A figure's link still leads to its list.
+    page.locator('[data-fig="active_total"]').click()
+    expect(page.locator("#list-table tbody tr")).to_have_count(5)
