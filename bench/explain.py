@@ -1,14 +1,16 @@
 """Show how PostgreSQL (or SQLite) runs the daily list build: EXPLAIN ANALYZE of its two statements,
-run for real inside a transaction that is then rolled back.
+run for real inside a transaction that is then rolled back (with the build's lock and SET LOCAL settings,
+and its closing ANALYZE timed).
 
     .venv/bin/python -m bench.explain --url postgresql://postgres@127.0.0.1:5432/sampark_bench_300k
 
 The statements are the service's own (callcenter/services/call_lists.py), built the same way.
 """
 import argparse
+import time
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import insert, text, update
 
 from callcenter.extensions import db
 from callcenter.models import OPEN_TASK_STATUSES, CallTask, TaskStatus
@@ -23,8 +25,10 @@ def statements(day, now):
     close = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES))
              .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None))
     rows = call_lists._task_rows(day, None, call_lists.slot_times(day), now)
-    insert = call_lists._insert_ignoring_duplicates().from_select(call_lists.TASK_COLUMNS, rows)
-    return [("close earlier days", close), ("insert the day's tasks", insert)]
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    insert_stmt = insert(CallTask) if postgres else call_lists._insert_ignoring_duplicates()
+    insert_stmt = insert_stmt.from_select(call_lists.TASK_COLUMNS, rows)
+    return [("close earlier days", close), ("insert the day's tasks", insert_stmt)]
 
 
 def explain(day):
@@ -33,6 +37,8 @@ def explain(day):
     postgres = conn.dialect.name == "postgresql"
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
     try:
+        call_lists._lock_day(day)
+        call_lists._tune_build_transaction()  # as the build: SET LOCAL jit = off
         for name, statement in statements(day, now):
             compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
             print(f"-- {name}")
@@ -40,6 +46,10 @@ def explain(day):
             for row in plan:
                 print(row[0] if postgres else " ".join(str(v) for v in row))
             print()
+        if postgres:
+            started = time.perf_counter()
+            conn.execute(text("ANALYZE call_task"))
+            print(f"-- ANALYZE call_task (the build's last step): {time.perf_counter() - started:.2f} s")
     finally:
         db.session.rollback()
 

@@ -171,7 +171,7 @@ class History:
         INSERT INTO escalation (id, patient_id, district_id, kind, desk, severity, status,
                                 summary, reasons, source, created_at, created_by_id, respond_by, owner_id,
                                 acknowledged_at, acknowledged_by_id, started_at, closed_at, closed_by_id,
-                                resolution, version)
+                                resolution, version, alert_count)
         SELECT id, patient_id, district_id, kind, desk, severity, status, '',
                {sql.json('reasons')}, 'call', created_at, created_by_id,
                CASE WHEN severity = 'emergency' THEN {sql.plus_minutes('created_at', 10)} END,
@@ -183,7 +183,7 @@ class History:
                CASE WHEN status IN ('resolved', 'cancelled') THEN worker END,
                CASE WHEN status = 'resolved' THEN 'Done' WHEN status = 'cancelled' THEN 'Not needed any more'
                     ELSE '' END,
-               1
+               1, 0
         FROM s
         """
         return self._insert(conn, "escalation", statement)

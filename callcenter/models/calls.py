@@ -45,7 +45,9 @@ class CallTask(db.Model):
         UniqueConstraint("patient_id", "task_date", "slot", name="uq_call_task_patient_day_slot"),
         # The queue's "next most urgent due task" scan.
         Index("ix_call_task_queue", "district_id", "status", "priority", "last_contact_at", "due_at"),
-        Index("ix_call_task_day", "task_date", "status"),
+        # The day's tasks by status, and the overdue ones, from the index alone (the dashboard); patient_id
+        # rides along (PostgreSQL) for the day's unreachable patients.
+        Index("ix_call_task_day_due", "task_date", "status", "due_at", postgresql_include=["patient_id"]),
         # Only claimed tasks have a claimer: the day's new (unclaimed) tasks are not written to this index.
         Index("ix_call_task_claimed_by_id", "claimed_by_id", sqlite_where=text("claimed_by_id IS NOT NULL"),
               postgresql_where=text("claimed_by_id IS NOT NULL")),
@@ -53,7 +55,10 @@ class CallTask(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # No index of its own: uq_call_task_patient_day_slot starts with patient_id and serves its look-ups.
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    # A copy of the patient's district (the queue's scope), written by the code that makes tasks. No foreign
+    # key: its check ran for every one of the ~390,000 rows of a day's list and was a third of the build's
+    # time (docs/PERFORMANCE.md). The patient's district has its foreign key, and districts are never deleted.
+    district_id: Mapped[int]
     setting: Mapped[str] = mapped_column(String(10))  # copied from the patient: the queue it sits in
     task_date: Mapped[date]
     slot: Mapped[int] = mapped_column(default=1)
@@ -78,6 +83,10 @@ class CallTask(db.Model):
 
 
 class CallAttempt(db.Model):
+    # A day's attempts counted per volunteer and outcome, with handling time, from the index alone (dashboard);
+    # patient_id rides along (PostgreSQL) for a district's or block's calls.
+    __table_args__ = (Index("ix_call_attempt_day", "created_at", "user_id", "outcome", "started_at",
+                            postgresql_include=["patient_id"]),)
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("call_task.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -91,7 +100,7 @@ class CallAttempt(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     callback_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]  # indexed first in ix_call_attempt_day
 
     task: Mapped[CallTask] = relationship()
     patient: Mapped[Patient] = relationship()
@@ -127,7 +136,7 @@ class Need(db.Model):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"), index=True)
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("check_in.id"), index=True)
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"), index=True)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # the dashboard's needs raised in a period
 
     attempt: Mapped[CallAttempt | None] = relationship(back_populates="needs")
     checkin: Mapped[CheckIn | None] = relationship(back_populates="needs")

@@ -1,14 +1,20 @@
 """Building a day's call list: set-based, idempotent, from the policy in rules/policy.py.
 
-One INSERT … SELECT makes every task of the day, so it scales to a state's patients; the unique
-(patient, day, slot) constraint makes a second run (a restart, a manual run, two processes) create
-nothing. The flags the policy reads (high risk, yesterday's warning signs, …) are SQL expressions
+One INSERT … SELECT makes every task of the day, so it scales to a state's patients. It skips tasks that
+exist already, so a second run (a restart, a manual run, a catch-up) creates nothing. On PostgreSQL every
+writer of a day's policy tasks first takes a transaction-scoped advisory lock on that day, so two builds
+(or a build and an import) run one after the other and the second sees the first's tasks; the unique
+(patient, day, slot) constraint stays the hard guarantee (a race past the lock fails, it never
+duplicates). The flags the policy reads (high risk, yesterday's warning signs, …) are SQL expressions
 here; tests/services/test_call_lists.py checks them against the pure rules.
+
+`add_tasks_for_patients` is the narrow form for patients who arrive during the day (a line-list import):
+the same policy, only the slots still ahead of them.
 """
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, insert, literal, or_, select, union, union_all, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, text, union, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,12 +41,28 @@ from .tx import transaction
 
 TASK_COLUMNS = ["patient_id", "district_id", "setting", "task_date", "slot", "due_at", "priority",
                 "last_contact_at", "status", "attempts", "reason", "created_at"]
+# pg_advisory_xact_lock(CALL_LIST_LOCK, day.toordinal()): one writer of a day's policy tasks at a time.
+# (The two-key form: it cannot collide with the one-key locks used elsewhere, e.g. outbox.SENDER_LOCK.)
+CALL_LIST_LOCK = 0x434C5354  # "CLST"
 
 
 def slot_times(day):
     """Naive-UTC start of each call slot on `day` (morning, afternoon)."""
     return [local_to_utc(datetime.combine(day, time.fromisoformat(current_app.config[key])))
             for key in ("FIRST_SLOT_TIME", "SECOND_SLOT_TIME")]
+
+
+def _is_postgres():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _lock_day(day):
+    """On PostgreSQL, wait for any other writer of `day`'s policy tasks (the daily build, an import) to
+    commit, and keep them waiting until this transaction ends. Taken before the INSERT, whose snapshot
+    (READ COMMITTED: per statement) then includes everything the other writer made."""
+    if _is_postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:lock, :day)"),
+                           {"lock": CALL_LIST_LOCK, "day": day.toordinal()})
 
 
 def _insert_ignoring_duplicates():
@@ -70,15 +92,20 @@ def patient_flags(day):
     """
     th = settings.thresholds()
     start, end = start_of_local_day(day - timedelta(days=1)), start_of_local_day(day)
+    # Mirror rules.routing.warning_signs (SpO2 below the limit, or a warning symptom) …
     attempt_warning = or_(CallAttempt.spo2 < th.spo2_emergency_below, _has_warning_symptom(CallAttempt.symptoms))
-    checkin_warning = CheckIn.spo2 < th.spo2_emergency_below
+    checkin_warning = or_(CheckIn.spo2 < th.spo2_emergency_below, _has_warning_symptom(CheckIn.symptoms))
+    # … and services.checkins.Report.is_unwell for a check-in: not feeling well, any symptom, a fever
+    # (a need it asked for is a Need row, read below).
+    checkin_unwell = or_(checkin_warning, CheckIn.feeling_ok.is_(False), CheckIn.symptoms != "",
+                         CheckIn.temperature_f >= th.fever_f)
     events = union_all(
         select(CallAttempt.patient_id, _flag(attempt_warning).label("warning")).where(
             CallAttempt.created_at >= start, CallAttempt.created_at < end,
             or_(attempt_warning, CallAttempt.temperature_f >= th.fever_f)),
         select(CheckIn.patient_id, _flag(checkin_warning)).where(
             CheckIn.at >= start, CheckIn.at < end,
-            or_(checkin_warning, CheckIn.feeling_ok.is_(False), CheckIn.temperature_f >= th.fever_f)),
+            checkin_unwell),
         select(Need.patient_id, literal(0)).where(Need.created_at >= start, Need.created_at < end),
         select(CallTask.patient_id, literal(0)).where(
             CallTask.task_date == day - timedelta(days=1),
@@ -92,8 +119,13 @@ def patient_flags(day):
     return {"yesterday": yesterday, "open_emergency": emergency}
 
 
-def _task_rows(day, district_id, due_times, now):
-    """The SELECT that yields one row per task to create."""
+def _task_rows(day, district_id, due_times, now, patient_ids=None, reason="daily", now_slot=None):
+    """The SELECT that yields one row per task to create.
+
+    `now_slot` (for patients arriving during the day): the slot that is running at `now` (1 before the first
+    slot starts). Each patient then gets that slot, or their last one if they get fewer calls, due at `now`,
+    and the later slots they get at their times; the slots before it, whose time has passed, not at all.
+    """
     th, policy = settings.thresholds(), settings.call_policy()
     subqueries = patient_flags(day)
     yesterday, emergency = subqueries["yesterday"], subqueries["open_emergency"]
@@ -108,34 +140,60 @@ def _task_rows(day, district_id, due_times, now):
     task_priority = case(*[(flag[name], literal(value)) for name, value in PRIORITY_RULES],
                          else_=literal(priority.ROUTINE))
     slots = union(*[select(literal(n).label("slot")) for n in range(1, MAX_CALLS_PER_DAY + 1)]).subquery("slots")
-    due = case(*[(slots.c.slot == n, literal(t)) for n, t in enumerate(due_times, start=1)])
+    slot_due = [(slots.c.slot == n, literal(t)) for n, t in enumerate(due_times, start=1)]
+    first_slot = None
+    if now_slot is not None:
+        first_slot = case((calls < now_slot, calls), else_=literal(now_slot))  # least(calls, now_slot)
+        slot_due.insert(0, (slots.c.slot == first_slot, literal(now)))
+    due = case(*slot_due)
 
     rows = select(Patient.id, Patient.district_id, Patient.setting, literal(day), slots.c.slot, due, task_priority,
                   db.func.coalesce(Patient.last_contact_at, Patient.created_at),
-                  literal(TaskStatus.PENDING.value), literal(0), literal("daily"), literal(now))
+                  literal(TaskStatus.PENDING.value), literal(0), literal(reason), literal(now))
     rows = rows.select_from(Patient)
     for sq in subqueries.values():
         rows = rows.outerjoin(sq, sq.c.patient_id == Patient.id)
     rows = rows.join(slots, slots.c.slot <= calls)  # after the flags: its condition reads them
+    if first_slot is not None:
+        rows = rows.where(slots.c.slot >= first_slot)
     rows = rows.where(Patient.status == PatientStatus.ACTIVE)
-    # Only tasks not made yet: a second run reads the list but writes nothing. (The unique constraint
-    # behind ON CONFLICT DO NOTHING still settles two builds racing each other.)
+    # Only tasks not made yet: a second run reads the list but writes nothing.
     made = select(CallTask.id).where(CallTask.patient_id == Patient.id, CallTask.task_date == day,
                                      CallTask.slot == slots.c.slot)
     rows = rows.where(~made.exists())
     if district_id is not None:
         rows = rows.where(Patient.district_id == district_id)
+    if patient_ids is not None:
+        rows = rows.where(Patient.id.in_(patient_ids))
     return rows
 
 
 def _close_earlier_days(day, district_id, now):
-    """Tasks of earlier days still open when a new day's list is built were missed: close them."""
-    stmt = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES))
+    """Tasks of earlier days still open when a new day's list is built were missed: close them. A desk's
+    follow-up (CallTask.desk) stays open, overdue on that desk's list, until the doctor or counsellor calls."""
+    stmt = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES),
+                                   CallTask.desk.is_(None))
             .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None)
             .execution_options(synchronize_session=False))
     if district_id is not None:
         stmt = stmt.where(CallTask.district_id == district_id)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _tune_build_transaction():
+    """jit off for this transaction (SET LOCAL): the plan's cost passes jit_above_cost, and compiling the
+    big SELECT took 0.17-0.18 s for no faster execution (docs/PERFORMANCE.md)."""
+    if _is_postgres():
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
+def _refresh_statistics():
+    """The day's tasks are a fifth of call_task, all at once: without fresh statistics the planner still
+    believes the day has no tasks, and later "not made yet" checks (an import, a repeated build) become
+    nested loops over all of them. A sample of the table, well under a second; the autovacuum daemon
+    would get to it only after the commit, later. (0.4 s for the state's list.)"""
+    if _is_postgres():
+        db.session.execute(text("ANALYZE call_task"))
 
 
 @transaction
@@ -149,9 +207,36 @@ def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
     due_times = slot_times(day)
     if due_at is not None:
         due_times[0] = due_at
+    _lock_day(day)
+    _tune_build_transaction()
     missed = _close_earlier_days(day, district_id, now)
-    stmt = _insert_ignoring_duplicates().from_select(TASK_COLUMNS, _task_rows(day, district_id, due_times, now))
+    # PostgreSQL: a plain INSERT (the lock and NOT EXISTS leave nothing to conflict with, and a conflict that
+    # got past them fails the build instead of doubling a call). ON CONFLICT's look-up before each row was
+    # an eighth of the build's time. Elsewhere (SQLite in development) the conflict clause stays.
+    insert_stmt = insert(CallTask) if _is_postgres() else _insert_ignoring_duplicates()
+    stmt = insert_stmt.from_select(TASK_COLUMNS, _task_rows(day, district_id, due_times, now))
     created = db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+    if created:
+        _refresh_statistics()
     audit.record(user, "call_list.build", "call_task", None, district_id, now=now, day=day.isoformat(),
                  created=created, missed=missed)
     return {"created": created, "missed": missed}
+
+
+def add_tasks_for_patients(patient_ids, day, now, reason="new_patient"):
+    """`day`'s calls for patients who arrive during it (registered or imported after the morning's list):
+    the daily list's policy (how many calls, priority), only the tasks a patient does not have yet, and only
+    the slots still ahead: at most one call due at `now` (the slot running now, or the first), then the
+    later slots at their times. A patient added after the afternoon slot began gets one call, not two
+    overdue ones.
+
+    `patient_ids`: a list of ids or a SELECT of them. Part of the caller's transaction; on PostgreSQL it
+    waits for a daily build of `day` running at the same moment (and holds it off until the caller commits).
+    Returns how many tasks it made.
+    """
+    due_times = slot_times(day)
+    now_slot = max(1, sum(1 for t in due_times if t <= now))
+    _lock_day(day)
+    rows = _task_rows(day, None, due_times, now, patient_ids=patient_ids, reason=reason, now_slot=now_slot)
+    stmt = _insert_ignoring_duplicates().from_select(TASK_COLUMNS, rows)
+    return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount

@@ -10,9 +10,10 @@ from callcenter.extensions import db
 from callcenter.models import CallTask, TaskStatus
 from callcenter.rules import priority
 from callcenter.rules.policy import PatientDay, calls_today, task_priority
-from callcenter.rules.routing import Desk, Severity
+from callcenter.rules.routing import Desk, Severity, warning_signs
 from callcenter.services import escalations, queue, settings
-from callcenter.services.call_lists import build_call_list
+from callcenter.services.call_lists import add_tasks_for_patients, build_call_list
+from callcenter.services.checkins import Report
 
 from ..factories import make_attempt, make_checkin, make_district, make_patient, make_task, make_user
 
@@ -157,3 +158,118 @@ def test_sql_matches_the_pure_rules(district):
         count, prio = built.get(task.patient_id, (0, task.priority))
         built[task.patient_id] = (count + 1, prio)
     assert built == expected
+
+
+# --- check-ins yesterday: the same rules as the check-in service ------------------------------------------
+
+CHECKINS = {  # what a patient reported yesterday on a check-in: CheckIn fields
+    "fine": {"feeling_ok": True, "spo2": 97},
+    "not_well": {"feeling_ok": False},
+    "cough": {"feeling_ok": True, "symptoms": "cough"},
+    "breathless": {"feeling_ok": True, "symptoms": "cough,breathlessness"},
+    "confused": {"symptoms": "confusion"},
+    "low_spo2": {"feeling_ok": True, "spo2": 91},
+    "fever": {"feeling_ok": True, "temperature_f": 101.0},
+    "nothing_said": {},
+}
+
+
+def _checkin_day(setting, old, fields, thresholds):
+    """PatientDay by the pure rules: rules.routing.warning_signs and the check-in service's Report.is_unwell."""
+    symptoms = tuple(s for s in fields.get("symptoms", "").split(",") if s)
+    warning = bool(warning_signs(symptoms, fields.get("spo2"), thresholds))
+    report = Report(feeling_ok=fields.get("feeling_ok"), spo2=fields.get("spo2"),
+                    temperature_f=fields.get("temperature_f"), symptoms=symptoms)
+    return PatientDay(setting, high_risk=old, warning_yesterday=warning,
+                      unwell_or_unreached_yesterday=warning or report.is_unwell(thresholds))
+
+
+def test_sql_matches_the_pure_rules_for_checkins(district):
+    """A check-in's warning sign (a warning symptom as well as a low SpO2) and any sign of being unwell count
+    as they do for the check-in service."""
+    thresholds = settings.thresholds()
+    expected, cases = {}, {}
+    for setting, old, (name, fields) in itertools.product(("home", "ccc"), (False, True), CHECKINS.items()):
+        patient = make_patient(district, setting=setting, age=70 if old else 30)
+        make_checkin(patient, YESTERDAY_NOON, **fields)
+        day = _checkin_day(setting, old, fields, thresholds)
+        expected[patient.id] = (calls_today(day), task_priority(day))
+        cases[(setting, old, name)] = patient.id
+    build_call_list(DAY, now=NOW)
+    built = {}
+    for task in db.session.scalars(db.select(CallTask).where(CallTask.task_date == DAY)):
+        count, prio = built.get(task.patient_id, (0, task.priority))
+        built[task.patient_id] = (count + 1, prio)
+    assert built == expected
+    # What the check-in's symptoms decide, for a young patient at home: a warning symptom, as a low SpO2,
+    # means two calls today; any symptom moves the call up.
+    young_at_home = {name: built[cases[("home", False, name)]] for name in CHECKINS}
+    unwell = priority.UNWELL_OR_UNREACHED
+    assert young_at_home == {"fine": (1, priority.ROUTINE), "not_well": (1, unwell), "cough": (1, unwell),
+                             "breathless": (2, unwell), "confused": (2, unwell), "low_spo2": (2, unwell),
+                             "fever": (1, unwell), "nothing_said": (1, priority.ROUTINE)}
+
+
+# --- patients arriving during the day ----------------------------------------------------------------------
+
+MORNING_SLOT = local_to_utc(datetime(2021, 5, 20, 8, 0))
+AFTERNOON_SLOT = local_to_utc(datetime(2021, 5, 20, 15, 0))
+
+
+def at(hour, minute=0):
+    return local_to_utc(datetime(2021, 5, 20, hour, minute))
+
+
+def slots_due(patient):
+    return [(t.slot, t.due_at, t.reason) for t in today(patient)]
+
+
+@pytest.mark.parametrize("now, twice_a_day, once_a_day", [
+    # Before the morning slot: the first call at once, the afternoon one at its time.
+    (at(6, 30), [(1, at(6, 30)), (2, AFTERNOON_SLOT)], [(1, at(6, 30))]),
+    # During the morning: the same (the morning call is the one due now).
+    (at(10), [(1, at(10)), (2, AFTERNOON_SLOT)], [(1, at(10))]),
+    # After the afternoon slot began: one call, due now, not two overdue ones.
+    (at(17, 30), [(2, at(17, 30))], [(1, at(17, 30))]),
+])
+def test_a_patient_added_during_the_day_gets_the_slots_still_ahead(district, now, twice_a_day, once_a_day):
+    high_risk_home = make_patient(district, age=70)
+    normal = make_patient(district, age=30)
+    ccc = make_patient(district, setting="ccc", age=70)
+    made = add_tasks_for_patients([high_risk_home.id, normal.id, ccc.id], DAY, now, reason="line_list")
+    db.session.commit()
+    assert made == len(twice_a_day) + 2 * len(once_a_day)
+    assert [(s, d) for s, d, _r in slots_due(high_risk_home)] == twice_a_day
+    assert [(s, d) for s, d, _r in slots_due(normal)] == once_a_day
+    assert [(s, d) for s, d, _r in slots_due(ccc)] == once_a_day
+    assert {r for p in (high_risk_home, normal, ccc) for _s, _d, r in slots_due(p)} == {"line_list"}
+    assert {t.priority for t in today(high_risk_home)} == {priority.HIGH_RISK}
+    assert today(normal)[0].priority == priority.ROUTINE
+
+
+def test_patients_added_during_the_day_get_nothing_twice(district):
+    patient = make_patient(district, age=70)       # two calls a day at home
+    other = make_patient(district, age=30)          # not in the list given
+    ended = make_patient(district, age=70, status="recovered")
+    make_task(patient, day=DAY, slot=1, due_at=MORNING_SLOT)
+    assert add_tasks_for_patients([patient.id, ended.id], DAY, at(10)) == 1
+    db.session.commit()
+    assert [(s, d, r) for s, d, r in slots_due(patient)] == [(1, MORNING_SLOT, "daily"),
+                                                               (2, AFTERNOON_SLOT, "new_patient")]
+    assert today(other) == [] and today(ended) == []
+    assert add_tasks_for_patients([patient.id], DAY, at(10)) == 0
+    # The daily list built (again) afterwards adds nothing for them; a SELECT of ids works as well as a list.
+    assert add_tasks_for_patients(db.select(CallTask.patient_id).where(CallTask.task_date == DAY), DAY,
+                                  at(11)) == 0
+    db.session.commit()
+    assert build_call_list(DAY, now=at(11))["created"] == 1  # only `other`
+    assert len(today(patient)) == 2
+
+
+def test_a_patient_added_after_the_afternoon_slot_with_a_morning_call_gets_one_more_due_now(district):
+    """High risk found out in the evening (an import updated the record): the second call of the day, due now."""
+    patient = make_patient(district, age=70)
+    make_task(patient, day=DAY, slot=1, due_at=MORNING_SLOT, status=TaskStatus.DONE)
+    assert add_tasks_for_patients([patient.id], DAY, at(18)) == 1
+    db.session.commit()
+    assert [(s, d) for s, d, _r in slots_due(patient)] == [(1, MORNING_SLOT), (2, at(18))]
