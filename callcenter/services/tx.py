@@ -1,4 +1,5 @@
 """One service call, one transaction."""
+import contextvars
 import functools
 
 from flask_babel import lazy_gettext as _l
@@ -7,11 +8,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from .errors import Conflict
 
+# True while a @transaction function runs: a service it calls (resolve inside a consultation, a transfer
+# inside an ambulance's "admitted") joins that transaction instead of committing half of the work.
+_inside = contextvars.ContextVar("inside_transaction", default=False)
+
 
 def transaction(fn):
-    """Commit when `fn` returns, roll back when it raises."""
+    """Commit when `fn` returns, roll back when it raises; called from another such function, take part in
+    the caller's transaction (the outermost one commits or rolls back the whole)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if _inside.get():
+            return fn(*args, **kwargs)
+        token = _inside.set(True)
         try:
             result = fn(*args, **kwargs)
             db.session.commit()
@@ -23,4 +32,6 @@ def transaction(fn):
         except BaseException:
             db.session.rollback()
             raise
+        finally:
+            _inside.reset(token)
     return wrapper
