@@ -47,13 +47,20 @@ class Config:
     CHECKIN_WINDOW_START = os.environ.get("CHECKIN_WINDOW_START", "09:00")
     CHECKIN_WINDOW_END = os.environ.get("CHECKIN_WINDOW_END", "12:00")
     # The outbox sender (callcenter/services/outbox.py): messages per second, retries, reconciliation.
-    OUTBOX_RATE_PER_SECOND = float(os.environ.get("OUTBOX_RATE_PER_SECOND", 10))
+    # 300,000 daily check-ins in the 3-hour window need 300000 / 10800 s = 28 a second: 30 leaves a little
+    # room. Keep it within what the provider accepts (README, "The outbox rate"); the sender warns when
+    # the queue cannot drain before the window closes.
+    OUTBOX_RATE_PER_SECOND = float(os.environ.get("OUTBOX_RATE_PER_SECOND", 30))
     OUTBOX_SEND_INTERVAL_SECONDS = _env_int("OUTBOX_SEND_INTERVAL_SECONDS", 30)
     OUTBOX_PASS_SECONDS = _env_int("OUTBOX_PASS_SECONDS", 25)  # a scheduled pass stops before the next
     OUTBOX_MAX_TRIES = _env_int("OUTBOX_MAX_TRIES", 5)
     OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)  # doubled after each failed try
     # A message still "sending" this long after its claim lost its sender: it is reconciled.
     OUTBOX_RECONCILE_AFTER_MINUTES = _env_int("OUTBOX_RECONCILE_AFTER_MINUTES", 10)
+    # Escalation deadlines (jobs/escalation_deadlines.py): how often overdue escalations are looked for, and
+    # the language of the SMS to the districts' duty officers ("hi" or "en").
+    ESCALATION_DEADLINES_INTERVAL_SECONDS = _env_int("ESCALATION_DEADLINES_INTERVAL_SECONDS", 60)
+    DUTY_SMS_LANGUAGE = os.environ.get("DUTY_SMS_LANGUAGE", "hi")
 
     # Sign-in sessions
     SESSION_COOKIE_HTTPONLY = True
@@ -85,7 +92,11 @@ class Config:
         "claim_timeout_minutes": _env_int("CLAIM_TIMEOUT_MINUTES", 15),
         "retry_interval_minutes": _env_int("RETRY_INTERVAL_MINUTES", 30),
         "max_attempts_per_day": _env_int("MAX_ATTEMPTS_PER_DAY", 3),
-        "emergency_ack_minutes": _env_int("EMERGENCY_ACK_MINUTES", 10),
+        # The longest any emergency waits to be acknowledged; each kind's own deadline may be shorter
+        # (deadline_minutes.<kind>, defaults in callcenter/rules/deadlines.py).
+        "emergency_ack_minutes": _env_int("EMERGENCY_ACK_MINUTES", 15),
+        # While an overdue escalation is still unacknowledged, the district's duty officer is re-alerted this often.
+        "realert_minutes": _env_int("REALERT_MINUTES", 10),
         "high_risk_age": _env_int("HIGH_RISK_AGE", 60),
         "release_min_days": _env_int("RELEASE_MIN_DAYS", 10),
         "release_fever_free_days": _env_int("RELEASE_FEVER_FREE_DAYS", 3),
@@ -95,6 +106,8 @@ class Config:
     # The daily jobs (local time) and the two call slots; see jobs/scheduler.py.
     CALL_LIST_TIME = os.environ.get("CALL_LIST_TIME", "07:00")
     RELEASE_REVIEW_TIME = os.environ.get("RELEASE_REVIEW_TIME", "07:15")
+    # The dashboard's closed-day counts (before the morning list; until then yesterday is counted live).
+    DAILY_FIGURES_TIME = os.environ.get("DAILY_FIGURES_TIME", "06:30")
     FIRST_SLOT_TIME = os.environ.get("FIRST_SLOT_TIME", "08:00")
     SECOND_SLOT_TIME = os.environ.get("SECOND_SLOT_TIME", "15:00")
     SCHEDULER_MISFIRE_GRACE_HOURS = _env_int("SCHEDULER_MISFIRE_GRACE_HOURS", 12)
@@ -111,9 +124,19 @@ class Config:
     # Line-list imports (callcenter/services/imports.py): the largest file and row count accepted, and
     # where uploads wait (for the column mapping and the real run after a check) before they are deleted.
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 25 * 1024 * 1024)
+    # No request body may be larger (the form around the file needs a little more): a bigger upload is
+    # stopped before it is read, with a 413 page that names the limit (callcenter/errors.py).
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", IMPORT_MAX_BYTES + 256 * 1024)
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
     IMPORT_UPLOAD_DIR = os.environ.get("IMPORT_UPLOAD_DIR", str(INSTANCE_DIR / "imports"))
     IMPORT_UPLOAD_HOURS = _env_int("IMPORT_UPLOAD_HOURS", 24)
+    # Uploads larger than this are imported in the background by the scheduler's import_queue job (checked
+    # every IMPORT_QUEUE_INTERVAL_SECONDS); a run that went quiet for IMPORT_STALE_MINUTES (its worker died)
+    # is taken again, IMPORT_MAX_ATTEMPTS times at most. Smaller ones (a few thousand rows) are imported at once.
+    IMPORT_INLINE_MAX_BYTES = _env_int("IMPORT_INLINE_MAX_BYTES", 512 * 1024)
+    IMPORT_QUEUE_INTERVAL_SECONDS = _env_int("IMPORT_QUEUE_INTERVAL_SECONDS", 10)
+    IMPORT_STALE_MINUTES = _env_int("IMPORT_STALE_MINUTES", 15)
+    IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 3)
 
 
 class TestConfig(Config):

@@ -40,6 +40,16 @@ ESCALATION_STATUSES = {
     "resolved": _l("Resolved"), "cancelled": _l("Cancelled"),
 }
 SEVERITIES = {"emergency": _l("Emergency"), "routine": _l("Routine")}
+# What came of a resolved escalation (services/escalations.OUTCOMES) and what was sent (services/dispatch.py).
+ESCALATION_OUTCOMES = {
+    "admitted": _l("Admitted to a hospital or care centre"), "delivered": _l("Delivered"),
+    "advice_given": _l("Advice or counselling given"), "managed_at_home": _l("Managed at home"),
+    "referred": _l("Referred elsewhere"), "met_well": _l("Visited: the patient is well"),
+    "not_needed": _l("No longer needed"), "refused": _l("The patient refused"),
+    "not_reachable": _l("Could not reach the patient"), "died": _l("The patient died"), "other": _l("Other"),
+}
+DISPATCH_KINDS = {"ambulance": _l("Ambulance"), "delivery": _l("Delivery (medicine, oxygen, food)"),
+                  "other": _l("Other help")}
 DESKS = {"control_room": _l("Control room"), "doctor": _l("Doctor on duty"), "counsellor": _l("Counsellor")}
 PATIENT_STATUSES = {"active": _l("Active"), "recovered": _l("Recovered / discharged"), "died": _l("Died"),
                     "moved_out": _l("Moved out of district")}
@@ -63,6 +73,10 @@ def reason_text(reason):
         return NEEDS.get(value, value)
     if key == "attempts":
         return _l("No answer after %(n)s attempts", n=value)
+    if key == "desk":
+        return _l("Sent by the %(desk)s", desk=DESKS.get(value, value))
+    if key == "field_visit":
+        return _l("Field visit: %(result)s", result=FIELD_VISIT_RESULTS.get(value, value))
     return f"{key}: {value}"
 
 
@@ -92,10 +106,12 @@ OUTBOX_STATUSES = {
 }
 MESSAGE_KINDS = {"sms": _l("SMS"), "call": _l("IVR call")}
 MESSAGE_TEMPLATES = {"checkin_link": _l("Check-in link"), "checkin_reply": _l("Check-in by reply"),
-                     "checkin_ivr": _l("Check-in call")}
+                     "checkin_ivr": _l("Check-in call"), "help_ambulance": _l("Ambulance on its way"),
+                     "help_delivery": _l("Help on its way")}
 # The patient record's timeline (records/_timeline.html).
 IMPORT_ROW_ACTIONS = {"added": _l("added"), "updated": _l("updated")}
-REVIEW_DECISIONS = {"discharged": _l("discharged"), "continued": _l("isolation continues")}
+REVIEW_DECISIONS = {"discharged": _l("discharged"), "continued": _l("isolation continues"),
+                    "closed": _l("closed: the follow-up ended")}
 HOUSEHOLD_LEAVE_REASONS = {"removed": _l("taken out"), "transferred": _l("moved to another setting"),
                            "dissolved": _l("the household was dissolved")}
 # Inbound check-ins (callcenter/checkins/): the inbox, and the job at the end of the check-in window.
@@ -103,9 +119,11 @@ INBOUND_STATUSES = {"checked_in": _l("Check-in recorded"), "keyword": _l("Keywor
                     "not_understood": _l("Not understood"), "unknown_sender": _l("Unknown sender"),
                     "read": _l("Handled")}
 JOBS["checkins_window_end"] = _l("End of the check-in window")
+JOBS["daily_figures"] = _l("Dashboard: count the closed days")
 
 # Line-list imports (callcenter/services/imports.py, templates/intake/import_*.html)
-IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused")}
+IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused"),
+                   "queued": _l("Waiting"), "running": _l("Running"), "failed": _l("Failed")}
 IMPORT_OUTCOMES = {"added": _l("Added"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
                    "rejected": _l("Rejected")}
 IMPORT_SOURCES = {"web": _l("browser"), "cli": _l("shell")}
@@ -118,3 +136,21 @@ IMPORT_FIELDS = {
     "abha_number": _l("ABHA number"), "comorbidities": _l("Comorbidities"), "language": _l("Language"),
     "ignore": _l("Ignore this column"),
 }
+
+# Escalation deadlines (services/deadlines.py, jobs/escalation_deadlines.py)
+JOBS["escalation_deadlines"] = _l("Escalation deadlines and re-alerts")
+MESSAGE_TEMPLATES["escalation_overdue"] = _l("Overdue escalations (duty officer)")
+
+# Doctor's and counsellor's desks, field visits, free beds (services/consultations.py, field_visits.py, beds.py)
+FIELD_VISIT_RESULTS = {
+    "met_well": _l("Met – well"), "met_unwell": _l("Met – unwell"), "not_at_home": _l("Not at home"),
+    "wrong_address": _l("Wrong address"), "moved_out": _l("Moved out of district"), "died": _l("Died"),
+}
+FIELD_VISIT_SEND_TO = {"doctor": _l("Doctor on duty (call back)"), "emergency": _l("Control room – emergency")}
+TASK_REASONS = {"doctor_follow_up": _l("Doctor's follow-up"), "counsellor_follow_up": _l("Counsellor's follow-up")}
+BED_KINDS = {"general": _l("General"), "oxygen": _l("Oxygen"), "icu": _l("ICU")}
+
+
+def outcome_text(code):
+    """What came of a closed escalation, for people: a desk outcome or a field visit's result."""
+    return ESCALATION_OUTCOMES.get(code) or FIELD_VISIT_RESULTS.get(code, code)

@@ -5,12 +5,21 @@ import uuid
 from callcenter.clock import utcnow
 from callcenter.services import job_runs
 
-from . import checkins_enqueue, checkins_window_end, daily_call_list, outbox_sender, release_reviews
+from . import (
+    checkins_enqueue,
+    checkins_window_end,
+    daily_call_list,
+    daily_figures,
+    escalation_deadlines,
+    import_queue,
+    outbox_sender,
+    release_reviews,
+)
 
 # Daily, at CONFIG_TIME.
-JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end)}
+JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end, daily_figures)}
 # Every CONFIG_INTERVAL seconds; scheduled passes are not recorded (see tick), manual and shell runs are.
-INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender,)}
+INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender, escalation_deadlines, import_queue)}
 log = logging.getLogger(__name__)
 
 

@@ -4,7 +4,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..services.settings import LABELS
+from ..services.settings import DEADLINE_KEY, LABELS
 
 
 class SettingsForm(FlaskForm):
@@ -15,11 +15,24 @@ class SettingsForm(FlaskForm):
     max_attempts_per_day = IntegerField(LABELS["max_attempts_per_day"], validators=[InputRequired()])
     emergency_ack_minutes = IntegerField(LABELS["emergency_ack_minutes"], validators=[InputRequired()])
     high_risk_age = IntegerField(LABELS["high_risk_age"], validators=[InputRequired()])
+    checkin_ok_deprioritises = BooleanField(
+        _l("Call patients who checked in fine after everyone else"),
+        description=_l("When a patient's SMS, link or IVR check-in says they feel fine, with no symptom or need, "
+                       "and any SpO2 or temperature they gave is within the limits above, their call today moves to "
+                       "the bottom of the queue, so volunteers reach the others first. They are still called. "
+                       "Patients who share a phone with their household are not moved."))
     submit = SubmitField(_l("Save settings"))
 
     def values(self):
-        return {key: (float(f.data) if key == "fever_f" else f.data)
-                for key, f in self._fields.items() if key in LABELS}
+        converters = {"fever_f": float, "checkin_ok_deprioritises": int}  # stored as numbers: 1 = yes, 0 = no
+        return {key: converters.get(key, lambda v: v)(f.data) for key, f in self._fields.items() if key in LABELS}
+
+
+# Response deadlines (services/settings.py): the re-alert interval, then minutes to acknowledge for each
+# escalation kind, most urgent first (fields named by their setting key, e.g. "deadline_minutes.ambulance").
+SettingsForm.realert_minutes = IntegerField(LABELS["realert_minutes"], validators=[InputRequired()])
+for _key in [k for k in LABELS if k.startswith(DEADLINE_KEY.format(""))]:
+    setattr(SettingsForm, _key, IntegerField(LABELS[_key], validators=[InputRequired()]))
 
 
 class UserForm(FlaskForm):
@@ -39,6 +52,15 @@ class EditUserForm(FlaskForm):
                         description=_l("For alerts sent to this person (optional)."))
     active = BooleanField(_l("Active (may sign in)"))
     submit = SubmitField(_l("Save"))
+
+
+class DutyPhoneForm(FlaskForm):
+    """A district's duty officer phone (services/deadlines.py texts overdue escalations to it)."""
+    district_id = IntegerField(validators=[InputRequired()])
+    duty_phone = StringField(_l("Duty officer's mobile number"), validators=[Length(max=20)],
+                             description=_l("Gets an SMS when an escalation is not acknowledged in time. "
+                                            "Leave empty to send none."))
+    save = SubmitField(_l("Save"))
 
 
 class PasswordResetForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Administration: settings (thresholds, timings) and users."""
+"""Administration: settings (thresholds, timings), users and the districts' duty officer phones."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -8,10 +8,10 @@ from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import Role, User
-from ..services import accounts
+from ..services import accounts, deadlines
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
-from .forms import EditUserForm, PasswordResetForm, SettingsForm, UserForm
+from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,6 +29,22 @@ def settings():
             flash(_("Settings saved."), "success")
             return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form, defaults=app_settings.defaults())
+
+
+@bp.route("/districts", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def districts():
+    """Each district's duty officer phone: overdue escalations are texted there (services/deadlines.py)."""
+    form = DutyPhoneForm()
+    if form.validate_on_submit():
+        try:
+            district = deadlines.set_duty_phone(form.district_id.data, form.duty_phone.data, current_user)
+        except Invalid as exc:
+            apply_service_errors(form, exc)
+        else:
+            flash(_("Duty officer phone saved for %(name)s.", name=district.name), "success")
+            return redirect(url_for(".districts"))
+    return render_template("admin/districts.html", districts=scope.districts(current_user), form=form)
 
 
 @bp.route("/users", methods=["GET", "POST"])

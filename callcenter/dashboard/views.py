@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import format_date
@@ -23,7 +22,7 @@ from .. import labels
 from ..auth.access import roles_required
 from ..clock import local_date, utcnow
 from ..models import Role
-from ..services import dashboard, dashboard_actions, dashboard_export, dashboard_reports, job_runs
+from ..services import dashboard, dashboard_actions, dashboard_breaches, dashboard_export, dashboard_reports, job_runs
 from ..services.errors import ServiceError
 from . import charts
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
@@ -89,7 +88,7 @@ def index_context():
     form, f = _filters()
     now = utcnow()
     figures = dashboard.overview(current_user, f, now)
-    trend = dashboard_reports.trends(current_user, f, now)
+    trend = dashboard_reports.trends(current_user, f, now, active_now=figures["active"])
     geo = dashboard_reports.geography(current_user, f, now)
     facilities = dashboard_reports.facilities(current_user, f)
     people = dashboard_reports.volunteers_table(current_user, f, now)
@@ -105,7 +104,8 @@ def index_context():
         trend=trend, geo=geo, facilities=facilities,
         people=people, desks=dashboard_reports.desks_table(current_user, f), charts=_charts(f, trend, geo, facilities),
         holders=dashboard.holders(current_user), reassign=reassign, pause=pause,
-        pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm())
+        pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
+        breaches=dashboard_breaches.summary(current_user, f, now))
 
 
 @bp.route("/figures.json")
@@ -148,13 +148,11 @@ def export(kind, fmt):
     extra = _list_args()
     dashboard_export.record_export(current_user, kind, fmt, f, **{k: v for k, v in extra.items() if v})
     name = f"sampark-{kind}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.{fmt}"
-    if fmt == "csv":
-        chunks = dashboard_export.csv_chunks(kind, current_user, f, **extra)
-        return Response(chunks, mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    tmp = dashboard_export.xlsx_file(kind, current_user, f, **extra)
-    return send_file(tmp, as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if fmt == "csv":  # both formats stream as the rows are read (memory stays flat)
+        chunks, mimetype = dashboard_export.csv_chunks(kind, current_user, f, **extra), "text/csv; charset=utf-8"
+    else:
+        chunks, mimetype = dashboard_export.xlsx_chunks(kind, current_user, f, **extra), dashboard_export.XLSX_MIME
+    return Response(chunks, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _report_context(f):
@@ -176,7 +174,7 @@ def report():
 @roles_required(*OFFICERS)
 def report_pdf():
     """… and the same page as a PDF."""
-    _, f = _filters()
+    _form, f = _filters()  # not `_`: that is gettext, used below
     html = render_template("dashboard/report.html", pdf=True, **_report_context(f))
     dashboard_export.record_export(current_user, "daily_report", "pdf", f)
     try:

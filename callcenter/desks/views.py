@@ -1,30 +1,111 @@
-"""Desks for the control room, doctors and counsellors: their open escalations and the actions on them."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+"""Desks for the control room, doctors and counsellors: the live console of open escalations, one
+escalation's page, and the steps of its lifecycle (acknowledge, send help, hand over, resolve, cancel)."""
+from datetime import timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import labels, scope
 from ..auth.access import roles_required
-from ..models import Role
+from ..auth.views import safe_next
+from ..clock import local_to_utc, utcnow
+from ..forms import apply_service_errors
+from ..models import Role, Setting
 from ..rules.routing import Desk
-from ..services import discharge, escalations, records
+from ..services import discharge, dispatch, escalations, records
 from ..services.errors import Conflict, Forbidden, Invalid
-from .forms import EscalationActionForm, ReviewDecisionForm
+from .forms import DispatchForm, EscalationActionForm, ReassignForm, ReviewDecisionForm
 
 bp = Blueprint("desks", __name__, url_prefix="/desk")
 DESK_USERS = (Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR, Role.NODAL_OFFICER, Role.ADMIN)
 REVIEWERS = tuple(discharge.REVIEWER_ROLES)
+POLL_SECONDS = 5  # the console asks for changes this often
+WATCHED = 50      # open emergencies the console's alarm watches, whatever the filters show
+
+
+def _chosen_desk():
+    desks = escalations.desks_for(current_user)
+    chosen = request.args.get("desk") or desks[0]
+    if chosen not in desks:
+        abort(403)
+    return desks, Desk(chosen)
+
+
+def iso(dt):
+    """Naive UTC from the database as ISO 8601 with its offset, for the browser."""
+    return dt.replace(tzinfo=timezone.utc).isoformat() if dt else None
 
 
 @bp.route("/")
 @roles_required(*DESK_USERS)
 def desk():
-    desks = escalations.desks_for(current_user)
-    chosen = request.args.get("desk") or desks[0]
-    if chosen not in desks:
-        abort(403)
-    items = escalations.desk_queue(current_user, Desk(chosen))
-    return render_template("desks/desk.html", desks=desks, chosen=chosen, items=items,
-                           form=EscalationActionForm())
+    desks, chosen = _chosen_desk()
+    filters = escalations.ConsoleFilters.from_args(request.args)
+    items, more = escalations.console_queue(current_user, chosen, filters)
+    blocks = [b for d in scope.districts(current_user) for b in d.blocks]
+    watched = [e["id"] for e in _open_emergencies(chosen)]
+    return render_template("desks/desk.html", desks=desks, chosen=chosen, items=items, more=more,
+                           filters=filters, blocks=blocks, settings=list(Setting), poll_seconds=POLL_SECONDS,
+                           watched=watched,
+                           form=EscalationActionForm(), **_row_context(utcnow()))
+
+
+def _row_context(now):
+    """What desks/_console_rows.html needs besides the rows."""
+    return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now)}
+
+
+@bp.route("/console.json")
+@roles_required(*DESK_USERS)
+def console():
+    """The console's rows (rendered, so every word is translated), with what its clock and alarm need."""
+    _desks, chosen = _chosen_desk()
+    filters = escalations.ConsoleFilters.from_args(request.args)
+    now = utcnow()
+    items, more = escalations.console_queue(current_user, chosen, filters)
+    rows = render_template("desks/_console_rows.html", items=items, form=EscalationActionForm(), **_row_context(now))
+    return jsonify({
+        "at": iso(now), "desk": chosen, "more": more, "html": rows,
+        "items": [_item(esc, now) for esc in items],
+        # The alarm rings for a new open emergency even when the filters hide it.
+        "emergencies": _open_emergencies(chosen),
+    })
+
+
+def _open_emergencies(desk):
+    """The desk's open (unacknowledged) emergencies, whatever the filters: what the alarm watches."""
+    watched, _more = escalations.console_queue(current_user, desk, limit=WATCHED)
+    return [{"id": e.id, "text": f"{labels.ESCALATION_KINDS.get(e.kind, e.kind)} · {e.patient.name}"}
+            for e in watched if e.severity == "emergency" and e.status == "open"]
+
+
+def _item(esc, now):
+    patient = esc.patient
+    return {"id": esc.id, "kind": esc.kind, "severity": esc.severity, "status": esc.status, "version": esc.version,
+            "created_at": iso(esc.created_at), "respond_by": iso(esc.respond_by),
+            "breached": escalations.is_breached(esc, now), "owner_id": esc.owner_id,
+            "patient": {"id": patient.id, "name": patient.name, "setting": patient.setting,
+                        "block_id": patient.village.block_id if patient.village else None}}
+
+
+def _detail_page(esc, action_form=None, dispatch_form=None, reassign_form=None, status=200):
+    facilities = dispatch.facilities_for(esc)
+    action_form = action_form or EscalationActionForm()
+    dispatch_form = dispatch_form or DispatchForm()
+    reassign_form = reassign_form or ReassignForm()
+    action_form.facility_id.choices = [("", _("The ambulance's destination"))] + [
+        (str(f.id), f.name) for f in facilities]
+    dispatch_form.destination_facility_id.choices = [("", "—")] + [
+        (str(f.id), _("%(name)s (%(kind)s) · free beds: %(general)s general, %(oxygen)s oxygen, %(icu)s ICU",
+                      name=f.name, kind=labels.FACILITY_KINDS.get(f.kind, f.kind), general=f.free_general,
+                      oxygen=f.free_oxygen, icu=f.free_icu)) for f in facilities]
+    reassign_form.owner_id.choices = [("", "—")] + [
+        (str(u.id), f"{u.display_name} ({labels.ROLES[u.role]})") for u in escalations.reassign_candidates(esc)]
+    return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
+                           form=action_form, dispatch_form=dispatch_form, reassign_form=reassign_form,
+                           facilities=facilities, **_row_context(utcnow())), status
 
 
 @bp.route("/escalation/<int:esc_id>", methods=["GET"])
@@ -32,8 +113,7 @@ def desk():
 def detail(esc_id):
     esc = escalations.get_for_desk(esc_id, current_user)
     records.log_view(current_user, esc.patient, "escalation")
-    return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
-                           form=EscalationActionForm())
+    return _detail_page(esc)
 
 
 @bp.route("/escalation/<int:esc_id>/act", methods=["POST"])
@@ -41,17 +121,78 @@ def detail(esc_id):
 def act(esc_id):
     form = EscalationActionForm()
     back = url_for(".detail", esc_id=esc_id) if request.args.get("from") == "detail" else \
-        url_for(".desk", desk=form.desk.data or None)
+        _console_address(form.desk.data)
     if not form.validate_on_submit():
         flash(_("The form expired or was incomplete; please try again."), "warning")
         return redirect(back)
+    if form.action.data == "resolve" and not form.outcome.data:
+        flash(_("Choose what came of it."), "danger")
+        return redirect(back)
     try:
-        escalations.act(esc_id, current_user, form.action.data, form.text.data, form.version.data)
+        escalations.act(esc_id, current_user, form.action.data, form.text.data, form.version.data,
+                        outcome=form.outcome.data, facility_id=form.facility_id.data)
     except (Conflict, Invalid, Forbidden) as exc:
-        flash(str(exc.message), "danger")
+        flash(" ".join([str(exc.message), *(str(m) for m in exc.errors.values() if str(m) != str(exc.message))]),
+              "danger")
     else:
         flash(_("Saved."), "success")
     return redirect(back)
+
+
+def _console_address(desk):
+    """Back to the console as the operator left it: the console keeps its filters in the address, so the
+    page the form was sent from (same site, the console only) says which."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path == url_for(".desk"):
+        return safe_next(f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path)
+    return url_for(".desk", desk=desk or None)
+
+
+@bp.route("/escalation/<int:esc_id>/dispatch", methods=["POST"])
+@roles_required(*DESK_USERS)
+def send_help(esc_id):
+    esc = escalations.get_for_desk(esc_id, current_user)
+    form = DispatchForm()
+    if not form.validate_on_submit():
+        if not form.errors.keys() - {"eta", "delivery_at"}:  # only the times were unreadable
+            return _detail_page(esc, dispatch_form=form, status=422)
+        flash(_("The form expired or was incomplete; please try again."), "warning")
+        return redirect(url_for(".detail", esc_id=esc_id))
+    data = {name: getattr(form, name).data for name in (
+        "kind", "vehicle_number", "driver_phone", "destination_facility_id", "delivered_by", "note")}
+    data["eta"] = local_to_utc(form.eta.data) if form.eta.data else None
+    data["delivery_at"] = local_to_utc(form.delivery_at.data) if form.delivery_at.data else None
+    try:
+        sent = dispatch.dispatch(esc_id, current_user, data, version=form.version.data)
+    except Invalid as exc:
+        apply_service_errors(form, exc)
+        return _detail_page(escalations.get_for_desk(esc_id, current_user), dispatch_form=form, status=422)
+    except (Conflict, Forbidden) as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".detail", esc_id=esc_id))
+    flash(_("Saved: %(what)s sent.", what=labels.DISPATCH_KINDS[sent.kind]), "success")
+    return redirect(url_for(".detail", esc_id=esc_id))
+
+
+@bp.route("/escalation/<int:esc_id>/reassign", methods=["POST"])
+@roles_required(*DESK_USERS)
+def reassign(esc_id):
+    escalations.get_for_desk(esc_id, current_user)
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was incomplete; please try again."), "warning")
+        return redirect(url_for(".detail", esc_id=esc_id))
+    try:
+        esc = escalations.reassign(esc_id, current_user, form.owner_id.data, form.text.data,
+                                   version=form.version.data)
+    except Invalid as exc:
+        apply_service_errors(form, exc)
+        return _detail_page(escalations.get_for_desk(esc_id, current_user), reassign_form=form, status=422)
+    except (Conflict, Forbidden) as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".detail", esc_id=esc_id))
+    flash(_("Handed over to %(name)s.", name=esc.owner.display_name), "success")
+    return redirect(url_for(".detail", esc_id=esc_id))
 
 
 @bp.route("/reviews")

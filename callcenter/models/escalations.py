@@ -32,7 +32,10 @@ OPEN_ESCALATION_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED
 
 
 class Escalation(db.Model):
-    __table_args__ = (Index("ix_escalation_desk_queue", "district_id", "desk", "status", "created_at"),)
+    __table_args__ = (Index("ix_escalation_desk_queue", "district_id", "desk", "status", "created_at"),
+                      # The dashboard: open escalations by type and age; those raised in a period.
+                      Index("ix_escalation_open", "status", "kind", "created_at"),
+                      Index("ix_escalation_created_at", "created_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))

@@ -18,6 +18,7 @@ from ..models import (
     CallAttempt,
     CallTask,
     CheckIn,
+    Consultation,
     DischargeReview,
     Escalation,
     ImportBatch,
@@ -164,12 +165,13 @@ class Event:
 
 # Events at the same moment read in the order things happen (registration before its first call …).
 EVENT_ORDER = ("registered", "imported", "transfer", "household", "attempt", "checkin", "escalation",
-               "escalation_closed", "task_missed", "review", "review_decided", "ended")
+               "consultation", "escalation_closed", "task_missed", "review", "review_decided", "ended")
 
 
 def timeline(patient):
     """Everything that happened to this patient, newest first: registration, imports, calls and their
-    attempts, check-ins with their needs, escalations and their outcome, transfers, household changes,
+    attempts, check-ins with their needs, escalations with the help sent and their outcome, doctors' and
+    counsellors' calls, transfers, household changes,
     discharge reviews and the end of follow-up. Read-only; the caller logs the view."""
     users = {}
 
@@ -182,7 +184,7 @@ def timeline(patient):
 
     escalations = db.session.scalars(
         db.select(Escalation).where(Escalation.patient_id == patient.id)
-        .options(selectinload(Escalation.notes))).all()
+        .options(selectinload(Escalation.notes), selectinload(Escalation.dispatches))).all()
     by_id = {e.id: e for e in escalations}
     events = []
 
@@ -212,6 +214,9 @@ def timeline(patient):
         events.append(Event(e.created_at, "escalation", e, {"by": who(e.created_by_id)}))
         if e.closed_at is not None:
             events.append(Event(e.closed_at, "escalation_closed", e, {"by": who(e.closed_by_id)}))
+
+    consultations = db.session.scalars(db.select(Consultation).where(Consultation.patient_id == patient.id)).all()
+    events += [Event(c.created_at, "consultation", c, {"by": who(c.user_id)}) for c in consultations]
 
     missed = db.session.scalars(db.select(CallTask).where(
         CallTask.patient_id == patient.id, CallTask.status == TaskStatus.MISSED, CallTask.attempts == 0)).all()

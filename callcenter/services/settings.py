@@ -2,9 +2,11 @@
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 
+from .. import labels
 from ..clock import utcnow
 from ..extensions import db
 from ..models import AppSetting
+from ..rules.deadlines import DEFAULT_DEADLINE_MINUTES, MAX_DEADLINE_MINUTES, DeadlineRule
 from ..rules.isolation import ReleaseRule
 from ..rules.policy import DEFAULT_CALLS_PER_DAY, MAX_CALLS_PER_DAY, CallPolicy
 from ..rules.routing import Thresholds
@@ -25,6 +27,12 @@ LABELS = {
     "checkin_ok_deprioritises": _l("A patient who checks in fine is called last (1 = yes, 0 = no)"),
 }
 POLICY_KEY = "calls_per_day.{}.{}"  # setting, risk class: the daily-list policy grid
+# Response deadlines (rules/deadlines.py): minutes to acknowledge, per escalation kind; the re-alert interval.
+DEADLINE_KEY = "deadline_minutes.{}"
+LABELS["realert_minutes"] = _l("Re-alert the duty officer every (minutes) while an overdue escalation waits")
+LABELS.update({DEADLINE_KEY.format(kind): _l("Minutes to acknowledge: %(kind)s (0 = no deadline)",
+                                             kind=labels.ESCALATION_KINDS.get(kind, kind))
+               for kind in DEFAULT_DEADLINE_MINUTES})
 BOUNDS = {
     "spo2_emergency_below": (80, 100),
     "fever_f": (98.0, 104.0),
@@ -37,6 +45,8 @@ BOUNDS = {
     "release_fever_free_days": (1, 7),
     "checkin_ok_deprioritises": (0, 1),
     **{POLICY_KEY.format(*cell): (0, MAX_CALLS_PER_DAY) for cell in DEFAULT_CALLS_PER_DAY},
+    "realert_minutes": (1, 240),
+    **{DEADLINE_KEY.format(kind): (0, MAX_DEADLINE_MINUTES) for kind in DEFAULT_DEADLINE_MINUTES},
 }
 
 
@@ -44,6 +54,8 @@ def defaults():
     values = dict(current_app.config["SETTING_DEFAULTS"])
     for cell, calls in DEFAULT_CALLS_PER_DAY.items():
         values.setdefault(POLICY_KEY.format(*cell), calls)
+    for kind, minutes in DEFAULT_DEADLINE_MINUTES.items():
+        values.setdefault(DEADLINE_KEY.format(kind), minutes)
     return values
 
 
@@ -76,6 +88,12 @@ def call_policy():
 def release_rule():
     s = all_settings()
     return ReleaseRule(min_days=s["release_min_days"], fever_free_days=s["release_fever_free_days"])
+
+
+def deadline_rule():
+    s = all_settings()
+    return DeadlineRule({kind: s[DEADLINE_KEY.format(kind)] for kind in DEFAULT_DEADLINE_MINUTES},
+                        emergency_minutes=s["emergency_ack_minutes"])
 
 
 @transaction

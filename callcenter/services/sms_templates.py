@@ -36,6 +36,29 @@ TEMPLATES = {t.name: t for t in (
                "4 ambulance, 5 counsellor. Add readings, e.g. SPO2 96 TEMP 99.2",
          "hi": "संपर्क कोविड सेवा: आज आपकी तबीयत कैसी है? जवाब दें: 1 ठीक हूँ, 2 दवा चाहिए, 3 डॉक्टर चाहिए, "
                "4 एम्बुलेंस, 5 परामर्शदाता। रीडिंग भी लिखें, जैसे SPO2 96 TEMP 99.2"}),
+    # Help on the way (services/dispatch.py): the control room sent an ambulance or a delivery.
+    SmsTemplate(
+        "help_ambulance",
+        {"en": "Sampark COVID care: an ambulance ({vehicle}) is on its way to you, expected by {eta}. "
+               "Driver: {driver}. In an emergency call 108.",
+         "hi": "संपर्क कोविड सेवा: एम्बुलेंस ({vehicle}) आपके पास आ रही है, लगभग {eta} बजे तक पहुँचेगी। "
+               "ड्राइवर: {driver}। आपात स्थिति में 108 पर कॉल करें।"},
+        variables=("vehicle", "eta", "driver")),
+    SmsTemplate(
+        "help_delivery",
+        {"en": "Sampark COVID care: help with your request ({what}) is on its way, expected by {when}, "
+               "brought by {by}. In an emergency call 108.",
+         "hi": "संपर्क कोविड सेवा: आपकी ज़रूरत ({what}) के लिए मदद रवाना हो गई है, लगभग {when} तक पहुँचेगी। "
+               "लाने वाले: {by}। आपात स्थिति में 108 पर कॉल करें।"},
+        variables=("what", "when", "by")),
+    # To a district's duty officer (services/deadlines.py): escalations nobody acknowledged in time.
+    SmsTemplate(
+        "escalation_overdue",
+        {"en": "Sampark {district}: {count} request(s) not acknowledged in time. Most overdue: {kind}, "
+               "{late} min late. Please act in the control room now.",
+         "hi": "संपर्क {district}: {count} अनुरोध समय पर स्वीकार नहीं हुए। सबसे पुराना: {kind}, {late} मिनट देर। "
+               "कृपया तुरंत नियंत्रण कक्ष में कार्रवाई करें।"},
+        variables=("district", "count", "kind", "late")),
 )}
 
 

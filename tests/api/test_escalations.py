@@ -1,12 +1,15 @@
 """Desks through the API: listing escalations and moving them along."""
+from datetime import timedelta
+
 import pytest
 
+from callcenter.clock import to_local, utcnow
 from callcenter.extensions import db
-from callcenter.models import AuditLog, Escalation
+from callcenter.models import AuditLog, Dispatch, Escalation, OutboundMessage, Patient
 from callcenter.rules.routing import Desk, Severity
 from callcenter.services import escalations as esc_service
 
-from ..factories import make_district, make_patient, make_user
+from ..factories import facility, make_district, make_patient, make_user
 
 
 def raise_one(district, kind="ambulance", desk=Desk.CONTROL_ROOM, severity=Severity.EMERGENCY, summary=""):
@@ -124,3 +127,60 @@ def test_unknown_action_is_422(api, district):
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
         "action": "Must be one of: acknowledge, start, note, resolve, cancel."}
+
+
+# ── Sending help, handing over, outcomes ─────────────────────────────────────────────────────────────
+
+def test_dispatch_through_the_api(api, district):
+    operator = make_user("control_room", district)
+    esc = raise_one(district)
+    assert act(api, operator, esc, "acknowledge", version=1).status_code == 200
+    body = {"kind": "ambulance", "vehicle_number": "CG 04 AB 1234", "driver_phone": "98260 12345",
+            "destination_facility_id": facility(district, "hospital").id, "eta": "2099-01-01T10:00", "version": 2}
+    too_late = api("POST", f"/api/v1/escalations/{esc.id}/dispatch", user=operator, json=body)
+    assert too_late.status_code == 422 and set(too_late.get_json()["errors"]) == {"eta"}
+    body["eta"] = (to_local(utcnow()) + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M")  # India time
+    sent = api("POST", f"/api/v1/escalations/{esc.id}/dispatch", user=operator, json=body)
+    assert sent.status_code == 201, sent.get_json()
+    data = sent.get_json()
+    assert (data["status"], data["version"]) == ("in_progress", 3)
+    assert [(d["kind"], d["vehicle_number"], d["driver_phone"]) for d in data["dispatches"]] == [
+        ("ambulance", "CG04AB1234", "+919826012345")]
+    assert db.session.scalars(db.select(Dispatch)).one().escalation_id == esc.id
+    assert db.session.scalars(db.select(OutboundMessage)).one().template == "help_ambulance"
+    stale = api("POST", f"/api/v1/escalations/{esc.id}/dispatch", user=operator, json=body)
+    assert stale.status_code == 409
+
+    resolved = act(api, operator, esc, "resolve", "Admitted", version=3)
+    assert resolved.status_code == 200  # the outcome is optional for older clients
+    assert resolved.get_json()["outcome"] is None
+
+
+def test_resolve_with_an_outcome_and_admitted_through_the_api(api, district):
+    operator = make_user("control_room", district)
+    esc = raise_one(district, kind="hospital_bed")
+    ccc = facility(district, "ccc")
+    bad = api("POST", f"/api/v1/escalations/{esc.id}/actions", user=operator,
+              json={"action": "resolve", "text": "x", "outcome": "teleported"})
+    assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"outcome"}
+    done = api("POST", f"/api/v1/escalations/{esc.id}/actions", user=operator,
+               json={"action": "resolve", "text": "Bed at the CCC", "outcome": "admitted", "facility_id": ccc.id})
+    assert done.status_code == 200, done.get_json()
+    assert (done.get_json()["outcome"], done.get_json()["status"]) == ("admitted", "resolved")
+    patient = db.session.get(Patient, esc.patient_id)
+    assert (patient.setting, patient.facility_id) == ("ccc", ccc.id)
+
+
+def test_reassign_through_the_api(api, district):
+    operator, colleague = make_user("control_room", district), make_user("control_room", district)
+    esc = raise_one(district)
+    wrong = api("POST", f"/api/v1/escalations/{esc.id}/reassign", user=operator,
+                json={"owner_id": make_user("doctor", district).id, "text": "over to you"})
+    assert wrong.status_code == 422 and set(wrong.get_json()["errors"]) == {"owner_id"}
+    done = api("POST", f"/api/v1/escalations/{esc.id}/reassign", user=operator,
+               json={"owner_id": colleague.id, "text": "over to you", "version": 1})
+    assert done.status_code == 200
+    assert (done.get_json()["owner_id"], done.get_json()["version"]) == (colleague.id, 2)
+    assert done.get_json()["notes"][-1]["text"] == f"→ {colleague}: over to you"
+    assert api("POST", f"/api/v1/escalations/{esc.id}/reassign", user=make_user("doctor", district),
+               json={"owner_id": colleague.id, "text": "x"}).status_code == 403

@@ -99,3 +99,36 @@ def test_volunteers_do_not_open_records(client, login, district):
     login(make_user("volunteer", district))
     assert client.get(f"/patients/{patient.id}").status_code == 403
     assert client.get("/patients/?q=patient").status_code == 403
+
+
+def test_timeline_shows_help_sent_doctors_calls_and_outcomes(client, login, district):
+    from callcenter.models import Consultation, Dispatch, Escalation
+
+    officer = make_user("nodal_officer", district)
+    doctor = make_user("doctor", district)
+    doctor.full_name = "Dr. Meena Sahu"
+    patient = make_patient(district, name="Ramesh Dhruw")
+    now = utcnow()
+    patient.created_at = now - timedelta(hours=3)
+    hospital = facility(district, "hospital")
+    esc = Escalation(patient_id=patient.id, district_id=district.id, kind="ambulance", desk="control_room",
+                     severity="emergency", status="resolved", source="call", created_at=now - timedelta(hours=2),
+                     closed_at=now - timedelta(hours=1), resolution="Reached the hospital.", outcome="admitted")
+    db.session.add(esc)
+    db.session.flush()
+    db.session.add(Dispatch(escalation_id=esc.id, kind="ambulance", vehicle_number="CG04 AB 1234",
+                            driver_phone="+919826012345", destination_facility_id=hospital.id,
+                            created_at=now - timedelta(minutes=100)))
+    db.session.add(Consultation(patient_id=patient.id, district_id=district.id, desk="doctor", user_id=doctor.id,
+                                outcome="connected", notes="Prone positioning, paracetamol.",
+                                follow_up_date=date(2026, 11, 30), created_at=now - timedelta(minutes=30)))
+    db.session.commit()
+
+    kinds = [e.kind for e in records.timeline(patient)]
+    assert kinds == ["consultation", "escalation_closed", "escalation", "registered"]
+    login(officer)
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "CG04 AB 1234" in page and f"→ {hospital.name}" in page and "+91 98260 12345" in page
+    assert "Admitted to a hospital or care centre" in page
+    assert "Call by the Doctor on duty" in page and "Prone positioning, paracetamol." in page
+    assert "Follow-up call on 30 Nov 2026" in page and "Dr. Meena Sahu" in page

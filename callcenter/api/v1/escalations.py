@@ -1,8 +1,15 @@
 """Desks: escalations for the control room, doctors and counsellors, and the actions on them."""
 from flask_smorest import Blueprint
 
-from ...services import escalations, records
-from .schemas import EscalationActionSchema, EscalationDetailSchema, EscalationQuerySchema, EscalationSchema
+from ...services import dispatch, escalations, records
+from .schemas import (
+    DispatchCreateSchema,
+    EscalationActionSchema,
+    EscalationDetailSchema,
+    EscalationQuerySchema,
+    EscalationSchema,
+    ReassignSchema,
+)
 from .security import api_user, token_required
 
 blp = Blueprint("api_escalations", __name__, url_prefix="/escalations",
@@ -47,4 +54,34 @@ def act(action, esc_id):
     Send the version you saw: 409 if someone changed the escalation since, or if the step is not allowed
     from its current status (e.g. resolving it twice).
     """
-    return escalations.act(esc_id, api_user(), action["action"], action["text"], action.get("version"))
+    return escalations.act(esc_id, api_user(), action["action"], action["text"], action.get("version"),
+                           outcome=action.get("outcome"), facility_id=action.get("facility_id"))
+
+
+@blp.route("/<int:esc_id>/dispatch", methods=["POST"])
+@token_required(DESK_USERS)
+@blp.arguments(DispatchCreateSchema)
+@blp.response(201, EscalationDetailSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def send_help(data, esc_id):
+    """Send help: an ambulance or a delivery
+
+    The escalation must be acknowledged (or already in progress); it becomes in progress. An ambulance
+    needs vehicle_number, driver_phone, destination_facility_id and eta; a delivery or other help needs
+    delivered_by and delivery_at. The patient is told by SMS unless they opted out.
+    """
+    version = data.pop("version", None)
+    sent = dispatch.dispatch(esc_id, api_user(), data, version=version)
+    return sent.escalation
+
+
+@blp.route("/<int:esc_id>/reassign", methods=["POST"])
+@token_required(DESK_USERS)
+@blp.arguments(ReassignSchema)
+@blp.response(200, EscalationDetailSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def reassign(data, esc_id):
+    """Hand an open escalation to another user of its desk in the same district"""
+    return escalations.reassign(esc_id, api_user(), data["owner_id"], data["text"], version=data.get("version"))

@@ -7,7 +7,7 @@ from marshmallow import fields
 from marshmallow.validate import Length, OneOf
 
 from ...clock import local_to_utc
-from ...models import Comorbidity, Desk, EscalationStatus, Outcome, Setting, Sex
+from ...models import Comorbidity, Desk, DispatchKind, EscalationStatus, Outcome, Setting, Sex
 from ...rules.routing import NeedKind, Symptom
 from ...services import escalations
 
@@ -278,12 +278,53 @@ class EscalationSchema(Schema):
     started_at = UtcDateTime(allow_none=True)
     closed_at = UtcDateTime(allow_none=True)
     resolution = fields.String()
+    outcome = fields.String(allow_none=True, metadata={"enum": list(escalations.OUTCOMES),
+                                                       "description": "What came of a resolved escalation"})
+    breached_at = UtcDateTime(allow_none=True, metadata={"description": "When its response deadline was missed"})
     version = fields.Integer(metadata={"description": "Send back with an action to detect someone else's change"})
     patient = fields.Nested(PatientSummarySchema)
 
 
+class DispatchSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": values(DispatchKind)})
+    vehicle_number = fields.String()
+    driver_phone = fields.String(allow_none=True)
+    destination_facility_id = fields.Integer(allow_none=True)
+    eta = UtcDateTime(allow_none=True)
+    delivered_by = fields.String()
+    delivery_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    created_by_id = fields.Integer(allow_none=True)
+
+
 class EscalationDetailSchema(EscalationSchema):
     notes = fields.List(fields.Nested(NoteSchema))
+    dispatches = fields.List(fields.Nested(DispatchSchema))
+
+
+class DispatchCreateSchema(Schema):
+    kind = documented(DispatchKind, required=True)
+    vehicle_number = fields.String(load_default="", metadata={"description": "Ambulance: e.g. CG 04 AB 1234"})
+    driver_phone = fields.String(load_default="", metadata={"description": "Ambulance: the driver's Indian mobile"})
+    destination_facility_id = fields.Integer(allow_none=True, load_default=None, strict=True, metadata={
+        "description": "Ambulance: a hospital or care centre of the escalation's district"})
+    eta = UtcDateTime(allow_none=True, load_default=None, metadata={
+        "description": "Ambulance: when it reaches the patient (ISO 8601; without an offset, India time)"})
+    delivered_by = fields.String(load_default="", metadata={"description": "Delivery or other: who brings it"})
+    delivery_at = UtcDateTime(allow_none=True, load_default=None, metadata={
+        "description": "Delivery or other: when it reaches the patient"})
+    note = fields.String(load_default="")
+    version = fields.Integer(allow_none=True, strict=True,
+                             metadata={"description": "The version you saw; 409 if it has changed since"})
+
+
+class ReassignSchema(Schema):
+    owner_id = fields.Integer(required=True, strict=True,
+                              metadata={"description": "An active user of the same desk and district"})
+    text = fields.String(load_default="", metadata={"description": "Why (required)"})
+    version = fields.Integer(allow_none=True, strict=True,
+                             metadata={"description": "The version you saw; 409 if it has changed since"})
 
 
 class EscalationActionSchema(Schema):
@@ -291,3 +332,7 @@ class EscalationActionSchema(Schema):
     text = fields.String(load_default="", metadata={"description": "Required for note, resolve and cancel"})
     version = fields.Integer(allow_none=True, strict=True,
                              metadata={"description": "The version you saw; 409 if it has changed since"})
+    outcome = fields.String(allow_none=True, load_default=None, metadata={
+        "enum": list(escalations.OUTCOMES), "description": "resolve: what came of it"})
+    facility_id = fields.Integer(allow_none=True, load_default=None, strict=True, metadata={
+        "description": "resolve with outcome admitted: where (default: the ambulance's destination)"})

@@ -1,0 +1,307 @@
+"""The desks' live console over HTTP: the page, its JSON endpoint (filters, search, district scoping,
+deadlines), and the escalation page's lifecycle forms (send help, hand over, resolve with an outcome)."""
+import re
+from datetime import timedelta
+
+from callcenter.clock import local_to_utc, to_local, utcnow
+from callcenter.extensions import db
+from callcenter.models import Block, Dispatch, Escalation, OutboundMessage, Patient, Transfer, Village
+from callcenter.rules.routing import Desk, Severity
+from callcenter.services import escalations as esc_service
+
+from ..conftest import csrf_token
+from ..factories import facility, make_district, make_patient, make_task, make_user, village
+
+
+def raise_one(patient, kind="ambulance", desk=Desk.CONTROL_ROOM, severity=Severity.EMERGENCY, now=None, **kw):
+    esc = esc_service.raise_escalation(patient, kind, desk, severity, source="call", now=now, **kw)
+    db.session.commit()
+    return esc
+
+
+def console(client, **params):
+    response = client.get("/desk/console.json", query_string=params)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def ids(data):
+    return [item["id"] for item in data["items"]]
+
+
+def test_console_lists_open_ones_emergencies_first_then_oldest(client, login, district):
+    now = utcnow()
+    routine = raise_one(make_patient(district), "medicine", severity=Severity.ROUTINE, now=now - timedelta(hours=2))
+    late = raise_one(make_patient(district), "oxygen", now=now - timedelta(minutes=30))
+    fresh = raise_one(make_patient(district), "ambulance", now=now - timedelta(minutes=1))
+    closed = raise_one(make_patient(district), "ambulance", now=now - timedelta(hours=3))
+    raise_one(make_patient(district), "doctor", desk=Desk.DOCTOR, severity=Severity.ROUTINE)  # another desk
+    raise_one(make_patient(make_district()), "ambulance")  # another district
+    operator = make_user("control_room", district)
+    esc_service.cancel(closed.id, operator, "duplicate")
+    late.respond_by = now - timedelta(minutes=15)
+    fresh.respond_by = now + timedelta(minutes=9)
+    routine.respond_by = None
+    db.session.commit()
+
+    login(operator)
+    data = console(client)
+    assert ids(data) == [late.id, fresh.id, routine.id]
+    by_id = {item["id"]: item for item in data["items"]}
+    assert by_id[late.id]["breached"] is True and by_id[fresh.id]["breached"] is False
+    assert by_id[fresh.id]["respond_by"] == (now + timedelta(minutes=9)).isoformat() + "+00:00"
+    assert by_id[routine.id]["respond_by"] is None and by_id[routine.id]["breached"] is False
+    assert {e["id"] for e in data["emergencies"]} == {late.id, fresh.id}
+    assert "Oxygen · " + late.patient.name in [e["text"] for e in data["emergencies"]]
+    assert data["desk"] == "control_room" and data["more"] is False
+    # The rows come rendered: the late one red, with its deadline for the countdown.
+    html = data["html"]
+    assert html.count("<tr") == 3 and f'data-escalation="{late.id}"' in html
+    rows = {int(re.search(r'data-escalation="(\d+)"', r).group(1)): r for r in re.findall(r"<tr.*?</tr>", html, re.S)}
+    assert "table-danger" in rows[late.id] and "data-deadline=" in rows[late.id]
+    assert "table-danger" not in rows[fresh.id] and "esc-emergency" in rows[fresh.id]
+    assert "table-danger" not in rows[routine.id]
+    assert late.patient.name in html and "Acknowledge" in html
+
+
+def test_breached_at_stays_red_after_acknowledgement(client, login, district):
+    esc = raise_one(make_patient(district))
+    operator = make_user("control_room", district)
+    esc_service.acknowledge(esc.id, operator)
+    esc = db.session.get(Escalation, esc.id)
+    esc.breached_at = utcnow()
+    db.session.commit()
+    login(operator)
+    data = console(client)
+    assert data["items"][0]["breached"] is True and "Deadline missed" in data["html"]
+    assert data["emergencies"] == []  # acknowledged: nothing for the alarm
+
+
+def test_filters_by_kind_block_and_setting(client, login, district):
+    home_here = make_patient(district, village_id=village(district).id)
+    other_block = Block(district_id=district.id, name="Dharsiwa")
+    db.session.add(other_block)
+    db.session.flush()
+    other_village = Village(block_id=other_block.id, name="Mandir Hasaud")
+    db.session.add(other_village)
+    db.session.commit()
+    home_there = make_patient(district, village_id=other_village.id)
+    in_hospital = make_patient(district, setting="hospital")
+    a = raise_one(home_here, "ambulance")
+    b = raise_one(home_there, "medicine", severity=Severity.ROUTINE)
+    c = raise_one(in_hospital, "oxygen")
+    login(make_user("control_room", district))
+    assert ids(console(client, kind="medicine")) == [b.id]
+    assert ids(console(client, block=other_block.id)) == [b.id]
+    assert ids(console(client, block=village(district).block_id)) == [a.id]
+    assert ids(console(client, setting="hospital")) == [c.id]
+    assert ids(console(client, setting="home", kind="ambulance")) == [a.id]
+    assert ids(console(client, kind="nonsense", setting="moon", block="x")) == [a.id, c.id, b.id]  # ignored
+    # The alarm still watches every open emergency, whatever the filters show.
+    assert {e["id"] for e in console(client, kind="medicine")["emergencies"]} == {a.id, c.id}
+
+
+def test_search_by_name_phone_and_number(client, login, district):
+    sunita = make_patient(district, name="Sunita Sahu", phone_number="+919826011111")
+    ramesh = make_patient(district, name="Ramesh Verma", phone_number="+919826022222")
+    s = raise_one(sunita)
+    r = raise_one(ramesh, "medicine", severity=Severity.ROUTINE)
+    login(make_user("control_room", district))
+    assert ids(console(client, q="sunita")) == [s.id]
+    assert ids(console(client, q="  VERMA ")) == [r.id]
+    assert ids(console(client, q="98260 22222")) == [r.id]
+    assert ids(console(client, q="+91-98260-11111")) == [s.id]
+    assert ids(console(client, q=f"#{r.id}")) == [r.id]
+    assert ids(console(client, q=str(s.id))) == [s.id]
+    assert ids(console(client, q="nobody")) == []
+
+
+def test_scoped_to_the_district_and_desk(client, login, district):
+    mine = raise_one(make_patient(district))
+    elsewhere = raise_one(make_patient(make_district(), name="Far Away"))
+    login(make_user("control_room", district))
+    assert ids(console(client)) == [mine.id]
+    assert ids(console(client, q=f"#{elsewhere.id}")) == []
+    assert ids(console(client, q="Far Away")) == []
+    assert client.get("/desk/console.json?desk=doctor").status_code == 403
+
+
+def test_state_officer_sees_every_district_and_doctor_their_desk(client, login, district):
+    here = raise_one(make_patient(district))
+    there = raise_one(make_patient(make_district()))
+    advice = raise_one(make_patient(district), "doctor", desk=Desk.DOCTOR, severity=Severity.ROUTINE)
+    login(make_user("nodal_officer", None))
+    assert set(ids(console(client))) == {here.id, there.id}
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/desk/")})
+    login(make_user("doctor", district))
+    assert ids(console(client)) == [advice.id]
+    assert ids(console(client, desk="doctor")) == [advice.id]
+
+
+def test_console_json_needs_a_desk_role(client, login, district):
+    assert client.get("/desk/console.json").status_code == 302  # to sign in
+    login(make_user("volunteer", district))
+    assert client.get("/desk/console.json").status_code == 403
+
+
+def test_console_page_has_filters_rows_and_the_script(client, login, district):
+    esc = raise_one(make_patient(district, name="Kamla Dhruw"), now=utcnow())
+    login(make_user("control_room", district))
+    html = client.get("/desk/?kind=ambulance").get_data(as_text=True)
+    assert "Kamla Dhruw" in html and f'data-escalation="{esc.id}"' in html
+    assert 'id="filter-kind"' in html and '<option value="ambulance" selected>' in html
+    assert 'id="filter-block"' in html and 'id="filter-setting"' in html and 'id="filter-q"' in html
+    assert "/static/desk-console.js" in html and 'data-url="/desk/console.json"' in html
+    assert f'data-emergencies="[{esc.id}]"' in html
+    assert "http://" not in html.replace('href="http://localhost', "") and "https://" not in html  # no CDN
+    # filtered out on the server too (the page works without JavaScript)
+    assert "Kamla Dhruw" not in client.get("/desk/?kind=medicine").get_data(as_text=True)
+
+
+def test_console_page_in_hindi(client, login, district):
+    raise_one(make_patient(district))
+    login(make_user("control_room", district, language="hi"))
+    html = client.get("/desk/").get_data(as_text=True)
+    assert '<html lang="hi">' in html
+    data = console(client)
+    assert data["items"] and "<tr" in data["html"]
+
+
+# ── The escalation page: the lifecycle forms ─────────────────────────────────────────────────────────
+
+def acknowledged_for(client, login, district, **patient):
+    esc = raise_one(make_patient(district, **patient))
+    operator = make_user("control_room", district)
+    esc_service.acknowledge(esc.id, operator)
+    login(operator)
+    return db.session.get(Escalation, esc.id), operator
+
+
+def test_dispatch_form_offers_district_facilities_with_free_beds(client, login, district):
+    esc, _operator = acknowledged_for(client, login, district)
+    hospital = facility(district, "hospital")
+    hospital.free_general, hospital.free_oxygen, hospital.free_icu = 4, 2, 1
+    db.session.commit()
+    facility(make_district(), "hospital")
+    html = client.get(f"/desk/escalation/{esc.id}").get_data(as_text=True)
+    assert f"{hospital.name} (COVID hospital) · free beds: 4 general, 2 oxygen, 1 ICU" in html
+    assert html.count("free beds:") == 2  # this district's hospital and care centre only
+    assert 'id="dispatch-form"' in html and 'id="reassign"' in html and 'id="resolve"' in html
+
+
+def test_dispatching_an_ambulance_through_the_form(client, login, district):
+    esc, operator = acknowledged_for(client, login, district)
+    hospital = facility(district, "hospital")
+    eta_local = (to_local(utcnow()) + timedelta(minutes=30)).replace(second=0, microsecond=0, tzinfo=None)
+    token = csrf_token(client, f"/desk/escalation/{esc.id}")
+    response = client.post(f"/desk/escalation/{esc.id}/dispatch", data={
+        "csrf_token": token, "version": esc.version, "kind": "ambulance", "vehicle_number": "CG 04 AB 1234",
+        "driver_phone": "98260 12345", "destination_facility_id": hospital.id,
+        "eta": eta_local.strftime("%Y-%m-%dT%H:%M"), "note": "Gate 2"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Saved: Ambulance sent." in html
+    assert "vehicle CG04AB1234, driver +91 98260 12345, to " + hospital.name in html
+    sent = db.session.scalars(db.select(Dispatch)).one()
+    assert (sent.eta, sent.created_by_id) == (local_to_utc(eta_local), operator.id)
+    assert db.session.get(Escalation, esc.id).status == "in_progress"
+    assert db.session.scalars(db.select(OutboundMessage)).one().template == "help_ambulance"
+
+
+def test_bad_dispatch_shows_the_errors_on_the_form(client, login, district):
+    esc, _operator = acknowledged_for(client, login, district)
+    token = csrf_token(client, f"/desk/escalation/{esc.id}")
+    past = (to_local(utcnow()) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/desk/escalation/{esc.id}/dispatch", data={
+        "csrf_token": token, "kind": "ambulance", "vehicle_number": "CG04AB1234", "driver_phone": "12345",
+        "destination_facility_id": facility(make_district(), "hospital").id, "eta": past})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Not a valid Indian mobile number." in html
+    assert "The arrival time is in the past." in html
+    assert "Choose the hospital or care centre of this district" in html
+    assert 'value="CG04AB1234"' in html  # what was typed is kept
+    assert db.session.scalars(db.select(Dispatch)).all() == []
+
+
+def test_resolving_on_the_page_needs_an_outcome_and_admitted_moves_the_patient(client, login, district):
+    esc, operator = acknowledged_for(client, login, district)
+    ccc = facility(district, "ccc")
+    token = csrf_token(client, f"/desk/escalation/{esc.id}")
+    url = f"/desk/escalation/{esc.id}/act?from=detail"
+    no_outcome = client.post(url, data={"csrf_token": token, "action": "resolve", "text": "Admitted",
+                                        "version": esc.version}, follow_redirects=True)
+    assert "Choose what came of it." in no_outcome.get_data(as_text=True)
+    no_place = client.post(url, data={"csrf_token": token, "action": "resolve", "text": "Admitted",
+                                      "outcome": "admitted", "version": esc.version}, follow_redirects=True)
+    assert "Record the ambulance and its destination first" in no_place.get_data(as_text=True)
+    assert db.session.get(Escalation, esc.id).status == "acknowledged"
+    done = client.post(url, data={"csrf_token": token, "action": "resolve", "text": "Taken to the CCC",
+                                  "outcome": "admitted", "facility_id": ccc.id, "version": esc.version},
+                       follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "Saved." in html and "Admitted to a hospital or care centre" in html
+    patient = db.session.get(Patient, esc.patient_id)
+    assert (patient.setting, patient.facility_id) == ("ccc", ccc.id)
+    assert db.session.scalars(db.select(Transfer)).one().by_user_id == operator.id
+
+
+def test_handing_over_through_the_page(client, login, district):
+    esc, operator = acknowledged_for(client, login, district)
+    colleague = make_user("control_room", district)
+    make_user("doctor", district)  # not offered: another desk
+    page = client.get(f"/desk/escalation/{esc.id}").get_data(as_text=True)
+    offered = re.findall(r'<option value="(\d+)">', re.search(r'<select[^>]*name="owner_id".*?</select>', page,
+                                                               re.S).group(0))
+    assert offered == [str(colleague.id)]  # not the owner, not the doctor
+    token = csrf_token(client, f"/desk/escalation/{esc.id}")
+    refused = client.post(f"/desk/escalation/{esc.id}/reassign",
+                          data={"csrf_token": token, "owner_id": colleague.id, "text": ""})
+    assert refused.status_code == 422 and "Say why you hand it over." in refused.get_data(as_text=True)
+    done = client.post(f"/desk/escalation/{esc.id}/reassign", data={
+        "csrf_token": token, "owner_id": colleague.id, "text": "Going off shift", "version": esc.version},
+        follow_redirects=True)
+    assert f"Handed over to {colleague.display_name}." in done.get_data(as_text=True)
+    assert db.session.get(Escalation, esc.id).owner_id == colleague.id
+
+
+def test_stale_page_is_refused_clearly(client, login, district):
+    esc, _operator = acknowledged_for(client, login, district)
+    seen = esc.version
+    esc_service.cancel(esc.id, make_user("control_room", district), "duplicate")
+    token = csrf_token(client, "/desk/")
+    response = client.post(f"/desk/escalation/{esc.id}/act?from=detail", data={
+        "csrf_token": token, "action": "resolve", "outcome": "other", "text": "done", "version": seen},
+        follow_redirects=True)
+    assert "Someone else changed this escalation a moment ago" in response.get_data(as_text=True)
+    assert db.session.get(Escalation, esc.id).status == "cancelled"
+
+
+def test_resolved_need_shows_on_the_volunteers_next_call(client, login, district):
+    patient = make_patient(district, name="Meena Sahu")
+    esc = raise_one(patient, "medicine", severity=Severity.ROUTINE)
+    esc_service.resolve(esc.id, make_user("control_room", district), "Strip of paracetamol left with her son",
+                        outcome="delivered")
+    make_task(patient)
+    login(make_user("volunteer", district))
+    token = csrf_token(client, "/queue/")
+    response = client.post("/queue/take", data={"csrf_token": token})
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Meena Sahu" in html and "Recently closed" in html
+    assert "Delivered</strong>: Strip of paracetamol left with her son" in html
+
+
+def test_acknowledging_from_the_console_keeps_its_filters(client, login, district):
+    esc = raise_one(make_patient(district), "ambulance")
+    login(make_user("control_room", district))
+    filtered = "/desk/?desk=control_room&kind=ambulance&q=Kiran"
+    token = csrf_token(client, filtered)
+    response = client.post(f"/desk/escalation/{esc.id}/act", headers={"Referer": f"http://localhost{filtered}"},
+                           data={"action": "acknowledge", "version": esc.version, "desk": "control_room",
+                                 "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == filtered
+    # Another site's address is never followed back.
+    esc2 = raise_one(make_patient(district), "oxygen")
+    response = client.post(f"/desk/escalation/{esc2.id}/act", headers={"Referer": "https://evil.example/desk/"},
+                           data={"action": "acknowledge", "version": esc2.version, "desk": "control_room",
+                                 "csrf_token": token})
+    assert response.headers["Location"] == "/desk/?desk=control_room"
