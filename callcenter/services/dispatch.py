@@ -61,14 +61,9 @@ def _clean(esc, data, now):
             errors["destination_facility_id"] = _l("Choose the hospital or care centre of this district the "
                                                    "ambulance takes the patient to.")
         clean["destination_facility_id"] = facility.id if facility else None
-        eta = data.get("eta")
-        if eta is None:
-            errors["eta"] = _l("Enter when the ambulance will reach the patient.")
-        elif eta < now - GRACE:
-            errors["eta"] = _l("The arrival time is in the past.")
-        elif eta > now + MAX_ETA:
-            errors["eta"] = _l("The arrival time is more than a day away.")
-        clean["eta"] = eta
+        clean["eta"] = _expected_time(errors, "eta", data.get("eta"), now, MAX_ETA, (
+            _l("Enter when the ambulance will reach the patient."), _l("The arrival time is in the past."),
+            _l("The arrival time is more than a day away.")))
     else:
         who = " ".join((data.get("delivered_by") or "").split())
         if not who:
@@ -76,17 +71,24 @@ def _clean(esc, data, now):
         elif len(who) > MAX_WHO:
             errors["delivered_by"] = _l("Too long (%(n)s characters at most).", n=MAX_WHO)
         clean["delivered_by"] = who
-        when = data.get("delivery_at")
-        if when is None:
-            errors["delivery_at"] = _l("Enter when it will reach the patient.")
-        elif when < now - GRACE:
-            errors["delivery_at"] = _l("The delivery time is in the past.")
-        elif when > now + MAX_DELIVERY:
-            errors["delivery_at"] = _l("The delivery time is more than 3 days away.")
-        clean["delivery_at"] = when
+        clean["delivery_at"] = _expected_time(errors, "delivery_at", data.get("delivery_at"), now, MAX_DELIVERY, (
+            _l("Enter when it will reach the patient."), _l("The delivery time is in the past."),
+            _l("The delivery time is more than 3 days away.")))
     if errors:
         raise Invalid(_l("Check the dispatch details."), errors)
     return clean
+
+
+def _expected_time(errors, name, when, now, max_ahead, messages):
+    """A time help is expected: given, not (much) in the past, not too far ahead; else errors[name]."""
+    missing, past, too_far = messages
+    if when is None:
+        errors[name] = missing
+    elif when < now - GRACE:
+        errors[name] = past
+    elif when > now + max_ahead:
+        errors[name] = too_far
+    return when
 
 
 @transaction
