@@ -18,6 +18,11 @@ def _fmt(v):
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _short(label, limit=20):
+    """A bar's label that fits beside it (the whole name is the element's title, and in the description)."""
+    return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
+
+
 def bar_chart(title, items, width=520, bar_height=20, label_width=170, unit=""):
     """Horizontal bars: items is [(label, value)]."""
     cid = f"chart{next(_ids)}"
@@ -34,7 +39,7 @@ def bar_chart(title, items, width=520, bar_height=20, label_width=170, unit=""):
         y = 30 + i * (bar_height + 6)
         w = 0 if not v else max(1, round(plot * v / top))
         parts.append(f'<text x="{label_width - 6}" y="{y + bar_height * 0.72:.0f}" text-anchor="end" '
-                     f'font-size="14">{escape(str(label))[:28]}</text>')
+                     f'font-size="14"><title>{escape(str(label))}</title>{escape(_short(str(label)))}</text>')
         parts.append(f'<rect x="{label_width}" y="{y}" width="{w}" height="{bar_height}" fill="{PALETTE[0]}" '
                      f'stroke="#000" stroke-width="0.5"/>')
         parts.append(f'<text x="{label_width + w + 4}" y="{y + bar_height * 0.72:.0f}" font-size="14">'
