@@ -59,7 +59,8 @@ def seed(n_patients=300, seed_value=2021):
 def _places_and_patients(rng, n_patients):
     now = utcnow()
     today = local_date(now)
-    district = District(name="Raipur", state="Chhattisgarh")
+    # The duty officer's phone gets the SMS when an escalation is not acknowledged in time (console outbox).
+    district = District(name="Raipur", state="Chhattisgarh", duty_phone="+919826000100")
     db.session.add(district)
     villages = []
     for block_name, names in BLOCKS.items():
@@ -71,7 +72,10 @@ def _places_and_patients(rng, n_patients):
             villages.append(v)
     facilities = {"hospital": [], "ccc": []}
     for name, kind, general, oxygen, icu in FACILITIES:
-        f = Facility(district=district, name=name, kind=kind, beds_general=general, beds_oxygen=oxygen, beds_icu=icu)
+        # About a fifth of the beds free, as the control room would have reported them this morning.
+        f = Facility(district=district, name=name, kind=kind, beds_general=general, beds_oxygen=oxygen, beds_icu=icu,
+                     free_general=rng.randint(0, general // 5), free_oxygen=rng.randint(0, oxygen // 5),
+                     free_icu=rng.randint(0, icu // 5), beds_updated_at=now)
         db.session.add(f)
         facilities[kind].append(f)
     db.session.flush()
