@@ -32,12 +32,14 @@ def empty_database_url(tmp_path):
 def test_upgrade_matches_models_and_downgrade_is_clean(empty_database_url):
     app = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=empty_database_url)
     with app.app_context():
-        upgrade()
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-        assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"
-        downgrade(revision="base")
-        with db.engine.connect() as conn:
-            tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
-        assert tables == set()
-        db.engine.dispose()
+        try:
+            upgrade()
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"
+            downgrade(revision="base")
+            with db.engine.connect() as conn:
+                tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
+            assert tables == set()
+        finally:
+            db.engine.dispose()  # also when an assertion fails: no connection left to the dropped database
