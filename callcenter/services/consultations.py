@@ -167,21 +167,15 @@ def record(patient_id, user, desk, report, submission_key, now=None):
     again returns the consultation already recorded.
     """
     try:
-        recorded = _record(patient_id, user, desk, report, submission_key, now)
-        db.session.commit()
-        return recorded
+        return _record(patient_id, user, desk, report, submission_key, now)  # rolled back if it raises
     except IntegrityError:
-        db.session.rollback()  # a twin request committed first, or a follow-up raced into the same slot
+        # A twin request committed first, or a follow-up raced into the same slot.
         previous = _existing(submission_key)
         if previous is None:
             raise Conflict(_l("Someone else changed this patient's calls a moment ago. Try again.")) from None
         return Recorded(previous, created=False)
     except _AlreadyRecorded as done:
-        db.session.rollback()
         return Recorded(done.consultation, created=False)
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 class _AlreadyRecorded(Exception):
@@ -189,6 +183,7 @@ class _AlreadyRecorded(Exception):
         self.consultation = consultation
 
 
+@transaction
 def _record(patient_id, user, desk, report, submission_key, now):
     desk = _require_desk(user, desk)
     now = now or utcnow()

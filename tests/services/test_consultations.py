@@ -98,6 +98,23 @@ def test_need_met_resolves_the_referral_through_the_escalation_service(district)
     assert consultations.referral_queue(doctor, "doctor", now=NOW) == []
 
 
+def test_a_failure_after_the_referral_is_resolved_undoes_the_whole_consultation(district, monkeypatch):
+    doctor = make_user("doctor", district)
+    patient = make_patient(district)
+    esc = refer(patient)
+
+    def broken(*args):
+        raise RuntimeError("the follow-up could not be scheduled")
+    monkeypatch.setattr(consultations, "_schedule", broken)
+    with pytest.raises(RuntimeError):
+        consultations.record(patient.id, doctor, "doctor", report(need_met=True, follow_up_date=TODAY + timedelta(1)),
+                             "key-1", now=NOW)
+    db.session.expire_all()
+    # One transaction: the resolve inside it was not committed on its own.
+    assert db.session.get(Escalation, esc.id).status == "open"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Consultation)) == 0
+
+
 def test_need_met_needs_a_connected_call_and_nothing_is_saved_otherwise(district):
     doctor = make_user("doctor", district)
     patient = make_patient(district)
