@@ -60,6 +60,7 @@ class Config:
     # Escalation deadlines (jobs/escalation_deadlines.py): how often overdue escalations are looked for, and
     # the language of the SMS to the districts' duty officers ("hi" or "en").
     ESCALATION_DEADLINES_INTERVAL_SECONDS = _env_int("ESCALATION_DEADLINES_INTERVAL_SECONDS", 60)
+    DASHBOARD_SNAPSHOT_INTERVAL_SECONDS = _env_int("DASHBOARD_SNAPSHOT_INTERVAL_SECONDS", 60)  # see PERFORMANCE.md
     DUTY_SMS_LANGUAGE = os.environ.get("DUTY_SMS_LANGUAGE", "hi")
 
     # Sign-in sessions

@@ -50,6 +50,40 @@ def _parts(dashboard, dashboard_reports, user, f, now):
             ("desks", lambda: dashboard_reports.desks_table(user, f)))
 
 
+def _time_snapshots(app, db, dashboard_snapshots, views, officers, day, now, runs, rows):
+    """The snapshot job's pass (jobs/dashboard_snapshots.py: the state and every district), then the page's
+    server time when the default view reads that fresh snapshot (filters, the snapshot's row, the live parts
+    that are not snapshotted: breaches, holders, pauses; and the render)."""
+    with app.app_context():
+        t0 = time.perf_counter()
+        details = dashboard_snapshots.refresh(now=now)
+        rows.append(("snapshot job pass (state + every district)", time.perf_counter() - t0, None, None,
+                     details["scopes"]))
+        slowest = sorted(details["seconds"].items(), key=lambda kv: -kv[1])
+        print("snapshot pass, seconds per scope (slowest first):", slowest[:5], "state:", details["seconds"]["state"])
+        db.session.remove()
+    for label, district_id in officers:
+        user = User(id=10**9, username="bench", role="admin", district_id=district_id, language="en", active=True)
+        times, renders, html = [], [], ""
+        for _ in range(runs):
+            with app.test_request_context("/dashboard/"):  # the default view: today, no filters
+                login_user(user)
+                t0 = time.perf_counter()
+                context = views.index_context()
+                times.append(time.perf_counter() - t0)
+                assert context["snapshot_at"] == now, "the snapshot was not used"
+                try:
+                    html = render_template("dashboard/index.html", **context)
+                    renders.append(time.perf_counter() - t0)
+                except BuildError:
+                    pass
+                db.session.remove()
+        rows.append((f"dashboard from snapshot, queries ({label})", statistics.median(times), min(times), None, 0))
+        if renders:
+            rows.append((f"dashboard from snapshot, +render ({label})", statistics.median(renders), min(renders),
+                         None, len(html)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True)
@@ -58,6 +92,8 @@ def main(argv=None):
     parser.add_argument("--district", type=int, help="also time a district officer of this district id")
     parser.add_argument("--no-job", action="store_true", help="do not run the daily figures job first")
     parser.add_argument("--no-exports", action="store_true")
+    parser.add_argument("--no-live", action="store_true", help="skip the live (no snapshot) page timings")
+    parser.add_argument("--no-snapshots", action="store_true", help="skip the snapshot job and the snapshot path")
     args = parser.parse_args(argv)
 
     from sqlalchemy import func, select
@@ -66,8 +102,14 @@ def main(argv=None):
     from callcenter.clock import local_to_utc
     from callcenter.dashboard import views
     from callcenter.extensions import db
-    from callcenter.models import CallTask, DailyFiguresDay
-    from callcenter.services import daily_figures, dashboard, dashboard_export, dashboard_reports
+    from callcenter.models import CallTask, DailyFiguresDay, DashboardSnapshot
+    from callcenter.services import (
+        daily_figures,
+        dashboard,
+        dashboard_export,
+        dashboard_reports,
+        dashboard_snapshots,
+    )
     from callcenter.services.dashboard import Filters
 
     app = create_app(SQLALCHEMY_DATABASE_URI=str(normalized(args.url).render_as_string(hide_password=False)))
@@ -88,8 +130,13 @@ def main(argv=None):
             db.session.commit()
         db.session.remove()
     views.utcnow = lambda: now  # the view's clock: 15:00 on the data set's day
+    views.local_date = lambda *_: day  # … and its "today" (the default view's date)
     officers = [("state", None)] + ([("district", args.district)] if args.district else [])
-    for label, district_id in officers:
+    with app.app_context():  # no snapshot: the live path is timed first
+        db.session.execute(db.delete(DashboardSnapshot))
+        db.session.commit()
+        db.session.remove()
+    for label, district_id in ([] if args.no_live else officers):
         user = User(id=10**9, username="bench", role="admin", district_id=district_id, language="en", active=True)
         qs = f"/dashboard/?date_from={day}&date_to={day}"
         times, renders, html = [], [], ""
@@ -138,6 +185,8 @@ def main(argv=None):
                 tracemalloc.stop()
                 db.session.remove()
             rows.append((f"export {kind}/{which}.{fmt} ({label})", seconds, seconds, peak, size))
+    if not args.no_snapshots:
+        _time_snapshots(app, db, dashboard_snapshots, views, officers, day, now, args.runs, rows)
     print(f"{'what':52} {'median s':>9} {'min s':>7} {'py peak MiB':>12} {'bytes/rows':>12}")
     for what, med, low, peak, size in rows:
         low = low if low is not None else float("nan")

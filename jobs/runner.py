@@ -10,6 +10,7 @@ from . import (
     checkins_window_end,
     daily_call_list,
     daily_figures,
+    dashboard_snapshots,
     escalation_deadlines,
     import_queue,
     outbox_sender,
@@ -19,7 +20,7 @@ from . import (
 # Daily, at CONFIG_TIME.
 JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end, daily_figures)}
 # Every CONFIG_INTERVAL seconds; scheduled passes are not recorded (see tick), manual and shell runs are.
-INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender, escalation_deadlines, import_queue)}
+INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender, escalation_deadlines, import_queue, dashboard_snapshots)}
 log = logging.getLogger(__name__)
 
 

@@ -22,7 +22,14 @@ from .. import labels
 from ..auth.access import roles_required
 from ..clock import local_date, utcnow
 from ..models import Role
-from ..services import dashboard, dashboard_actions, dashboard_breaches, dashboard_export, dashboard_reports, job_runs
+from ..services import (
+    dashboard,
+    dashboard_actions,
+    dashboard_export,
+    dashboard_reports,
+    dashboard_snapshots,
+    job_runs,
+)
 from ..services.errors import ServiceError
 from . import charts
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
@@ -87,11 +94,15 @@ def index_context():
     """Everything the dashboard page shows (the benchmark times this and the render apart)."""
     form, f = _filters()
     now = utcnow()
-    figures = dashboard.overview(current_user, f, now)
-    trend = dashboard_reports.trends(current_user, f, now, active_now=figures["active"])
-    geo = dashboard_reports.geography(current_user, f, now)
-    facilities = dashboard_reports.facilities(current_user, f)
-    people = dashboard_reports.volunteers_table(current_user, f, now)
+    # The default view (today, no filters) from the minute's snapshot when there is a fresh one; any other
+    # view counted live. The same figures either way (services/dashboard_snapshots.py); a snapshot's figure
+    # may lag the live list behind its link by up to a minute.
+    snapshot = dashboard_snapshots.for_view(current_user, f, now)
+    parts = snapshot
+    if parts is None:
+        parts = dashboard_snapshots.compute(current_user, f, now)
+        dashboard_snapshots.remember(current_user, f, parts, now)  # the default view: the job keeps it fresh
+    figures, trend, geo, facilities = parts["figures"], parts["trend"], parts["geo"], parts["facilities"]
     vols = dashboard.volunteers(current_user)
     reassign = ReassignForm()
     reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.username) for v in vols])
@@ -102,10 +113,11 @@ def index_context():
     return dict(
         form=form, f=f, today=local_date(now), figures=figures,
         trend=trend, geo=geo, facilities=facilities,
-        people=people, desks=dashboard_reports.desks_table(current_user, f), charts=_charts(f, trend, geo, facilities),
+        people=parts["people"], desks=parts["desks"], charts=_charts(f, trend, geo, facilities),
+        snapshot_at=snapshot["computed_at"] if snapshot else None,
         holders=dashboard.holders(current_user), reassign=reassign, pause=pause,
         pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
-        breaches=dashboard_breaches.summary(current_user, f, now))
+        breaches=parts["breaches"])
 
 
 @bp.route("/figures.json")
@@ -113,7 +125,9 @@ def index_context():
 def figures_json():
     """The headline figures for the page's own refresh (static/dashboard-live.js)."""
     _, f = _filters()
-    fig = dashboard.overview(current_user, f)
+    now = utcnow()
+    snapshot = dashboard_snapshots.for_view(current_user, f, now)  # as on the page: default view only
+    fig = snapshot["figures"] if snapshot else dashboard.overview(current_user, f, now)
     flat = {f"tasks.{k}": v for k, v in fig["tasks"].items()}
     flat.update({f"calls.{k}": v for k, v in fig["calls"].items()})
     flat.update({f"active.{k}": v for k, v in fig["active"].items()})
@@ -122,7 +136,7 @@ def figures_json():
     for key in ("checkins", "open_escalations_total", "escalations_raised", "breaches", "active_total",
                 "new_patients", "discharges"):
         flat[key] = fig[key]
-    return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z"})
+    return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z", "snapshot": snapshot is not None})
 
 
 def _list_args():

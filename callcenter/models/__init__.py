@@ -34,7 +34,7 @@ from .messaging import (
     OutboundMessage,
     OutboxStatus,
 )
-from .monitoring import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, QueuePause
+from .monitoring import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, DashboardSnapshot, QueuePause
 from .patients import Comorbidity, Patient, PatientStatus, Setting, Sex, Transfer
 from .places import Block, District, Facility, FacilityKind, Village, VillageKind
 from .users import ApiToken, Role, User
@@ -48,5 +48,5 @@ __all__ = [
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
     "OutboundMessage", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay", "DailyVolunteerFigures",
-    "Consultation", "Dispatch", "DispatchKind",
+    "DashboardSnapshot", "Consultation", "Dispatch", "DispatchKind",
 ]

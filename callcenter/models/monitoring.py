@@ -1,8 +1,8 @@
-"""The nodal officer's monitoring: queue pauses (a queue = one district's calls for one setting) and the
-dashboard's daily pre-aggregates (filled by jobs/daily_figures.py)."""
+"""The nodal officer's monitoring: queue pauses (a queue = one district's calls for one setting), the
+dashboard's daily pre-aggregates (filled by jobs/daily_figures.py) and its snapshots (jobs/dashboard_snapshots.py)."""
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -71,3 +71,15 @@ class DailyVolunteerFigures(db.Model):
     timed_calls: Mapped[int] = mapped_column(default=0)  # calls with a recorded start
     handling_seconds: Mapped[float] = mapped_column(default=0.0)  # their total handling time
     raised: Mapped[int] = mapped_column(default=0)  # escalations the volunteer raised
+
+
+class DashboardSnapshot(db.Model):
+    """The dashboard's figures for its default view (today, no filters) at one scope, as counted by the last
+    pass of jobs/dashboard_snapshots.py (callcenter/services/dashboard_snapshots.py). One row per scope,
+    overwritten by each pass; `payload` is the figures in a tagged JSON form that round-trips dates."""
+    __tablename__ = "dashboard_snapshot"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # "state" or "district:<id>"
+    computed_at: Mapped[datetime]
+    payload: Mapped[dict] = mapped_column(JSON)
+    # When someone last opened this view: the job keeps counting only the scopes someone is watching.
+    viewed_at: Mapped[datetime | None]
