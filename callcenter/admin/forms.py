@@ -15,6 +15,9 @@ class SettingsForm(FlaskForm):
     max_attempts_per_day = IntegerField(LABELS["max_attempts_per_day"], validators=[InputRequired()])
     emergency_ack_minutes = IntegerField(LABELS["emergency_ack_minutes"], validators=[InputRequired()])
     high_risk_age = IntegerField(LABELS["high_risk_age"], validators=[InputRequired()])
+    # The release rule: who is flagged each morning for a discharge review (rules/isolation.py).
+    release_min_days = IntegerField(LABELS["release_min_days"], validators=[InputRequired()])
+    release_fever_free_days = IntegerField(LABELS["release_fever_free_days"], validators=[InputRequired()])
     checkin_ok_deprioritises = BooleanField(
         _l("Call patients who checked in fine after everyone else"),
         description=_l("When a patient's SMS, link or IVR check-in says they feel fine, with no symptom or need, "

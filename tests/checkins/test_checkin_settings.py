@@ -49,3 +49,19 @@ def test_sms_links_made_in_bulk_are_found_by_their_token(district):
     link = checkin_links.find(token)
     assert link is not None and link.patient_id == patient.id
     assert db.session.scalar(db.select(CheckinLink.token_hash)) == checkin_links.token_hash(token)
+
+
+def test_the_release_rule_is_on_the_settings_page(client, login):
+    login(make_user("admin"))
+    html, values = _form(client)
+    assert "Discharge review after (days from symptom onset or sample)" in html
+    assert (values["release_min_days"], values["release_fever_free_days"]) == ("10", "3")
+    token = csrf_token(client, "/admin/settings")
+    fields = {k: v for k, v in values.items() if k != "csrf_token"}
+    assert client.post("/admin/settings", data={"csrf_token": token, **fields, "release_min_days": "14"}
+                       ).status_code == 302
+    assert app_settings.release_rule().min_days == 14
+    # Out of range: refused on its field, nothing changed.
+    html = client.post("/admin/settings", data={"csrf_token": token, **fields, "release_min_days": "2"}
+                       ).get_data(as_text=True)
+    assert "Must be between 5 and 30." in html and app_settings.release_rule().min_days == 14
