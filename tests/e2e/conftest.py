@@ -125,3 +125,15 @@ def screenshot(request, page):
         page.screenshot(path=path, full_page=True)
         return path
     return _shot
+
+
+def sign_in(page, user, password=None):
+    """Sign `user` in through the sign-in form, starting from a page that sends strangers to it."""
+    from playwright.sync_api import expect
+
+    from .. import factories
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password or factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()

@@ -12,6 +12,7 @@ from callcenter.models import Dispatch, Escalation, OutboundMessage
 from callcenter.services import calls, escalations, queue
 
 from .. import factories
+from .conftest import sign_in
 
 try:
     from playwright.sync_api import expect
@@ -19,14 +20,6 @@ except ImportError:  # the `browser` fixture reports it: a skip, or a failure wh
     expect = None
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, user):
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_new_emergency_appears_on_the_open_console_with_the_alarm(page, screenshot, live_server):

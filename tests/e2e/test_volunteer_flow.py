@@ -10,6 +10,7 @@ from callcenter.extensions import db
 from callcenter.models import CallAttempt, Escalation
 
 from .. import factories
+from .conftest import sign_in
 
 try:
     from playwright.sync_api import expect
@@ -17,14 +18,6 @@ except ImportError:  # the `browser` fixture reports it: a skip, or a failure wh
     expect = None
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, user):
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_logged_emergency_reaches_the_control_room_desk(page, screenshot, live_server):
