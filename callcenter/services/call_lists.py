@@ -37,7 +37,7 @@ from ..rules import priority
 from ..rules.policy import MAX_CALLS_PER_DAY, PRIORITY_RULES
 from ..rules.routing import WARNING_SYMPTOMS
 from . import audit, settings
-from .tx import transaction
+from .tx import is_postgres, transaction
 
 TASK_COLUMNS = ["patient_id", "district_id", "setting", "task_date", "slot", "due_at", "priority",
                 "last_contact_at", "status", "attempts", "reason", "created_at"]
@@ -52,15 +52,11 @@ def slot_times(day):
             for key in ("FIRST_SLOT_TIME", "SECOND_SLOT_TIME")]
 
 
-def _is_postgres():
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _lock_day(day):
     """On PostgreSQL, wait for any other writer of `day`'s policy tasks (the daily build, an import) to
     commit, and keep them waiting until this transaction ends. Taken before the INSERT, whose snapshot
     (READ COMMITTED: per statement) then includes everything the other writer made."""
-    if _is_postgres():
+    if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:lock, :day)"),
                            {"lock": CALL_LIST_LOCK, "day": day.toordinal()})
 
@@ -183,7 +179,7 @@ def _close_earlier_days(day, district_id, now):
 def _tune_build_transaction():
     """jit off for this transaction (SET LOCAL): the plan's cost passes jit_above_cost, and compiling the
     big SELECT took 0.17-0.18 s for no faster execution (docs/PERFORMANCE.md)."""
-    if _is_postgres():
+    if is_postgres():
         db.session.execute(text("SET LOCAL jit = off"))
 
 
@@ -192,7 +188,7 @@ def _refresh_statistics():
     believes the day has no tasks, and later "not made yet" checks (an import, a repeated build) become
     nested loops over all of them. A sample of the table, well under a second; the autovacuum daemon
     would get to it only after the commit, later. (0.4 s for the state's list.)"""
-    if _is_postgres():
+    if is_postgres():
         db.session.execute(text("ANALYZE call_task"))
 
 
@@ -213,7 +209,7 @@ def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
     # PostgreSQL: a plain INSERT (the lock and NOT EXISTS leave nothing to conflict with, and a conflict that
     # got past them fails the build instead of doubling a call). ON CONFLICT's look-up before each row was
     # an eighth of the build's time. Elsewhere (SQLite in development) the conflict clause stays.
-    insert_stmt = insert(CallTask) if _is_postgres() else _insert_ignoring_duplicates()
+    insert_stmt = insert(CallTask) if is_postgres() else _insert_ignoring_duplicates()
     stmt = insert_stmt.from_select(TASK_COLUMNS, _task_rows(day, district_id, due_times, now))
     created = db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
     if created:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -36,6 +36,7 @@ from ..clock import local_date, utcnow
 from ..extensions import db
 from ..models import DashboardSnapshot, District, Role
 from . import dashboard, dashboard_breaches, dashboard_reports
+from .tx import try_pass_lock
 
 VERSION = 1  # of the payload's layout: a snapshot of another version is ignored (counted live)
 STATE = "state"
@@ -115,13 +116,6 @@ def _officer(district_id):
     return SimpleNamespace(id=None, district_id=district_id, role=Role.NODAL_OFFICER)
 
 
-def _one_pass():
-    """On PostgreSQL, a transaction-level advisory lock: a pass that overlaps a running one stands down
-    (as services/deadlines.py does). SQLite serialises writers anyway."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return True
-    return db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PASS_LOCK})
-
 
 def _upsert(scope, now, payload, viewed_at=None):
     """Insert or overwrite the scope's row, unless it already holds a later count. viewed_at is written only
@@ -151,7 +145,7 @@ def refresh(now=None, watched_only=False):
     {"scopes": 0, "skipped": …}."""
     now = now or utcnow()
     try:
-        if not _one_pass():
+        if not try_pass_lock(PASS_LOCK):
             db.session.rollback()
             return {"scopes": 0, "skipped": "another pass is running"}
         f = dashboard.Filters.today(now)

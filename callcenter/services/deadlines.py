@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import insert, or_, select, update
 
 from .. import scope
 from ..clock import utcnow
@@ -35,7 +35,7 @@ from ..rules.identity import InvalidValue, normalize_indian_mobile
 from . import audit, outbox, settings, sms_templates
 from .errors import Invalid, NotFound
 from .patients import IDENTITY_MESSAGES
-from .tx import transaction
+from .tx import transaction, try_pass_lock
 
 TEMPLATE = "escalation_overdue"
 AUDIT_BATCH = 1000  # audit rows written per INSERT
@@ -74,7 +74,7 @@ def check(now=None, user=None):
      "no_duty_phone": overdue open escalations in districts without a duty phone}."""
     now = now or utcnow()
     try:
-        if not _one_pass():
+        if not try_pass_lock(PASS_LOCK):
             db.session.rollback()
             return {"breached": 0, "alerted": 0, "messages": 0, "no_duty_phone": 0,
                     "skipped": "another pass is running"}
@@ -89,13 +89,6 @@ def check(now=None, user=None):
         raise
     return {"breached": breached, "alerted": alerted, "messages": messages, "no_duty_phone": no_phone}
 
-
-def _one_pass():
-    """On PostgreSQL, a transaction-level advisory lock: a pass that overlaps a running one stands down (its
-    UPDATEs would only wait for the other's rows and then find them done). SQLite serialises writers anyway."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return True
-    return db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PASS_LOCK})
 
 
 def _flag_breaches(now, user):

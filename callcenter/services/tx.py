@@ -3,6 +3,7 @@ import contextvars
 import functools
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import text
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -35,3 +36,15 @@ def transaction(fn):
         finally:
             _inside.reset(token)
     return wrapper
+
+
+def is_postgres():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def try_pass_lock(key):
+    """For a job's pass that must not overlap another one: on PostgreSQL a transaction-level advisory lock
+    (False when a running pass holds it: this one stands down); SQLite serialises writers anyway (True)."""
+    if not is_postgres():
+        return True
+    return db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
