@@ -306,11 +306,25 @@ def _close(esc_id, user, status, text, version, now, missing_message, outcome=No
     if not text:
         raise Invalid(missing_message, {"text": missing_message})
     esc = load_for_action(esc_id, user, version)
+    _close_loaded(esc, user, status, text, now, outcome)
+    return esc
+
+
+def _close_loaded(esc, user, status, text, now, outcome=None):
     _move(esc, status)
-    esc.closed_at, esc.closed_by_id, esc.resolution, esc.outcome = now, user.id, text, outcome
+    esc.closed_at, esc.closed_by_id, esc.resolution, esc.outcome = now, getattr(user, "id", None), text, outcome
     details = {"text": text, **({"outcome": outcome} if outcome else {})}
     audit.record(user, f"escalation.{status}", "escalation", esc.id, esc.district_id, now=now, **details)
-    return esc
+
+
+def cancel_all_for_patient(patient, text, user=None, now=None):
+    """Cancel every open escalation of a patient whose follow-up has ended, inside the caller's transaction.
+    Not a desk action: whoever ended the follow-up (or the import that did) need not work those desks."""
+    now = now or utcnow()
+    for esc in db.session.scalars(db.select(Escalation).where(
+            Escalation.patient_id == patient.id, Escalation.status.in_(OPEN_ESCALATION_STATUSES))
+            .order_by(Escalation.id).with_for_update()):
+        _close_loaded(esc, user, EscalationStatus.CANCELLED, text, now)
 
 
 def _admit(esc, user, facility_id, now):

@@ -7,14 +7,11 @@ from .. import scope
 from ..clock import local_date, utcnow
 from ..extensions import db
 from ..models import (
-    OPEN_ESCALATION_STATUSES,
     OPEN_TASK_STATUSES,
     Block,
     CallTask,
     Comorbidity,
     DischargeReview,
-    Escalation,
-    EscalationStatus,
     Facility,
     Patient,
     PatientStatus,
@@ -29,7 +26,7 @@ from ..models import (
 from ..rules import vitals
 from ..rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
 from ..rules.priority import new_patient_priority
-from . import audit, settings
+from . import audit, escalations, settings
 from .errors import Conflict, Forbidden, Invalid
 from .tx import transaction
 
@@ -270,9 +267,4 @@ def _close_open_work(patient, status, reason, user, now):
         audit.record(user, f"discharge_review.{review.status}", "discharge_review", review.id, review.district_id,
                      now=now, patient_id=patient.id, note=reason)
     text = f"follow-up ended: {status}" + (f" ({reason})" if reason else "")
-    for esc in db.session.scalars(db.select(Escalation).where(
-            Escalation.patient_id == patient.id, Escalation.status.in_(OPEN_ESCALATION_STATUSES))
-            .order_by(Escalation.id).with_for_update()):
-        esc.status = EscalationStatus.CANCELLED
-        esc.closed_at, esc.closed_by_id, esc.resolution = now, getattr(user, "id", None), text
-        audit.record(user, "escalation.cancelled", "escalation", esc.id, esc.district_id, now=now, text=text)
+    escalations.cancel_all_for_patient(patient, text, user, now)
