@@ -12,10 +12,8 @@ from .. import scope
 from ..clock import utcnow
 from ..extensions import db
 from ..models import ApiToken, AuditLog, District, Role, User
-from ..rules.identity import InvalidValue, normalize_indian_mobile
-from . import audit
+from . import audit, patients
 from .errors import Conflict, Invalid, TooManyAttempts
-from .patients import IDENTITY_MESSAGES
 from .tx import transaction
 
 MIN_PASSWORD = 8
@@ -157,12 +155,7 @@ def update_user(user_id, actor, full_name, role, district_name, phone, active, n
             errors["district"] = _l("No district named %(name)s.", name=district_name)
     elif actor.district_id is not None:
         errors["district"] = _l("Only a state-level administrator can make a state-level user.")
-    clean_phone = None
-    if (phone or "").strip():
-        try:
-            clean_phone = normalize_indian_mobile(phone)
-        except InvalidValue as exc:
-            errors["phone"] = IDENTITY_MESSAGES[exc.code]
+    clean_phone = patients.mobile(phone, errors, "phone") if (phone or "").strip() else None
     if user.id == actor.id and (not active or role != user.role):
         errors["active" if not active else "role"] = _l("You cannot deactivate yourself or change your own role.")
     if errors:

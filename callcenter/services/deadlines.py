@@ -31,10 +31,8 @@ from .. import scope
 from ..clock import utcnow
 from ..extensions import db
 from ..models import AuditLog, District, Escalation, EscalationStatus
-from ..rules.identity import InvalidValue, normalize_indian_mobile
-from . import audit, outbox, settings, sms_templates
+from . import audit, outbox, patients, settings, sms_templates
 from .errors import Invalid, NotFound
-from .patients import IDENTITY_MESSAGES
 from .tx import transaction, try_pass_lock
 
 TEMPLATE = "escalation_overdue"
@@ -162,13 +160,11 @@ def set_duty_phone(district_id, phone, user, now=None):
     district = db.session.scalar(select(District).where(District.id == district_id).with_for_update())
     if district is None or district.id not in {d.id for d in scope.districts(user)}:
         raise NotFound(_l("Not found, or not in your district."))
-    clean = None
+    clean, errors = None, {}
     if (phone or "").strip():
-        try:
-            clean = normalize_indian_mobile(phone)
-        except InvalidValue as exc:
-            message = IDENTITY_MESSAGES[exc.code]
-            raise Invalid(message, {"duty_phone": message}) from None
+        clean = patients.mobile(phone, errors, "duty_phone")
+        if errors:
+            raise Invalid(errors["duty_phone"], errors)
     if clean == district.duty_phone:
         return district
     old, district.duty_phone = district.duty_phone, clean

@@ -13,10 +13,8 @@ from ..checkins import texts
 from ..clock import to_local, utcnow
 from ..extensions import db
 from ..models import Dispatch, DispatchKind, Facility, FacilityKind
-from ..rules.identity import InvalidValue, normalize_indian_mobile
-from . import audit, escalations, outbox
+from . import audit, escalations, outbox, patients
 from .errors import Invalid
-from .patients import IDENTITY_MESSAGES
 from .tx import transaction
 
 # An ETA or delivery time a little in the past is a clock or typing slip, not a mistake worth refusing.
@@ -49,10 +47,7 @@ def _clean(esc, data, now):
         elif not VEHICLE_RE.match(vehicle):
             errors["vehicle_number"] = _l("Enter a vehicle number such as CG 04 AB 1234.")
         clean["vehicle_number"] = vehicle
-        try:
-            clean["driver_phone"] = normalize_indian_mobile(data.get("driver_phone"))
-        except InvalidValue as exc:
-            errors["driver_phone"] = IDENTITY_MESSAGES[exc.code]
+        clean["driver_phone"] = patients.mobile(data.get("driver_phone"), errors, "driver_phone")
         facility = None
         raw_facility = str(data.get("destination_facility_id") or "")
         if raw_facility.isdigit():

@@ -38,6 +38,16 @@ IDENTITY_MESSAGES = {
     "phone_not_indian": _l("Enter an Indian (+91) mobile number."),
     "abha_invalid": _l("An ABHA number has 14 digits, written XX-XXXX-XXXX-XXXX."),
 }
+
+
+def mobile(raw, errors, field):
+    """`raw` as an E.164 Indian mobile, or None with errors[field] saying what is wrong with it."""
+    try:
+        return normalize_indian_mobile(raw)
+    except InvalidValue as exc:
+        errors[field] = IDENTITY_MESSAGES[exc.code]
+        return None
+
 # What each rule code of check_fields/check_facility says on the registration form and in the API.
 FIELD_MESSAGES = {
     **IDENTITY_MESSAGES,

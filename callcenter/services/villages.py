@@ -26,10 +26,9 @@ from ..models import (
     Village,
     VillageContact,
 )
-from ..rules.identity import InvalidValue, normalize_indian_mobile
 from . import audit
 from .errors import Forbidden, Invalid, NotFound
-from .patients import IDENTITY_MESSAGES
+from .patients import mobile
 from .tx import transaction
 
 VIEWER_ROLES = {Role.NODAL_OFFICER, Role.ADMIN, Role.CONTROL_ROOM}
@@ -153,10 +152,7 @@ def _clean_contact(data):
     if data.get("role") not in set(ContactRole):
         errors["role"] = _l("Choose the contact's role.")
     clean["role"] = data.get("role")
-    try:
-        clean["phone"] = normalize_indian_mobile(data.get("phone"))
-    except InvalidValue as exc:
-        errors["phone"] = IDENTITY_MESSAGES[exc.code]
+    clean["phone"] = mobile(data.get("phone"), errors, "phone")
     if errors:
         raise Invalid(_l("Please correct the marked fields."), errors)
     return clean
