@@ -14,23 +14,16 @@ from sqlalchemy import case, func, select
 from .. import scope
 from ..clock import utcnow
 from ..extensions import db
-from ..models import District, Escalation, EscalationStatus, Patient, Village
+from ..models import District, Escalation, EscalationStatus, Patient
+from .dashboard import _restrict as dashboard_restrict
 
 LIST_LIMIT = 50  # the most overdue shown on the dashboard; the count covers them all
 
 
 def _restrict(stmt, user, f):
-    """`stmt` selects from Escalation joined to Patient: the user's district and the officer's filters."""
-    stmt = scope.scoped(stmt, Escalation, user)
-    if f.district_id:
-        stmt = stmt.where(Escalation.district_id == f.district_id)
-    if f.setting:
-        stmt = stmt.where(Patient.setting == f.setting)
-    if f.block_id:
-        stmt = stmt.where(Patient.village_id.in_(select(Village.id).where(Village.block_id == f.block_id)))
-    if f.facility_id:
-        stmt = stmt.where(Patient.facility_id == f.facility_id)
-    return stmt
+    """`stmt` selects from Escalation joined to Patient: the user's district and the officer's filters, as
+    every dashboard figure (services/dashboard.py)."""
+    return dashboard_restrict(stmt, Escalation, user, f, patient_joined=True)
 
 
 def _overdue(now):
