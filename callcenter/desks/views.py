@@ -162,15 +162,23 @@ def send_help(esc_id):
         "kind", "vehicle_number", "driver_phone", "destination_facility_id", "delivered_by", "note")}
     data["eta"] = local_to_utc(form.eta.data) if form.eta.data else None
     data["delivery_at"] = local_to_utc(form.delivery_at.data) if form.delivery_at.data else None
+    return _on_detail(esc_id, form, "dispatch_form",
+                      lambda: dispatch.dispatch(esc_id, current_user, data, version=form.version.data),
+                      lambda sent: _("Saved: %(what)s sent.", what=labels.DISPATCH_KINDS[sent.kind]))
+
+
+def _on_detail(esc_id, form, form_name, action, success):
+    """Run a step from the escalation's page: its field errors shown again on the page (422), a conflict
+    flashed, `success(result)` flashed when it went through; then back to the page."""
     try:
-        sent = dispatch.dispatch(esc_id, current_user, data, version=form.version.data)
+        result = action()
     except Invalid as exc:
         apply_service_errors(form, exc)
-        return _detail_page(escalations.get_for_desk(esc_id, current_user), dispatch_form=form, status=422)
+        return _detail_page(escalations.get_for_desk(esc_id, current_user), **{form_name: form}, status=422)
     except (Conflict, Forbidden) as exc:
         flash(str(exc.message), "danger")
-        return redirect(url_for(".detail", esc_id=esc_id))
-    flash(_("Saved: %(what)s sent.", what=labels.DISPATCH_KINDS[sent.kind]), "success")
+    else:
+        flash(success(result), "success")
     return redirect(url_for(".detail", esc_id=esc_id))
 
 
@@ -182,17 +190,10 @@ def reassign(esc_id):
     if not form.validate_on_submit():
         flash(_("The form expired or was incomplete; please try again."), "warning")
         return redirect(url_for(".detail", esc_id=esc_id))
-    try:
-        esc = escalations.reassign(esc_id, current_user, form.owner_id.data, form.text.data,
-                                   version=form.version.data)
-    except Invalid as exc:
-        apply_service_errors(form, exc)
-        return _detail_page(escalations.get_for_desk(esc_id, current_user), reassign_form=form, status=422)
-    except (Conflict, Forbidden) as exc:
-        flash(str(exc.message), "danger")
-        return redirect(url_for(".detail", esc_id=esc_id))
-    flash(_("Handed over to %(name)s.", name=esc.owner.display_name), "success")
-    return redirect(url_for(".detail", esc_id=esc_id))
+    return _on_detail(esc_id, form, "reassign_form",
+                      lambda: escalations.reassign(esc_id, current_user, form.owner_id.data, form.text.data,
+                                                   version=form.version.data),
+                      lambda esc: _("Handed over to %(name)s.", name=esc.owner.display_name))
 
 
 @bp.route("/reviews")
