@@ -1,6 +1,7 @@
-"""Show how PostgreSQL (or SQLite) runs the daily list build: EXPLAIN ANALYZE of its two statements,
-run for real inside a transaction that is then rolled back (with the build's lock and SET LOCAL settings,
-and its closing ANALYZE timed).
+"""Show how PostgreSQL (or SQLite) runs the daily list build: EXPLAIN ANALYZE of its statements (closing
+earlier days, working out the flags, and the INSERT of each chunk of patients), run for real inside a
+transaction that is then rolled back (with the build's lock and SET LOCAL settings, and its closing ANALYZE
+timed).
 
     .venv/bin/python -m bench.explain --url postgresql://postgres@127.0.0.1:5432/sampark_bench_300k
 
@@ -15,20 +16,25 @@ from sqlalchemy import insert, text, update
 from callcenter.extensions import db
 from callcenter.models import OPEN_TASK_STATUSES, CallTask, TaskStatus
 from callcenter.services import call_lists
+from callcenter.services.tx import is_postgres
 
 from . import databases
 from .build_once import build_time
 
 
 def statements(day, now):
-    """The UPDATE that closes earlier days' open tasks, and the INSERT … SELECT of the day's tasks."""
-    close = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES))
+    """The UPDATE that closes earlier days' open tasks, then the INSERT … SELECT of each chunk of the day's
+    tasks (the flags table they read is made before, as the build does)."""
+    close = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES),
+                                    CallTask.desk.is_(None))
              .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None))
-    rows = call_lists._task_rows(day, None, call_lists.slot_times(day), now)
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    insert_stmt = insert(CallTask) if postgres else call_lists._insert_ignoring_duplicates()
-    insert_stmt = insert_stmt.from_select(call_lists.TASK_COLUMNS, rows)
-    return [("close earlier days", close), ("insert the day's tasks", insert_stmt)]
+    yield "close earlier days", close
+    flags = call_lists._write_flags(day)
+    insert_stmt = insert(CallTask) if is_postgres() else call_lists._insert_ignoring_duplicates()
+    for id_range in call_lists._chunks(None):
+        rows = call_lists._task_rows(day, call_lists.slot_times(day), now, flags, id_range=id_range)
+        yield f"insert the day's tasks for patients {id_range[0]}…{id_range[1] - 1}", \
+            insert_stmt.from_select(call_lists.TASK_COLUMNS, rows)
 
 
 def explain(day):
@@ -42,7 +48,8 @@ def explain(day):
         for name, statement in statements(day, now):
             compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
             print(f"-- {name}")
-            plan = conn.exec_driver_sql(prefix + str(compiled), compiled.params)
+            params = compiled.params if postgres else tuple(compiled.params[k] for k in compiled.positiontup)
+            plan = conn.exec_driver_sql(prefix + str(compiled), params)
             for row in plan:
                 print(row[0] if postgres else " ".join(str(v) for v in row))
             print()

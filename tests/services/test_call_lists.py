@@ -11,7 +11,7 @@ from callcenter.models import CallTask, TaskStatus
 from callcenter.rules import priority
 from callcenter.rules.policy import PatientDay, calls_today, task_priority
 from callcenter.rules.routing import Desk, Severity, warning_signs
-from callcenter.services import escalations, queue, settings
+from callcenter.services import call_lists, escalations, queue, settings
 from callcenter.services.call_lists import add_tasks_for_patients, build_call_list
 from callcenter.services.checkins import Report
 
@@ -53,6 +53,42 @@ def test_running_twice_creates_nothing_more(district):
     assert build_call_list(DAY, now=NOW)["created"] == 10
     assert build_call_list(DAY, now=NOW)["created"] == 0
     assert db.session.scalar(db.select(db.func.count()).select_from(CallTask)) == 10
+
+
+def test_the_build_goes_chunk_by_chunk_in_one_transaction(district, monkeypatch):
+    """Patients in chunks of two ids: every chunk's tasks are made, with each chunk's own flags; a failure in a
+    later chunk leaves no task of the earlier ones (one transaction), and the next build makes them all."""
+    monkeypatch.setattr(call_lists, "CHUNK_PATIENT_IDS", 2)
+    volunteer = make_user("volunteer", district)
+    patients = [make_patient(district, age=30) for _ in range(5)]
+    warned = patients[3]
+    make_attempt(warned, volunteer, outcome="connected", spo2=90, at=YESTERDAY_NOON)
+    make_task(patients[0], day=DAY - timedelta(days=1))  # open yesterday: closed as missed, so "unreached"
+    db.session.commit()
+    assert len(call_lists._chunks(None)) >= 3
+
+    calls = []
+    real_execute = db.session.execute
+
+    def fail_on_the_third_insert(statement, *args, **kwargs):
+        if getattr(statement, "is_insert", False) and statement.table.name == "call_task":
+            calls.append(statement)
+            if len(calls) == 3:
+                raise RuntimeError("the server went away")
+        return real_execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", fail_on_the_third_insert)
+    with pytest.raises(RuntimeError):
+        build_call_list(DAY, now=NOW)
+    monkeypatch.setattr(db.session, "execute", real_execute)
+    assert [today(p) for p in patients] == [[]] * 5
+
+    assert build_call_list(DAY, now=NOW) == {"created": 6, "missed": 1}  # the warned one is called twice
+    assert [len(today(p)) for p in patients] == [1, 1, 1, 2, 1]
+    assert today(patients[0])[0].priority == priority.UNWELL_OR_UNREACHED
+    assert today(warned)[0].priority == priority.UNWELL_OR_UNREACHED
+    assert {today(p)[0].priority for p in (patients[1], patients[2], patients[4])} == {priority.ROUTINE}
+    assert build_call_list(DAY, now=NOW)["created"] == 0
 
 
 def test_the_database_refuses_a_second_task_for_the_same_slot(district):
