@@ -10,7 +10,3 @@ ROUTINE = 3
 def is_high_risk(age, comorbidities, thresholds=Thresholds()):
     """Over the age limit (default 60) or with any listed comorbidity."""
     return age >= thresholds.high_risk_age or bool(list(comorbidities))
-
-
-def new_patient_priority(age, comorbidities, thresholds=Thresholds()):
-    return HIGH_RISK if is_high_risk(age, comorbidities, thresholds) else ROUTINE

@@ -25,8 +25,7 @@ from ..models import (
 )
 from ..rules import vitals
 from ..rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
-from ..rules.priority import new_patient_priority
-from . import audit, escalations, settings
+from . import audit, call_lists, escalations
 from .errors import Conflict, Forbidden, Invalid
 from .tx import transaction
 
@@ -193,7 +192,9 @@ def _duplicate_error():
 
 @transaction
 def register_patient(data, user, now=None):
-    """Register a patient, record where they are, and queue their first call for today."""
+    """Register a patient, record where they are, and queue today's calls: the first due now, and a second
+    in the afternoon slot if the policy calls them twice a day and that slot is still ahead (the daily
+    list's own rule, call_lists.add_tasks_for_patients)."""
     if user.role not in REGISTRAR_ROLES:
         raise Forbidden(_l("Only a nodal officer or an administrator can register patients."))
     now = now or utcnow()
@@ -213,15 +214,9 @@ def register_patient(data, user, now=None):
         raise _duplicate_error() from None
     db.session.add(Transfer(patient_id=patient.id, at=now, from_setting=None, to_setting=patient.setting,
                             to_facility_id=patient.facility_id, reason="registered", by_user_id=user.id))
-    task = CallTask(patient_id=patient.id, district_id=patient.district_id, setting=patient.setting,
-                    task_date=today, slot=1, due_at=now, last_contact_at=now, status=TaskStatus.PENDING,
-                    reason="new_patient",
-                    priority=new_patient_priority(patient.age, patient.comorbidity_list, settings.thresholds()),
-                    created_at=now)
-    db.session.add(task)
-    db.session.flush()
+    calls = call_lists.add_tasks_for_patients([patient.id], today, now, reason="new_patient")
     audit.record(user, "patient.register", "patient", patient.id, patient.district_id, now=now,
-                 setting=patient.setting, task_id=task.id)
+                 setting=patient.setting, calls_today=calls)
     return patient
 
 

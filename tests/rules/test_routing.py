@@ -1,7 +1,7 @@
 """The routing rules on their own: no app, no database."""
 import pytest
 
-from callcenter.rules.priority import HIGH_RISK, ROUTINE, is_high_risk, new_patient_priority
+from callcenter.rules.priority import is_high_risk
 from callcenter.rules.routing import Desk, Routing, Severity, Thresholds, route, warning_signs
 
 E, R = Severity.EMERGENCY, Severity.ROUTINE
@@ -66,7 +66,6 @@ def test_unknown_need_is_an_error():
     (59, [], False), (60, [], True), (30, ["diabetes"], True), (0, [], False)])
 def test_high_risk(age, comorbidities, expected):
     assert is_high_risk(age, comorbidities) is expected
-    assert new_patient_priority(age, comorbidities) == (HIGH_RISK if expected else ROUTINE)
 
 
 def test_high_risk_age_is_a_setting():

@@ -1,9 +1,9 @@
 """Registering a patient: the rules, the duplicate check, history and today's call."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from callcenter.clock import local_date
+from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, Patient, Transfer
 from callcenter.rules.priority import HIGH_RISK, ROUTINE
@@ -21,22 +21,51 @@ def data(district, **overrides):
     return values
 
 
-def test_registration_creates_patient_history_and_todays_call(district):
+MORNING = local_to_utc(datetime(2021, 5, 20, 10, 0))    # 10:00 in Raipur: the afternoon slot is ahead
+EVENING = local_to_utc(datetime(2021, 5, 20, 16, 0))    # 16:00: it has begun
+
+
+def calls_today():
+    return db.session.scalars(db.select(CallTask).order_by(CallTask.slot)).all()
+
+
+def test_registration_creates_patient_history_and_todays_calls(district):
+    """A high-risk patient at home is called twice a day (the daily list's policy): the first call due now,
+    the second in the afternoon slot."""
     nodal = make_user("nodal_officer", district)
-    patient = register_patient(data(district, comorbidities=["diabetes"]), nodal)
+    patient = register_patient(data(district, comorbidities=["diabetes"], positive_date=date(2021, 5, 19)), nodal,
+                               now=MORNING)
     assert patient.phone == "+919826012345" and patient.district_id == district.id
     assert patient.isolation_start_date == patient.positive_date
     transfer = db.session.scalars(db.select(Transfer)).one()
     assert (transfer.from_setting, transfer.to_setting, transfer.reason) == (None, "home", "registered")
-    task = db.session.scalars(db.select(CallTask)).one()
-    assert (task.patient_id, task.task_date, task.status, task.priority) == (
-        patient.id, local_date(), "pending", HIGH_RISK)
-    assert db.session.scalar(db.select(AuditLog).where(AuditLog.action == "patient.register")).entity_id == patient.id
+    first, second = calls_today()
+    assert (first.patient_id, first.task_date, first.status, first.priority, first.reason) == (
+        patient.id, date(2021, 5, 20), "pending", HIGH_RISK, "new_patient")
+    assert (first.slot, first.due_at) == (1, MORNING)
+    assert (second.slot, second.due_at) == (2, local_to_utc(datetime(2021, 5, 20, 15, 0)))
+    logged = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "patient.register"))
+    assert (logged.entity_id, logged.details["calls_today"]) == (patient.id, 2)
 
 
-def test_low_risk_patient_gets_routine_priority(district):
-    register_patient(data(district, age=30), make_user("nodal_officer", district))
-    assert db.session.scalars(db.select(CallTask)).one().priority == ROUTINE
+def test_registered_after_the_afternoon_slot_began_one_call_due_now(district):
+    register_patient(data(district, comorbidities=["diabetes"], positive_date=date(2021, 5, 19)),
+                     make_user("nodal_officer", district), now=EVENING)
+    [task] = calls_today()
+    assert (task.slot, task.due_at, task.priority) == (2, EVENING, HIGH_RISK)
+
+
+def test_low_risk_patient_gets_one_routine_call(district):
+    register_patient(data(district, age=30, positive_date=date(2021, 5, 19)), make_user("nodal_officer", district),
+                     now=MORNING)
+    [task] = calls_today()
+    assert (task.slot, task.due_at, task.priority) == (1, MORNING, ROUTINE)
+
+
+def test_hospital_patient_is_called_once_whatever_the_risk(district):
+    register_patient(data(district, age=75, setting="hospital", facility_id=facility(district, "hospital").id,
+                          positive_date=date(2021, 5, 19)), make_user("nodal_officer", district), now=MORNING)
+    assert len(calls_today()) == 1
 
 
 @pytest.mark.parametrize("overrides, field", [
