@@ -11,10 +11,10 @@ import argparse
 import time
 from datetime import date
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, text
 
 from callcenter.extensions import db
-from callcenter.models import OPEN_TASK_STATUSES, CallTask, TaskStatus
+from callcenter.models import CallTask
 from callcenter.services import call_lists
 from callcenter.services.tx import is_postgres
 
@@ -25,10 +25,7 @@ from .build_once import build_time
 def statements(day, now):
     """The UPDATE that closes earlier days' open tasks, then the INSERT … SELECT of each chunk of the day's
     tasks (the flags table they read is made before, as the build does)."""
-    close = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES),
-                                    CallTask.desk.is_(None))
-             .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None))
-    yield "close earlier days", close
+    yield "close earlier days", call_lists._close_statement(day, None, now)
     flags = call_lists._write_flags(day)
     insert_stmt = insert(CallTask) if is_postgres() else call_lists._insert_ignoring_duplicates()
     for id_range in call_lists._chunks(None):

@@ -1,6 +1,16 @@
 """All models, importable from one place (and so all known to Alembic)."""
 from .audit import AppSetting, AuditLog
-from .calls import OPEN_TASK_STATUSES, TASK_TRANSITIONS, CallAttempt, CallTask, CheckIn, Need, Outcome, TaskStatus
+from .calls import (
+    OPEN_TASK_STATUSES,
+    OPEN_VOLUNTEER_TASK,
+    TASK_TRANSITIONS,
+    CallAttempt,
+    CallTask,
+    CheckIn,
+    Need,
+    Outcome,
+    TaskStatus,
+)
 from .escalations import (
     ESCALATION_TRANSITIONS,
     OPEN_ESCALATION_STATUSES,
@@ -41,7 +51,8 @@ from .users import ApiToken, Role, User
 
 __all__ = [
     "AppSetting", "AuditLog", "CallAttempt", "CallTask", "CheckIn", "Need", "Outcome", "TaskStatus",
-    "TASK_TRANSITIONS", "OPEN_TASK_STATUSES", "ESCALATION_TRANSITIONS", "OPEN_ESCALATION_STATUSES", "Desk",
+    "TASK_TRANSITIONS", "OPEN_TASK_STATUSES", "OPEN_VOLUNTEER_TASK", "ESCALATION_TRANSITIONS",
+    "OPEN_ESCALATION_STATUSES", "Desk",
     "Escalation", "EscalationNote", "EscalationStatus", "Severity", "Comorbidity", "Patient", "PatientStatus",
     "Setting", "Sex", "Transfer", "Block", "District", "Facility", "FacilityKind", "Village", "VillageKind",
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",

@@ -40,7 +40,7 @@ from ..clock import local_to_utc, start_of_local_day, utcnow
 from ..extensions import db
 from ..models import (
     OPEN_ESCALATION_STATUSES,
-    OPEN_TASK_STATUSES,
+    OPEN_VOLUNTEER_TASK,
     CallAttempt,
     CallTask,
     CheckIn,
@@ -197,16 +197,21 @@ def _task_rows(day, due_times, now, flags, district_id=None, patient_ids=None, i
     return rows.where(~made.exists())
 
 
-def _close_earlier_days(day, district_id, now):
+def _close_statement(day, district_id, now):
     """Tasks of earlier days still open when a new day's list is built were missed: close them. A desk's
-    follow-up (CallTask.desk) stays open, overdue on that desk's list, until the doctor or counsellor calls."""
-    stmt = (update(CallTask).where(CallTask.task_date < day, CallTask.status.in_(OPEN_TASK_STATUSES),
-                                   CallTask.desk.is_(None))
+    follow-up (CallTask.desk) stays open, overdue on that desk's list, until the doctor or counsellor calls.
+    Read through ix_call_task_open (only open tasks), so the cost does not grow with the history kept."""
+    stmt = (update(CallTask).where(CallTask.task_date < day, text(OPEN_VOLUNTEER_TASK))
             .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None)
             .execution_options(synchronize_session=False))
     if district_id is not None:
         stmt = stmt.where(CallTask.district_id == district_id)
-    return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+    return stmt
+
+
+def _close_earlier_days(day, district_id, now):
+    return db.session.execute(_close_statement(day, district_id, now),
+                              execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _tune_build_transaction():
