@@ -33,8 +33,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..clock import local_to_utc, start_of_local_day, utcnow
 from ..extensions import db
@@ -55,13 +53,14 @@ from ..rules import priority
 from ..rules.policy import MAX_CALLS_PER_DAY, PRIORITY_RULES
 from ..rules.routing import WARNING_SYMPTOMS
 from . import audit, settings
-from .tx import is_postgres, transaction
+from .tx import insert_ignoring_conflicts, is_postgres, transaction
 
 TASK_COLUMNS = ["patient_id", "district_id", "setting", "task_date", "slot", "due_at", "priority",
                 "last_contact_at", "status", "attempts", "reason", "created_at"]
 # pg_advisory_xact_lock(CALL_LIST_LOCK, day.toordinal()): one writer of a day's policy tasks at a time.
 # (The two-key form: it cannot collide with the one-key locks used elsewhere, e.g. outbox.SENDER_LOCK.)
 CALL_LIST_LOCK = 0x434C5354  # "CLST"
+UNIQUE_TASK = "uq_call_task_patient_day_slot"
 # Patient ids per INSERT of the daily build: bounds the memory each statement needs (see build_call_list).
 CHUNK_PATIENT_IDS = 50_000
 EVENT_FLAGS = ("warning", "unwell", "emergency")
@@ -80,15 +79,6 @@ def _lock_day(day):
     if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:lock, :day)"),
                            {"lock": CALL_LIST_LOCK, "day": day.toordinal()})
-
-
-def _insert_ignoring_duplicates():
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return pg_insert(CallTask).on_conflict_do_nothing(constraint="uq_call_task_patient_day_slot")
-    if dialect == "sqlite":
-        return sqlite_insert(CallTask).on_conflict_do_nothing()
-    return insert(CallTask).prefix_with("IGNORE")
 
 
 def _has_warning_symptom(column):
@@ -275,7 +265,7 @@ def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
     # PostgreSQL: a plain INSERT (the lock and NOT EXISTS leave nothing to conflict with, and a conflict that
     # got past them fails the build instead of doubling a call). ON CONFLICT's look-up before each row was
     # an eighth of the build's time. Elsewhere (SQLite in development) the conflict clause stays.
-    insert_stmt = insert(CallTask) if is_postgres() else _insert_ignoring_duplicates()
+    insert_stmt = insert(CallTask) if is_postgres() else insert_ignoring_conflicts(CallTask)
     created = 0
     for id_range in _chunks(district_id):
         rows = _task_rows(day, due_times, now, flags, district_id=district_id, id_range=id_range)
@@ -306,5 +296,5 @@ def add_tasks_for_patients(patient_ids, day, now, reason="new_patient"):
     flags = patient_flags(day).subquery("flags")
     rows = _task_rows(day, due_times, now, flags, patient_ids=patient_ids, reason=reason,
                       now_slot=now_slot)
-    stmt = _insert_ignoring_duplicates().from_select(TASK_COLUMNS, rows)
+    stmt = insert_ignoring_conflicts(CallTask, constraint=UNIQUE_TASK).from_select(TASK_COLUMNS, rows)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount

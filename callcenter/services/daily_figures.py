@@ -26,7 +26,7 @@ from ..models import (
     PatientStatus,
     Village,
 )
-from .tx import transaction
+from .tx import is_postgres, transaction
 
 KEEP_DAYS = 15  # closed days kept counted: the trend's 14 days and the volunteers' week, with a day to spare
 
@@ -40,7 +40,7 @@ def _count_if(cond):
 
 
 def _seconds(later, earlier):
-    if db.engine.dialect.name == "postgresql":
+    if is_postgres():
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 

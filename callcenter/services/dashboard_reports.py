@@ -33,14 +33,11 @@ from ..models import (
 )
 from . import daily_figures
 from .dashboard import _count_if, _in, _restrict, active_by_setting
+from .tx import is_postgres
 
 TREND_DAYS = 14
 GEOGRAPHY_MAX_VILLAGES = 300  # the table shows the villages with most active patients first
 SQLITE_MEDIAN_ROWS = 100_000  # bound on the rows fetched to compute a median in Python
-
-
-def _is_pg():
-    return db.engine.dialect.name == "postgresql"
 
 
 def _offset_minutes():
@@ -51,7 +48,7 @@ def _offset_minutes():
 def local_day(col):
     """The call centre's calendar day of a naive-UTC timestamp column, in SQL."""
     minutes = _offset_minutes()
-    if _is_pg():
+    if is_postgres():
         return func.date(col + timedelta(minutes=minutes))
     return func.date(col, f"{minutes:+d} minutes")
 
@@ -61,7 +58,7 @@ def _as_date(value):
 
 
 def seconds_between(later, earlier):
-    if _is_pg():
+    if is_postgres():
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
@@ -179,7 +176,7 @@ def desks_table(user, f):
 def _median_by_desk(user, f, end_col, cond):
     secs = seconds_between(end_col, Escalation.created_at)
     where = (cond, _in(end_col, f))
-    if _is_pg():
+    if is_postgres():
         stmt = (select(Escalation.desk, func.percentile_cont(0.5).within_group(secs))
                 .where(*where).group_by(Escalation.desk))
         return {d: _round(v) for d, v in db.session.execute(_restrict(stmt, Escalation, user, f))}

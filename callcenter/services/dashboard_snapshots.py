@@ -28,15 +28,13 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from ..clock import local_date, utcnow
 from ..extensions import db
 from ..models import DashboardSnapshot, District, Role
 from . import dashboard, dashboard_breaches, dashboard_reports
-from .tx import try_pass_lock
+from .tx import dialect_insert, try_pass_lock
 
 VERSION = 1  # of the payload's layout: a snapshot of another version is ignored (counted live)
 STATE = "state"
@@ -120,9 +118,8 @@ def _officer(district_id):
 def _upsert(scope, now, payload, viewed_at=None):
     """Insert or overwrite the scope's row, unless it already holds a later count. viewed_at is written only
     when given (a view storing its own count), never cleared by the job."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = DashboardSnapshot.__table__
-    stmt = insert(table).values(scope=scope, computed_at=now, payload=payload, viewed_at=viewed_at)
+    stmt = dialect_insert(table).values(scope=scope, computed_at=now, payload=payload, viewed_at=viewed_at)
     changes = {"computed_at": stmt.excluded.computed_at, "payload": stmt.excluded.payload}
     if viewed_at is not None:
         changes["viewed_at"] = stmt.excluded.viewed_at

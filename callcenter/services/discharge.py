@@ -7,8 +7,6 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import scope
 from ..clock import start_of_local_day, utcnow
@@ -16,16 +14,10 @@ from ..extensions import db
 from ..models import CallAttempt, CheckIn, DischargeReview, Patient, PatientStatus, ReviewStatus, Role, Setting
 from . import audit, patients, settings
 from .errors import Conflict, Forbidden, Invalid
-from .tx import transaction
+from .tx import insert_ignoring_conflicts, transaction
 
 REVIEWER_ROLES = {Role.DOCTOR, Role.NODAL_OFFICER, Role.ADMIN}
 REFLAG_AFTER_DAYS = 2  # a "not yet" decision is asked again after this many days
-
-
-def _insert_ignoring_duplicates():
-    if db.session.get_bind().dialect.name == "postgresql":
-        return pg_insert(DischargeReview).on_conflict_do_nothing()
-    return sqlite_insert(DischargeReview).on_conflict_do_nothing()
 
 
 @transaction
@@ -51,7 +43,7 @@ def flag_release_reviews(day, now=None, user=None):
         func.coalesce(Patient.symptom_onset_date, Patient.positive_date) <= day - timedelta(days=rule.min_days),
         Patient.id.not_in(had_fever),
         Patient.id.not_in(recently_reviewed))
-    stmt = _insert_ignoring_duplicates().from_select(
+    stmt = insert_ignoring_conflicts(DischargeReview).from_select(
         ["patient_id", "district_id", "flagged_on", "flagged_at", "status", "note"], rows)
     flagged = db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
     audit.record(user, "discharge_review.flag", "discharge_review", None, None, now=now, day=day.isoformat(),

@@ -60,7 +60,7 @@ from ..rules.identity import name_key
 from . import audit, call_lists
 from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .patients import FIELD_MESSAGES, check_facility, check_fields
-from .tx import transaction
+from .tx import is_postgres, transaction
 
 IMPORTER_ROLES = {Role.NODAL_OFFICER, Role.ADMIN}
 EXTENSIONS = (".csv", ".xlsx")
@@ -576,7 +576,7 @@ UPDATE_PATIENT = update(PATIENT).where(PATIENT.c.id == bindparam("_id")).values(
 def _insert_patients(rows):
     """Insert patients, returning their ids in order. On PostgreSQL the ids come from the sequence first and
     the rows go in by COPY: a multi-row INSERT … RETURNING is several times slower there."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not is_postgres():
         return db.session.scalars(insert(PATIENT).returning(PATIENT.c.id, sort_by_parameter_order=True), rows).all()
     ids = db.session.scalars(select(func.nextval(func.pg_get_serial_sequence("patient", "id")))
                              .select_from(func.generate_series(1, len(rows)))).all()
@@ -939,7 +939,7 @@ class _Run:
         Patients who already have today's tasks get nothing twice."""
         imported = select(ImportRow.patient_id).where(ImportRow.batch_id == self.batch_id,
                                                       ImportRow.action != RowAction.REJECTED)
-        if db.session.get_bind().dialect.name == "postgresql":
+        if is_postgres():
             # Statistics as of now (our own rows included): soon after the morning's list or another import,
             # stale ones say today has no tasks and the "not made yet" check is planned as a nested loop
             # over all of them for every patient: minutes instead of a second.
@@ -1133,7 +1133,7 @@ def claim_next(now=None):
 def _progress_writer(batch_id):
     """progress(rows): written beside the import's own transaction (PostgreSQL), at most once a second,
     refreshing the claim. SQLite allows one writer at a time: there the page shows "running" until the end."""
-    if db.engine.dialect.name != "postgresql":
+    if not is_postgres():
         return None
     last = [0.0]
 

@@ -28,8 +28,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import JSON, case, func, insert, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .. import gateway as gateways
@@ -48,7 +46,7 @@ from ..models import (
 from . import audit, checkin_schedule, sms_templates
 from .checkin_links import TOKEN_BYTES, token_hash
 from .escalations import raise_escalation
-from .tx import transaction
+from .tx import insert_ignoring_conflicts, is_postgres, transaction
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +83,8 @@ def call_url(message):
 # ── Enqueue ──────────────────────────────────────────────────────────────────────────────────────────
 
 def _insert_ignoring_duplicates(target=OutboundMessage):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return pg_insert(target).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    if dialect == "sqlite":
-        return sqlite_insert(target).on_conflict_do_nothing()
-    return insert(target).prefix_with("IGNORE")
+    """A message whose idempotency key is queued already is not queued again."""
+    return insert_ignoring_conflicts(target, index_elements=["idempotency_key"])
 
 
 def enqueue_sms(key, to_phone, template, language, now=None, patient_id=None, send_at=None, **variables):
@@ -237,7 +231,7 @@ class TokenBucket:
 def _one_sender(exclusive):
     """On PostgreSQL, one pass at a time across every process (a session advisory lock, freed if the
     process dies), so the rate limit holds for the whole deployment. SQLite serialises writers anyway."""
-    if not exclusive or db.engine.dialect.name != "postgresql":
+    if not exclusive or not is_postgres():
         yield True
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -389,7 +383,7 @@ def expire_checkins(now):
     _start, end = checkin_schedule.window(today)
     last_open = today if now < end else today + timedelta(days=1)  # keys of days before this expire
     key = OutboundMessage.idempotency_key
-    day_of_key = func.right(key, 10) if db.session.get_bind().dialect.name == "postgresql" else func.substr(key, -10)
+    day_of_key = func.right(key, 10) if is_postgres() else func.substr(key, -10)
     result = db.session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.status == OutboxStatus.QUEUED,

@@ -4,6 +4,8 @@ import functools
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -40,6 +42,19 @@ def transaction(fn):
 
 def is_postgres():
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def dialect_insert(target):
+    """An INSERT with this database's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    return (pg_insert if is_postgres() else sqlite_insert)(target)
+
+
+def insert_ignoring_conflicts(target, **conflict_target):
+    """INSERT … ON CONFLICT DO NOTHING. On PostgreSQL only a conflict on `conflict_target` (constraint= or
+    index_elements=, when given) is ignored and any other still fails; SQLite ignores any conflict."""
+    if is_postgres():
+        return pg_insert(target).on_conflict_do_nothing(**conflict_target)
+    return sqlite_insert(target).on_conflict_do_nothing()
 
 
 def try_pass_lock(key):
