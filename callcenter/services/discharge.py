@@ -74,6 +74,7 @@ def decide(review_id, user, discharge, note="", now=None):
     review.status = ReviewStatus.DISCHARGED if discharge else ReviewStatus.CONTINUED
     review.decided_at, review.decided_by_id, review.note = now, user.id, note
     if discharge:
+        patients.lock_for_change(review.patient_id)
         patients.end_follow_up(review.patient, PatientStatus.RECOVERED, note or "discharge review", user, now)
     audit.record(user, f"discharge_review.{review.status}", "discharge_review", review.id, review.district_id,
                  now=now, patient_id=review.patient_id, note=note)

@@ -287,6 +287,12 @@ def resolve(esc_id, user, outcome_text, version=None, now=None, outcome=None, fa
     if outcome is not None and outcome not in allowed_outcomes:
         message = _l("Choose what came of it.")
         raise Invalid(message, {"outcome": message})
+    if outcome == ADMITTED:  # the patient moves: lock them before the escalation, in a call's order
+        from . import patients  # patients → escalations; imported late to keep imports acyclic
+
+        patient_id = db.session.scalar(db.select(Escalation.patient_id).where(Escalation.id == esc_id))
+        if patient_id is not None:
+            patients.lock_for_change(patient_id)
     esc = _close(esc_id, user, EscalationStatus.RESOLVED, outcome_text, version, now,
                  _l("Say how it was resolved."), outcome=outcome)
     if outcome == ADMITTED:

@@ -150,6 +150,7 @@ def record(esc_id, user, result, note="", send_to=None, version=None, now=None):
         raise Conflict(_l("This field visit was already recorded or cancelled. Reload to see it."))
     label = str(labels.FIELD_VISIT_RESULTS[result])
     text = f"{label}: {note}" if note else label
+    patients.lock_for_change(esc.patient_id)  # before the visit's lock, in a call's order
     # The escalations service closes it (lock, version check, timestamps, audit) as part of this transaction.
     esc = escalations.resolve(esc.id, user, text, version=version, now=now, outcome=result,
                               allowed_outcomes=RESULTS)

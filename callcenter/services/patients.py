@@ -1,6 +1,6 @@
 """Registering a patient: validation, the duplicate rule, the first transfer record and today's call."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import scope
@@ -244,6 +244,19 @@ def search_patients(user, phone=None, q=None, offset=0, limit=20):
                                .offset(offset).limit(limit)).all()
     audit.record(user, "patient.search", "patient", None, user.district_id, patient_ids=[p.id for p in found])
     return found, total
+
+
+def lock_for_change(patient_id):
+    """Lock a patient's open call tasks, then the patient row; returns the patient, fresh.
+
+    That is the order in which logging a call takes its locks (the task, the patient, then an escalation of
+    the patient's). A transfer, an admission, a field visit's result or the end of the follow-up that locks
+    in the same order waits for a call being logged instead of deadlocking with it. Call it before locking
+    any of the patient's escalations (tests/services/test_lock_order.py)."""
+    db.session.execute(select(CallTask.id).where(CallTask.patient_id == patient_id,
+                                                 CallTask.status.in_(OPEN_TASK_STATUSES))
+                       .order_by(CallTask.id).with_for_update())
+    return db.session.get(Patient, patient_id, with_for_update=True, populate_existing=True)
 
 
 def end_follow_up(patient, status, reason, user, now):

@@ -77,7 +77,8 @@ def transfer(patient_id, user, to_setting, to_facility_id, reason, now=None):
     if user.role not in TRANSFER_ROLES:
         raise Forbidden(_l("Only a nodal officer, an administrator, a doctor or the control room moves patients."))
     now = now or utcnow()
-    patient = scope.get_scoped(Patient, patient_id, user, lock=True)
+    scope.get_scoped(Patient, patient_id, user)  # not found, or not theirs, before anything is locked
+    patient = patients.lock_for_change(patient_id)
     if not patient.is_active:
         raise Conflict(_l("This patient's follow-up has already ended."))
     if user.role == Role.CONTROL_ROOM:
@@ -136,7 +137,8 @@ def end(patient_id, user, status, reason, now=None):
     if status not in {str(s) for s in END_STATUSES}:
         message = _l("Choose how the follow-up ends.")
         raise Invalid(message, {"status": message})
-    patient = scope.get_scoped(Patient, patient_id, user, lock=True)
+    scope.get_scoped(Patient, patient_id, user)
+    patient = patients.lock_for_change(patient_id)
     if not patient.is_active:
         raise Conflict(_l("This patient's follow-up has already ended."))
     reason = _reason(reason, _l("Say why the follow-up ends."))
