@@ -15,7 +15,7 @@ from sqlalchemy import text
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import Escalation, Patient, TaskStatus, User
-from callcenter.services import escalations, transfers
+from callcenter.services import escalations, field_visits, transfers
 
 from ..factories import facility, make_patient, make_task, make_user
 
@@ -123,3 +123,17 @@ def test_follow_up_ended_while_a_volunteer_logs_the_call(app, scene):
     db.session.expire_all()
     assert db.session.get(Patient, scene["patient"]).status == "moved_out"
     assert db.session.get(Escalation, scene["esc"]).status == "cancelled"
+
+
+def test_field_visit_result_while_a_volunteer_logs_the_call(app, scene):
+    patient = db.session.get(Patient, scene["patient"])
+    visit = escalations.raise_escalation(patient, field_visits.KIND, "control_room", "routine", "call")
+    db.session.commit()
+
+    def record():
+        field_visits.record(visit.id, _as(scene["operator"]), "died", note="Died at home last night")
+
+    assert _call_meanwhile(app, scene["task"], scene["patient"], visit.id, record) == []
+    db.session.expire_all()
+    assert db.session.get(Patient, scene["patient"]).status == "died"
+    assert db.session.get(Escalation, visit.id).outcome == "died"
