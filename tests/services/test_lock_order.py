@@ -12,10 +12,10 @@ import time
 import pytest
 from sqlalchemy import text
 
-from callcenter.clock import utcnow
+from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
-from callcenter.models import Escalation, Patient, TaskStatus, User
-from callcenter.services import escalations, field_visits, transfers
+from callcenter.models import DischargeReview, Escalation, Patient, TaskStatus, User
+from callcenter.services import discharge, escalations, field_visits, transfers
 
 from ..factories import facility, make_patient, make_task, make_user
 
@@ -137,3 +137,18 @@ def test_field_visit_result_while_a_volunteer_logs_the_call(app, scene):
     db.session.expire_all()
     assert db.session.get(Patient, scene["patient"]).status == "died"
     assert db.session.get(Escalation, visit.id).outcome == "died"
+
+
+def test_discharge_while_a_volunteer_logs_the_call(app, scene, district):
+    review = DischargeReview(patient_id=scene["patient"], district_id=district.id, flagged_on=local_date(),
+                             flagged_at=utcnow())
+    db.session.add(review)
+    db.session.commit()
+    doctor = make_user("doctor", district).id
+
+    def decide():
+        discharge.decide(review.id, _as(doctor), discharge=True, note="Ten days, no fever")
+
+    assert _call_meanwhile(app, scene["task"], scene["patient"], scene["esc"], decide) == []
+    db.session.expire_all()
+    assert db.session.get(Patient, scene["patient"]).status == "recovered"
