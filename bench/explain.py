@@ -11,12 +11,10 @@ import argparse
 import time
 from datetime import date
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from callcenter.extensions import db
-from callcenter.models import CallTask
 from callcenter.services import call_lists
-from callcenter.services.tx import insert_ignoring_conflicts, is_postgres
 
 from . import databases
 from .build_once import build_time
@@ -27,7 +25,7 @@ def statements(day, now):
     tasks (the flags table they read is made before, as the build does)."""
     yield "close earlier days", call_lists._close_statement(day, None, now)
     flags = call_lists._write_flags(day)
-    insert_stmt = insert(CallTask) if is_postgres() else insert_ignoring_conflicts(CallTask)
+    insert_stmt = call_lists._build_insert()
     for id_range in call_lists._chunks(None):
         rows = call_lists._task_rows(day, call_lists.slot_times(day), now, flags, id_range=id_range)
         yield f"insert the day's tasks for patients {id_range[0]}…{id_range[1] - 1}", \

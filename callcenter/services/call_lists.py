@@ -243,6 +243,13 @@ def _write_flags(day):
     return table
 
 
+def _build_insert():
+    """The daily build's INSERT. PostgreSQL: a plain INSERT (the lock and NOT EXISTS leave nothing to conflict
+    with, and a conflict that got past them fails the build instead of doubling a call); ON CONFLICT's look-up
+    before each row was an eighth of the build's time. Elsewhere (SQLite in development) the clause stays."""
+    return insert(CallTask) if is_postgres() else insert_ignoring_conflicts(CallTask)
+
+
 @transaction
 def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
     """Create `day`'s tasks for every active patient (one or two slots each, by the policy).
@@ -262,10 +269,7 @@ def build_call_list(day, now=None, district_id=None, user=None, due_at=None):
     _tune_build_transaction()
     missed = _close_earlier_days(day, district_id, now)
     flags = _write_flags(day)
-    # PostgreSQL: a plain INSERT (the lock and NOT EXISTS leave nothing to conflict with, and a conflict that
-    # got past them fails the build instead of doubling a call). ON CONFLICT's look-up before each row was
-    # an eighth of the build's time. Elsewhere (SQLite in development) the conflict clause stays.
-    insert_stmt = insert(CallTask) if is_postgres() else insert_ignoring_conflicts(CallTask)
+    insert_stmt = _build_insert()
     created = 0
     for id_range in _chunks(district_id):
         rows = _task_rows(day, due_times, now, flags, district_id=district_id, id_range=id_range)

@@ -39,7 +39,8 @@ def _count_if(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def _seconds(later, earlier):
+def seconds_between(later, earlier):
+    """Seconds from one timestamp column to another, in SQL (both databases)."""
     if is_postgres():
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -81,7 +82,7 @@ def _volunteer_figures(start, end):
     timed = CallAttempt.started_at.is_not(None)
     calls = _places(select(CallAttempt.user_id, *dims, func.count(),
                            _count_if(CallAttempt.outcome == Outcome.CONNECTED), _count_if(timed),
-                           func.sum(case((timed, _seconds(CallAttempt.created_at, CallAttempt.started_at)))))
+                           func.sum(case((timed, seconds_between(CallAttempt.created_at, CallAttempt.started_at)))))
                     .select_from(CallAttempt).join(Patient, Patient.id == CallAttempt.patient_id))
     out = {}
     empty = {"calls": 0, "connected": 0, "timed_calls": 0, "handling_seconds": 0.0, "raised": 0}

@@ -32,6 +32,7 @@ from ..models import (
     VillageContact,
 )
 from . import daily_figures
+from .daily_figures import seconds_between
 from .dashboard import _count_if, _in, _restrict, active_by_setting
 from .tx import is_postgres
 
@@ -55,12 +56,6 @@ def local_day(col):
 
 def _as_date(value):
     return value if not isinstance(value, str) else datetime.strptime(value[:10], "%Y-%m-%d").date()
-
-
-def seconds_between(later, earlier):
-    if is_postgres():
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 # --- people ----------------------------------------------------------------------------------------
