@@ -15,6 +15,7 @@ def create_app(config_object="config.Config", **overrides):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     register_extensions(app)
     register_blueprints(app)
+    register_access_policy(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -86,6 +87,11 @@ def register_blueprints(app):
     for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp):
         app.register_blueprint(bp)
     init_api(app)
+
+
+def register_access_policy(app):
+    from .auth.access import enforce
+    app.before_request(enforce)
 
 
 def register_errorhandlers(app):

@@ -3,9 +3,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from ..models import Role
+from .access import public, signed_in
 from ..services import accounts, audit
 from ..services.errors import TooManyAttempts
 from ..services.tx import transaction
@@ -31,6 +32,7 @@ def safe_next(target):
 
 
 @bp.route("/")
+@public("sends a signed-in user to their work, anyone else to the sign-in page")
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
@@ -43,6 +45,7 @@ def _audit_login(user, action):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public("the sign-in page")
 def login():
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -61,7 +64,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@signed_in
 def logout():
     _audit_login(current_user, "user.logout")
     logout_user()
@@ -70,6 +73,7 @@ def logout():
 
 
 @bp.route("/language", methods=["POST"])
+@public("the language switch, on the sign-in page too")
 def language():
     form = LanguageForm()
     if form.validate_on_submit():

@@ -4,6 +4,7 @@ from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
+from ..auth.access import public
 from ..errors import render_error
 from ..extensions import csrf, limiter
 from ..services import checkin_links, checkins
@@ -27,6 +28,7 @@ def _other(lang):
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
+@public("a patient's personal check-in link: the unguessable token in the link is the key")
 @csrf.exempt  # from the global check only: it runs below, after the rate limit (a flood costs nothing)
 @limiter.limit(_limit, methods=["GET", "POST"])
 def link(token):

@@ -10,6 +10,7 @@ import functools
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from ..auth.access import signed_by_provider
 from ..extensions import csrf
 
 
@@ -37,4 +38,4 @@ def twilio_signed(view):
             current_app.logger.warning("refused unsigned or forged Twilio webhook to %s", request.path)
             abort(403)
         return view(*args, **kwargs)
-    return csrf.exempt(wrapper)
+    return csrf.exempt(signed_by_provider("Twilio's webhook: its X-Twilio-Signature is checked")(wrapper))

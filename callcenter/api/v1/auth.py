@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 
+from ...auth.access import OWN, public
 from ...services import accounts
 from ...services.errors import TooManyAttempts
 from .schemas import TokenRequestSchema, TokenSchema
@@ -11,6 +12,7 @@ blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Sign in f
 
 
 @blp.route("/token", methods=["POST"])
+@public("exchanges a username and password for a token")
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
@@ -32,7 +34,7 @@ def token(credentials):
 
 
 @blp.route("/token", methods=["DELETE"])
-@token_required()
+@token_required(scope=OWN)
 @blp.response(204)
 def revoke():
     """Sign out: the token sent with this request stops working at once"""

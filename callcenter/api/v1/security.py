@@ -10,6 +10,7 @@ from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 
+from ...auth import access
 from ...services import accounts
 from ...services.errors import Forbidden
 
@@ -49,7 +50,7 @@ def _user_from_header():
     return user
 
 
-def token_required(roles=None):
+def token_required(roles=None, scope=access.DISTRICT):
     """Require a valid bearer token and, if given, one of `roles` (the services check again, in detail).
 
     Put it right under @blp.route so that a request without a token gets 401 before its body is read.
@@ -62,6 +63,7 @@ def token_required(roles=None):
                 raise Forbidden(_l("Your role cannot use this."))
             g.api_user = user
             return view(*args, **kwargs)
+        wrapper.access = access.token(roles, scope)
         wrapper.__doc__ = inspect.cleandoc(view.__doc__ or "")
         if roles is not None:
             wrapper.__doc__ += "\n\nRoles: " + ", ".join(sorted(roles)) + "."
