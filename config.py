@@ -14,6 +14,17 @@ def _env_int(name, default):
     return int(os.environ.get(name, default))
 
 
+def _local_http(url):
+    """Plain HTTP on this machine: development, where a Secure cookie would never be sent back."""
+    return url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+
+
+def _env_role_minutes(name):
+    """"volunteer=60,doctor=45" → {"volunteer": 60, "doctor": 45}."""
+    pairs = (p.split("=", 1) for p in os.environ.get(name, "").split(",") if "=" in p)
+    return {role.strip(): int(minutes) for role, minutes in pairs}
+
+
 def database_url(url):
     # Heroku-style and plain psycopg URLs both work; we use the psycopg 3 driver.
     if url.startswith("postgres://"):
@@ -63,16 +74,35 @@ class Config:
     DASHBOARD_SNAPSHOT_INTERVAL_SECONDS = _env_int("DASHBOARD_SNAPSHOT_INTERVAL_SECONDS", 60)  # see PERFORMANCE.md
     DUTY_SMS_LANGUAGE = os.environ.get("DUTY_SMS_LANGUAGE", "hi")
 
-    # Sign-in sessions
+    # Sign-in sessions. Cookies are Secure (sent over HTTPS only) unless SESSION_COOKIE_SECURE=0, or in
+    # development (SAMPARK_ENV=development, or PUBLIC_URL plain HTTP on this machine: 127.0.0.1, localhost).
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0" if (
+        os.environ.get("SAMPARK_ENV") == "development"
+        or _local_http(os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"))) else "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_DURATION = 12 * 3600
     API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
 
     # Languages
     BABEL_DEFAULT_LOCALE = "en"
+    # A session ends after this long whatever happens (a shift), and after SESSION_IDLE_MINUTES without a
+    # request (a page that updates itself counts); per-role overrides, e.g. "volunteer=60,doctor=45".
+    # No idle limit may exceed SESSION_IDLE_MAX_MINUTES.
+    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_HOURS", 12) * 3600
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_IDLE_MINUTES_BY_ROLE = _env_role_minutes("SESSION_IDLE_MINUTES_BY_ROLE")
+    SESSION_IDLE_MAX_MINUTES = 8 * 60
     BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    # Two-factor sign-in (TOTP): required for these roles, optional for the others.
+    TWO_FACTOR_REQUIRED_ROLES = [r.strip() for r in os.environ.get(
+        "TWO_FACTOR_REQUIRED_ROLES", "admin,nodal_officer,control_room").split(",") if r.strip()]
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "Sampark")
+    # Sign-in attempts per client address (all usernames together), on POST /login, the two-factor step and
+    # POST /api/v1/auth/token. Generous: a call centre's staff may share one address.
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "30 per minute; 300 per hour")
     LANGUAGES = {"en": "English", "hi": "हिन्दी"}
 
     # Static assets are served from the installed Bootstrap-Flask package, never a CDN.
@@ -123,6 +153,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
 
     # Line-list imports (callcenter/services/imports.py): the largest file and row count accepted, and
+    # memory:// (the zero-setup default) counts per process; in production set a Redis URL, e.g.
+    # redis://127.0.0.1:6379/0, so that every worker and instance shares the counts (sign-in limits too).
     # where uploads wait (for the column mapping and the real run after a check) before they are deleted.
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 25 * 1024 * 1024)
     # No request body may be larger (the form around the file needs a little more): a bigger upload is
@@ -147,3 +179,4 @@ class TestConfig(Config):
     # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
     # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("SAMPARK_TEST_DATABASE_URL", "sqlite://"))
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and browser use plain HTTP

@@ -2,10 +2,13 @@
 
 SQLite (a temporary file) by default; PostgreSQL when SAMPARK_TEST_DATABASE_URL is set, as .ci/run does.
 """
+import calendar
 import contextvars
 import os
 import re
 import tempfile
+import time
+from datetime import timedelta
 
 import pytest
 from flask import has_app_context
@@ -13,7 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from callcenter import create_app
-from callcenter.extensions import db
+from callcenter.clock import utcnow
+from callcenter.extensions import db, limiter
 from config import database_url
 
 from . import factories
@@ -99,16 +103,50 @@ def csrf_token(client, path="/login"):
     return match.group(1) or match.group(2)
 
 
+def two_factor_code(user):
+    """The code the user's authenticator app shows now, for a step not used yet (a code is accepted once:
+    signing the same user in again within 30 seconds takes the next step's code, which is accepted too)."""
+    from callcenter.models import User
+    from callcenter.services import two_factor
+    user = db.session.get(User, user.id)
+    db.session.refresh(user)
+    now = utcnow()
+    for offset in (0, 1, -1):
+        at = now + timedelta(seconds=offset * two_factor.STEP_SECONDS)
+        step = calendar.timegm(at.timetuple()) // two_factor.STEP_SECONDS
+        if user.totp_last_step is None or step > user.totp_last_step:
+            return two_factor.code_at(user.totp_secret, at)
+    time.sleep(two_factor.STEP_SECONDS)  # three sign-ins of one user within a minute: wait for a new code
+    return two_factor_code(user)
+
+
+def sign_in(client, user, password=factories.PASSWORD):
+    """Sign `client` in as `user` through the real forms: the password, then the code where the user has
+    two-factor sign-in. Returns the last response (a redirect to where the user lands)."""
+    response = client.post("/login", data={"username": user.username, "password": password,
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if response.headers["Location"].endswith("/login/code"):
+        response = client.post("/login/code", data={"code": two_factor_code(user),
+                                                     "csrf_token": csrf_token(client, "/login/code")})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
 @pytest.fixture
 def login(client):
-    """login(user) signs the test client in through the real sign-in form."""
+    """login(user) signs the test client in through the real sign-in form (and the code step)."""
     def _login(user, password=factories.PASSWORD):
-        token = csrf_token(client)
-        response = client.post("/login", data={"username": user.username, "password": password,
-                                               "csrf_token": token})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        sign_in(client, user, password)
         return client
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """The limiter's counts (memory:// in tests) start from nothing in each test, as the database does."""
+    yield
+    limiter.reset()
 
 
 @pytest.fixture

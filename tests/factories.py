@@ -2,6 +2,8 @@
 import itertools
 from datetime import timedelta
 
+from flask import current_app
+
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import (
@@ -19,6 +21,9 @@ from callcenter.models import (
 from callcenter.rules.identity import name_key
 
 PASSWORD = "correct-horse-battery"
+# Users of roles that need two-factor sign-in are made enrolled with this secret (tests/conftest.py
+# two_factor_code computes their current code, as their phone would).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = itertools.count(1)
 
 
@@ -47,10 +52,13 @@ def village(district):
     return db.session.scalar(db.select(Village).join(Block).where(Block.district_id == district.id))
 
 
-def make_user(role="volunteer", district=None, username=None, password=PASSWORD, language="en"):
+def make_user(role="volunteer", district=None, username=None, password=PASSWORD, language="en", enrolled=None):
+    """A user; `enrolled` (default: when the role requires it) turns two-factor sign-in on with TOTP_SECRET."""
     user = User(username=username or f"{role}{next(_seq)}", role=role, full_name=f"Test {role}",
                 district_id=district.id if district else None, language=language)
     user.set_password(password)
+    if enrolled if enrolled is not None else role in current_app.config["TWO_FACTOR_REQUIRED_ROLES"]:
+        user.totp_secret, user.totp_enabled_at = TOTP_SECRET, utcnow()
     db.session.add(user)
     db.session.commit()
     return user

@@ -42,8 +42,12 @@ class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     full_name = StringField(_l("Full name"), validators=[Length(max=120)])
     role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
-    district = SelectField(_l("District"), validators=[Optional()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    # A required choice: "State level" is one of the options (value "*"), never the result of leaving it out.
+    district = SelectField(_l("District"), validators=[DataRequired(_l("Choose a district."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             description=_l("At least 8 characters, 12 for administrators, nodal officers and the "
+                                            "control room; not a common password and not the username. A few "
+                                            "unrelated words make a good one."))
     submit = SubmitField(_l("Create user"))
 
 
@@ -69,3 +73,7 @@ class DutyPhoneForm(FlaskForm):
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired()])
     reset = SubmitField(_l("Set new password"))
+
+
+class TwoFactorResetForm(FlaskForm):
+    reset_two_factor = SubmitField(_l("Reset two-factor sign-in"))

@@ -32,12 +32,27 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(5), default="en")
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session's id (get_id): raising it ends every session of this user at once (sign-out,
+    # a new password, deactivation, a two-factor reset).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32) once enrolment is confirmed, and the
+    # last 30-second step whose code was accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     district: Mapped[District | None] = relationship()
 
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def two_factor_enabled(self):
+        return bool(self.totp_secret and self.totp_enabled_at)
 
     def set_password(self, password):
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
@@ -52,6 +67,14 @@ class User(UserMixin, db.Model):
 
     def __str__(self):
         return self.display_name
+
+
+class RecoveryCode(db.Model):
+    """A one-time two-factor recovery code; only its SHA-256 is stored (the codes are random, not chosen)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(db.Model):

@@ -2,15 +2,21 @@
 from callcenter.extensions import db
 from callcenter.models import AuditLog, User
 
-from ..conftest import csrf_token
+from ..conftest import csrf_token, two_factor_code
 from ..factories import PASSWORD, make_user
 
 
 def sign_in(client, username, password, next_url=None):
+    """The password step, and the code step for a user with two-factor sign-in (as conftest.sign_in)."""
     data = {"username": username, "password": password, "csrf_token": csrf_token(client)}
     if next_url:
         data["next"] = next_url
-    return client.post("/login", data=data)
+    response = client.post("/login", data=data)
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/code"):
+        user = db.session.scalar(db.select(User).where(User.username == username))
+        response = client.post("/login/code", data={"code": two_factor_code(user),
+                                                     "csrf_token": csrf_token(client, "/login/code")})
+    return response
 
 
 def test_each_role_lands_on_its_work(client, district):

@@ -74,6 +74,10 @@ class ErrorSchema(Schema):
 class TokenRequestSchema(Schema):
     username = fields.String(required=True)
     password = fields.String(required=True, load_only=True)
+    otp = fields.String(load_only=True, metadata={
+        "description": "Two-factor code: the 6 digits the user's authenticator app shows now, or one of their "
+                       "recovery codes. Required for users with two-factor sign-in (administrators, nodal "
+                       "officers and the control room always have it); each code works once."})
 
 
 class UserSchema(Schema):
