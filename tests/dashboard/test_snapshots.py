@@ -17,7 +17,7 @@ from callcenter.services.dashboard import Filters
 from jobs import runner
 
 from .. import factories
-from ..conftest import csrf_token
+from ..conftest import sign_in
 from . import scenario
 
 
@@ -47,9 +47,7 @@ def _mark(scope, active_total):
 def _signed_in(app, user):
     """A test client of its own, signed in as `user` through the sign-in form."""
     c = app.test_client()
-    response = c.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                                      "csrf_token": csrf_token(c)})
-    assert response.status_code == 302
+    sign_in(c, user)  # the password, and the code for a user with two-factor sign-in
     return c
 
 
