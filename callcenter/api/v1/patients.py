@@ -1,8 +1,10 @@
 """Patients: register, read, search; scoped to the user's district."""
+import json
+
 from flask_smorest import Blueprint
 
 from ...services import patients, records
-from .schemas import PatientCreateSchema, PatientQuerySchema, PatientSchema
+from .schemas import PAGINATION_HEADER, PatientCreateSchema, PatientQuerySchema, PatientSchema
 from .security import api_user, token_required
 
 blp = Blueprint("api_patients", __name__, url_prefix="/patients", description="Patient records.")
@@ -21,15 +23,15 @@ def create(data):
 @blp.route("", methods=["GET"])
 @token_required()
 @blp.arguments(PatientQuerySchema, location="query")
-@blp.response(200, PatientSchema(many=True))
-@blp.paginate()
-def search(query, pagination_parameters):
+@blp.response(200, PatientSchema(many=True), headers={"X-Pagination": PAGINATION_HEADER})
+def search(query):
     """Find patients in your district by phone and/or name, newest first"""
+    # Paged here, not by @blp.paginate: its page has no upper bound (a page past what the database can
+    # count was a 500; the schema refuses it with 422), and its header was documented as an object.
+    page, size = query["page"], query["page_size"]
     found, total = patients.search_patients(api_user(), query.get("phone"), query.get("q"),
-                                            offset=pagination_parameters.first_item,
-                                            limit=pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return found
+                                            offset=(page - 1) * size, limit=size)
+    return found, {"X-Pagination": json.dumps(Blueprint._make_pagination_metadata(page, size, total))}
 
 
 @blp.route("/<int:patient_id>", methods=["GET"])

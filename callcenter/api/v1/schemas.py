@@ -1,15 +1,23 @@
-"""Request and response shapes. They parse types only: every rule and its message lives in the services."""
+"""Request and response shapes. They parse types: every rule and its message lives in the services, and the
+rules are written into the document (metadata) so that it tells the truth. Only what the database cannot
+hold is refused here: text with a NUL or another control character, integers past the id columns.
+"""
+import re
 from datetime import timezone
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
-from marshmallow.validate import Length, OneOf
+from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from ...clock import local_to_utc
 from ...models import Comorbidity, Desk, DispatchKind, EscalationStatus, Outcome, Setting, Sex
+from ...rules import vitals
 from ...rules.routing import NeedKind, Symptom
 from ...services import escalations
+from ...services.calls import MAX_CALLBACK_AHEAD
+from ...services.patients import IDENTITY_MESSAGES
 
 # marshmallow's own messages, in the reader's language.
 FIELD_MESSAGES = {"required": _l("This field is required."), "null": _l("This field cannot be empty.")}
@@ -23,8 +31,22 @@ INVALID = {
 }
 
 
+DB_INT_MAX = 2**31 - 1  # PostgreSQL's integer, the type of the id columns: a larger id is no record's
+# C0 controls but tab, CR and LF (notes have lines), and DEL: PostgreSQL refuses NUL in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A mobile as people write it (98260 12345, 098260-12345, +91 (98260) 12345); the service checks the number.
+PHONE_SPELLING = r"^\+?[0-9 ().-]{10,30}$"
+OPTIONAL_PHONE_SPELLING = r"^(\+?[0-9 ().-]{10,30})?$"
+E164_INDIA = r"^\+91[0-9]{10}$"  # how every phone number is stored and sent back
+
+
 def values(enum):
     return [str(v) for v in enum]
+
+
+def no_control_characters(value):
+    if CONTROL_CHARACTERS.search(value):
+        raise ma.ValidationError(_("Remove the control characters (such as NUL) from this text."))
 
 
 class Schema(ma.Schema):
@@ -36,6 +58,26 @@ class Schema(ma.Schema):
         if invalid is not None:
             messages["invalid"] = invalid
         field_obj.error_messages = {**field_obj.error_messages, **messages}
+        if isinstance(field_obj, fields.String) and no_control_characters not in field_obj.validators:
+            field_obj.validators.append(no_control_characters)
+
+
+def in_range(low, high):
+    return Range(min=low, max=high, error=_l("Must be between {min} and {max}."))
+
+
+def record_id(**kw):
+    """An id sent by the client: a whole number the id columns can hold (a larger one is refused, not looked up)."""
+    return fields.Integer(strict=True, validate=in_range(0, DB_INT_MAX), **kw)
+
+
+def mobile(pattern=PHONE_SPELLING, **kw):
+    """A mobile number sent by the client: its spelling is checked here, the number by the service."""
+    return fields.String(validate=Regexp(pattern, error=IDENTITY_MESSAGES["phone_invalid"]), **kw)
+
+
+def stored_phone(**kw):
+    return fields.String(metadata={"pattern": E164_INDIA, "description": "E.164, e.g. +919826012345"}, **kw)
 
 
 class UtcDateTime(fields.DateTime):
@@ -98,22 +140,27 @@ class TokenSchema(Schema):
 # --- patients ---
 
 class PatientCreateSchema(Schema):
-    name = fields.String(required=True)
-    age = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True, metadata={"minLength": 1, "description": "Not blank; 120 characters at "
+                                                  "most once runs of spaces are made one"})
+    age = fields.Integer(required=True, strict=True,
+                         metadata={"minimum": vitals.AGE_MIN, "maximum": vitals.AGE_MAX})
     sex = documented(Sex, required=True)
-    phone = fields.String(required=True, metadata={"description": "Indian mobile, any common spelling"})
-    attendant_phone = fields.String(allow_none=True)
+    phone = mobile(required=True, metadata={"description": "Indian mobile, any common spelling (98260 12345, "
+                                           "098260-12345, +91 98260 12345); sent back in E.164"})
+    attendant_phone = mobile(OPTIONAL_PHONE_SPELLING, allow_none=True,
+                            metadata={"description": "Indian mobile, any common spelling; empty or null: none"})
     language = fields.String(load_default="hi", metadata={"enum": ["hi", "en"]})
-    district_id = fields.Integer(allow_none=True, strict=True,
-                                 metadata={"description": "Only for state-level users; others get their own"})
-    village_id = fields.Integer(allow_none=True, strict=True)
-    address = fields.String(load_default="")
+    district_id = record_id(allow_none=True,
+                            metadata={"description": "Required for state-level users; others get their own"})
+    village_id = record_id(allow_none=True, metadata={"description": "A village or ward of the patient's district"})
+    address = fields.String(load_default="", metadata={"description": "500 characters at most, spaces around "
+                                                       "left out"})
     setting = documented(Setting, required=True)
-    facility_id = fields.Integer(allow_none=True, strict=True,
-                                 metadata={"description": "Required for hospital and CCC, absent for home"})
-    positive_date = fields.Date(required=True)
-    symptom_onset_date = fields.Date(allow_none=True)
-    isolation_start_date = fields.Date(allow_none=True)
+    facility_id = record_id(allow_none=True, metadata={
+        "description": "Required for hospital and CCC (a facility of that kind in the district), absent for home"})
+    positive_date = fields.Date(required=True, metadata={"description": "Not in the future"})
+    symptom_onset_date = fields.Date(allow_none=True, metadata={"description": "Not in the future"})
+    isolation_start_date = fields.Date(allow_none=True, metadata={"description": "Not in the future"})
     comorbidities = fields.List(documented(Comorbidity), load_default=list)
     abha_number = fields.String(allow_none=True, metadata={"description": "14 digits, XX-XXXX-XXXX-XXXX"})
     lab_id = fields.String(allow_none=True, validate=Length(max=40, error=_l("At most {max} characters.")))
@@ -124,8 +171,8 @@ class PatientSchema(Schema):
     name = fields.String()
     age = fields.Integer()
     sex = fields.String()
-    phone = fields.String()
-    attendant_phone = fields.String(allow_none=True)
+    phone = stored_phone()
+    attendant_phone = stored_phone(allow_none=True)
     language = fields.String()
     district_id = fields.Integer()
     village_id = fields.Integer(allow_none=True)
@@ -151,7 +198,8 @@ class PatientSummarySchema(Schema):
     name = fields.String()
     age = fields.Integer()
     sex = fields.String()
-    call_phone = fields.String(metadata={"description": "The number to call (the attendant's for hospital patients)"})
+    call_phone = fields.String(metadata={"pattern": E164_INDIA,
+                                         "description": "The number to call (the attendant's for hospital patients)"})
     language = fields.String()
     setting = fields.String()
     facility_id = fields.Integer(allow_none=True)
@@ -162,8 +210,18 @@ class PatientSummarySchema(Schema):
 
 
 class PatientQuerySchema(Schema):
-    phone = fields.String(metadata={"description": "Exact mobile number, any common spelling"})
+    phone = mobile(metadata={"description": "Exact mobile number, any common spelling"})
     q = fields.String(metadata={"description": "Part of the name, or an exact lab ID"})
+    page = fields.Integer(load_default=1, validate=in_range(1, DB_INT_MAX))
+    page_size = fields.Integer(load_default=10, validate=in_range(1, 100))
+
+
+PAGINATION_HEADER = {
+    "description": 'The page\'s place in the list, as JSON text (an HTTP header is a string), e.g. {"total": 24, '
+                   '"total_pages": 3, "first_page": 1, "last_page": 3, "page": 2, "previous_page": 1, '
+                   '"next_page": 3}; a page past the last has only total and total_pages.',
+    "schema": {"type": "string", "pattern": "^\\{.*\\}$"},
+}
 
 
 # --- tasks and attempts ---
@@ -193,13 +251,17 @@ class AttemptCreateSchema(Schema):
         required=True, validate=Length(min=1, max=64, error=_l("Between {min} and {max} characters.")),
         metadata={"description": "Unique per attempt, chosen by the client; resending it records nothing new"})
     outcome = documented(Outcome, required=True)
-    temperature_f = fields.Float(allow_none=True)
-    spo2 = fields.Integer(allow_none=True, strict=True)
-    symptoms = fields.List(documented(Symptom), load_default=list)
-    needs = fields.List(documented(NeedKind), load_default=list)
+    temperature_f = fields.Float(allow_none=True, metadata={"minimum": vitals.TEMPERATURE_F_MIN,
+                                                            "maximum": vitals.TEMPERATURE_F_MAX,
+                                                            "description": "Connected calls only"})
+    spo2 = fields.Integer(allow_none=True, strict=True, metadata={
+        "minimum": vitals.SPO2_MIN, "maximum": vitals.SPO2_MAX, "description": "Connected calls only"})
+    symptoms = fields.List(documented(Symptom), load_default=list, metadata={"description": "Connected calls only"})
+    needs = fields.List(documented(NeedKind), load_default=list, metadata={"description": "Connected calls only"})
     notes = fields.String(load_default="")
     callback_at = UtcDateTime(allow_none=True, metadata={
-        "description": "For call_back_later: ISO 8601; without an offset it is India time (Asia/Kolkata)"})
+        "description": "For call_back_later: ISO 8601; without an offset it is India time (Asia/Kolkata). "
+                       f"Within the next {MAX_CALLBACK_AHEAD.total_seconds() / 3600:.0f} hours."})
 
 
 class AttemptSchema(Schema):
@@ -293,7 +355,7 @@ class DispatchSchema(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"enum": values(DispatchKind)})
     vehicle_number = fields.String()
-    driver_phone = fields.String(allow_none=True)
+    driver_phone = stored_phone(allow_none=True)
     destination_facility_id = fields.Integer(allow_none=True)
     eta = UtcDateTime(allow_none=True)
     delivered_by = fields.String()
@@ -310,8 +372,9 @@ class EscalationDetailSchema(EscalationSchema):
 class DispatchCreateSchema(Schema):
     kind = documented(DispatchKind, required=True)
     vehicle_number = fields.String(load_default="", metadata={"description": "Ambulance: e.g. CG 04 AB 1234"})
-    driver_phone = fields.String(load_default="", metadata={"description": "Ambulance: the driver's Indian mobile"})
-    destination_facility_id = fields.Integer(allow_none=True, load_default=None, strict=True, metadata={
+    driver_phone = mobile(OPTIONAL_PHONE_SPELLING, load_default="",
+                         metadata={"description": "Ambulance: the driver's Indian mobile, any common spelling"})
+    destination_facility_id = record_id(allow_none=True, load_default=None, metadata={
         "description": "Ambulance: a hospital or care centre of the escalation's district"})
     eta = UtcDateTime(allow_none=True, load_default=None, metadata={
         "description": "Ambulance: when it reaches the patient (ISO 8601; without an offset, India time)"})
@@ -319,24 +382,20 @@ class DispatchCreateSchema(Schema):
     delivery_at = UtcDateTime(allow_none=True, load_default=None, metadata={
         "description": "Delivery or other: when it reaches the patient"})
     note = fields.String(load_default="")
-    version = fields.Integer(allow_none=True, strict=True,
-                             metadata={"description": "The version you saw; 409 if it has changed since"})
+    version = record_id(allow_none=True, metadata={"description": "The version you saw; 409 if it has changed since"})
 
 
 class ReassignSchema(Schema):
-    owner_id = fields.Integer(required=True, strict=True,
-                              metadata={"description": "An active user of the same desk and district"})
-    text = fields.String(load_default="", metadata={"description": "Why (required)"})
-    version = fields.Integer(allow_none=True, strict=True,
-                             metadata={"description": "The version you saw; 409 if it has changed since"})
+    owner_id = record_id(required=True, metadata={"description": "An active user of the same desk and district"})
+    text = fields.String(required=True, metadata={"description": "Why (not blank)"})
+    version = record_id(allow_none=True, metadata={"description": "The version you saw; 409 if it has changed since"})
 
 
 class EscalationActionSchema(Schema):
     action = fields.String(required=True, validate=one_of(list(escalations.ACTIONS)))
     text = fields.String(load_default="", metadata={"description": "Required for note, resolve and cancel"})
-    version = fields.Integer(allow_none=True, strict=True,
-                             metadata={"description": "The version you saw; 409 if it has changed since"})
+    version = record_id(allow_none=True, metadata={"description": "The version you saw; 409 if it has changed since"})
     outcome = fields.String(allow_none=True, load_default=None, metadata={
         "enum": list(escalations.OUTCOMES), "description": "resolve: what came of it"})
-    facility_id = fields.Integer(allow_none=True, load_default=None, strict=True, metadata={
+    facility_id = record_id(allow_none=True, load_default=None, metadata={
         "description": "resolve with outcome admitted: where (default: the ambulance's destination)"})
