@@ -35,7 +35,11 @@ def database_url(url):
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Signs sessions: required and strong unless SAMPARK_ENV=development (callcenter/secret_key.py checks it at
+    # start). Production is the default; development without a key uses a random one kept in SECRET_KEY_FILE.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SAMPARK_ENV = os.environ.get("SAMPARK_ENV", "production")
+    SECRET_KEY_FILE = Path(os.environ.get("SECRET_KEY_FILE", INSTANCE_DIR / "secret_key"))
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sampark.db'}"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

@@ -10,13 +10,17 @@ def create_app(config_object="config.Config", **overrides):
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_object)
     app.config.update(overrides)
+    from .secret_key import check as check_secret_key
+    check_secret_key(app)  # refuses to start with a missing or weak SECRET_KEY outside tests and development
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     register_extensions(app)
+    register_input_checks(app)  # before the blueprints: their <int:…> routes take its bounded converter
     register_blueprints(app)
     register_access_policy(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -87,6 +91,16 @@ def register_blueprints(app):
     for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp):
         app.register_blueprint(bp)
     init_api(app)
+
+
+def register_input_checks(app):
+    from .input_checks import register
+    register(app)
+
+
+def register_security_headers(app):
+    from .security_headers import register
+    register(app)
 
 
 def register_access_policy(app):

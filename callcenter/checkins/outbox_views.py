@@ -12,6 +12,7 @@ from wtforms.validators import AnyOf
 from .. import gateway as gateways
 from ..auth.access import roles_required
 from ..gateway.twilio_backend import TwilioGateway, outbox_status
+from ..input_checks import db_int
 from ..models import OutboxStatus, Role
 from ..services import outbox
 from .security import twilio_signed
@@ -31,7 +32,7 @@ def outbox_page():
     status = request.args.get("status") or None
     if status not in {s.value for s in OutboxStatus}:
         status = None
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     messages = outbox.latest(current_user, status=status, before=before, limit=PAGE + 1)
     older = messages[PAGE - 1].id if len(messages) > PAGE else None
     return render_template("checkins/outbox.html", messages=messages[:PAGE], status=status, older=older,

@@ -21,6 +21,7 @@ from jobs import runner
 from .. import labels
 from ..auth.access import roles_required
 from ..clock import local_date, utcnow
+from ..input_checks import page_number
 from ..models import Role
 from ..services import (
     dashboard,
@@ -148,7 +149,7 @@ def _list_args():
 @roles_required(*OFFICERS)
 def list_view(kind):
     form, f = _filters()
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number()
     extra = _list_args()
     columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
     return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,

@@ -8,6 +8,7 @@ from .. import labels
 from ..auth.access import roles_required
 from ..clock import utcnow
 from ..forms import apply_service_errors
+from ..input_checks import db_int
 from ..services import field_visits, records
 from ..services.errors import Conflict, Invalid
 from .forms import FieldVisitForm
@@ -17,8 +18,7 @@ VISIT_USERS = tuple(sorted(field_visits.VISIT_ROLES))
 
 
 def _block_filter():
-    raw = request.args.get("block", "")
-    return int(raw) if raw.isdigit() else None
+    return request.args.get("block", type=db_int)
 
 
 def _visit_list(template, purpose):

@@ -8,6 +8,7 @@ from ..auth.access import roles_required
 from ..clock import local_date
 from ..extensions import db
 from ..forms import apply_service_errors
+from ..input_checks import db_int
 from ..models import CallTask, Facility, Household
 from ..services import households, records, transfers, villages
 from ..services import settings as app_settings
@@ -155,7 +156,7 @@ def leave_household(patient_id):
 @roles_required(*villages.VIEWER_ROLES)
 def village_list():
     districts = villages.districts_for(current_user)
-    chosen = request.args.get("district", type=int) or (districts[0].id if districts else None)
+    chosen = request.args.get("district", type=db_int) or (districts[0].id if districts else None)
     blocks = villages.blocks_with_counts(current_user, chosen) if chosen else []
     return render_template("records/villages.html", districts=districts, chosen=chosen, blocks=blocks)
 

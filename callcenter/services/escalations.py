@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from .. import labels, scope
 from ..clock import utcnow
 from ..extensions import db
+from ..input_checks import optional_db_int
 from ..models import (
     OPEN_ESCALATION_STATUSES,
     Desk,
@@ -120,9 +121,8 @@ class ConsoleFilters:
     def from_args(cls, args):
         kind = args.get("kind") or None
         setting = args.get("setting") or None
-        block = (args.get("block") or "").strip()
         return cls(kind=kind if kind in labels.ESCALATION_KINDS else None,
-                   block_id=int(block) if block.isdigit() else None,
+                   block_id=optional_db_int(args.get("block")),
                    setting=setting if setting in set(Setting) else None,
                    query=" ".join((args.get("q") or "").split())[:80])
 
@@ -146,7 +146,7 @@ def console_queue(user, desk, filters=ConsoleFilters(), limit=CONSOLE_LIMIT):
     if filters.query:
         conditions, _kinds = records.search_conditions(filters.query)
         number = filters.query.removeprefix("#")
-        if number.isdigit() and len(number) <= 9:
+        if number.isascii() and number.isdigit() and len(number) <= 9:
             conditions.append(Escalation.id == int(number))
         stmt = stmt.where(or_(*conditions))
     stmt = scope.scoped(stmt.order_by(*QUEUE_ORDER), Escalation, user).limit(limit + 1).options(
