@@ -1,9 +1,23 @@
-"""Sign-in, sign-out and the language switch."""
+"""Sign-in, sign-out, sessions that end, and the language switch."""
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+from callcenter.auth.views import safe_next
 from callcenter.extensions import db
 from callcenter.models import AuditLog, User
 
 from ..conftest import csrf_token, two_factor_code
+from ..conftest import sign_in as sign_in_as
 from ..factories import PASSWORD, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sign_in(client, username, password, next_url=None):
@@ -81,3 +95,103 @@ def test_language_choice_is_kept_per_user(client, login, district):
 def test_language_switch_before_sign_in(client):
     client.post("/language", data={"language": "hi", "csrf_token": csrf_token(client)})
     assert '<html lang="hi">' in client.get("/login").get_data(as_text=True)
+
+
+def test_control_characters_in_next_are_refused_not_a_500(client, district):
+    user = make_user("volunteer", district)
+    for target in ("/queue/\r\nSet-Cookie: evil=1", "/queue/\x00", "/\\evil.example", "/ queue"):
+        assert safe_next(target) is None, target
+        response = sign_in(client, user.username, PASSWORD, next_url=target)
+        # Signed in and sent home, never to `target`; or a clear 400 for a NUL byte (an input check)
+        assert (response.status_code, response.headers.get("Location")) in ((302, "/"), (400, None)), target
+        if response.status_code == 302:
+            client.post("/logout", data={"csrf_token": csrf_token(client, "/queue/")})
+    assert client.get("/login", query_string={"next": "/queue/\r\nX: y"}).status_code in (200, 400)
+    assert safe_next("/queue/?day=2021-05-12#top") == "/queue/?day=2021-05-12#top"
+
+
+def _stolen(app, client):
+    """Another browser holding a copy of the client's session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    assert thief.get("/queue/").status_code == 200
+    return thief
+
+
+def test_signing_out_ends_every_session_of_the_user(app, client, district):
+    user = make_user("volunteer", district)
+    assert sign_in(client, user.username, PASSWORD).status_code == 302
+    thief = _stolen(app, client)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/queue/")})
+    assert thief.get("/queue/").status_code == 302  # the copied cookie no longer signs anyone in
+    assert client.get("/queue/").status_code == 302
+
+
+def test_a_new_password_or_deactivation_ends_the_users_sessions(app, client, login, district):
+    user = make_user("volunteer", district)
+    assert sign_in(client, user.username, PASSWORD).status_code == 302
+    thief = _stolen(app, client)
+    admin_client = app.test_client()
+    sign_in_as(admin_client, make_user("admin", district))
+    page = f"/admin/users/{user.id}"
+    assert admin_client.post(page, data={"password": "river-lamp-orchard", "reset": "1",
+                                         "csrf_token": csrf_token(admin_client, page)}).status_code == 302
+    assert thief.get("/queue/").status_code == 302 and client.get("/queue/").status_code == 302
+    assert sign_in(client, user.username, "river-lamp-orchard").status_code == 302
+    thief = _stolen(app, client)
+    assert admin_client.post(page, data={"full_name": "", "role": "volunteer", "district": district.name,
+                                         "phone": "", "submit": "1",  # "active" unticked
+                                         "csrf_token": csrf_token(admin_client, page)}).status_code == 302
+    assert thief.get("/queue/").status_code == 302 and client.get("/queue/").status_code == 302
+
+
+def test_a_session_ends_after_the_idle_time_and_the_lifetime(app, client, district, monkeypatch):
+    user = make_user("volunteer", district)
+    sign_in(client, user.username, PASSWORD)
+    with client.session_transaction() as s:
+        s["seen_at"] -= 29 * 60
+    assert client.get("/queue/").status_code == 200  # 29 idle minutes: still signed in
+    with client.session_transaction() as s:
+        s["seen_at"] -= 31 * 60
+    response = client.get("/queue/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    # A role may be given longer, up to the maximum of 8 hours.
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES_BY_ROLE", {"volunteer": 24 * 60})
+    sign_in(client, user.username, PASSWORD)
+    with client.session_transaction() as s:
+        s["seen_at"] -= 7 * 3600
+    assert client.get("/queue/").status_code == 200
+    with client.session_transaction() as s:
+        s["seen_at"] -= 9 * 3600
+    assert client.get("/queue/").status_code == 302
+    # However active, a session ends after PERMANENT_SESSION_LIFETIME (12 hours).
+    sign_in(client, user.username, PASSWORD)
+    with client.session_transaction() as s:
+        s["signed_in_at"] -= 12 * 3600 + 60
+    assert client.get("/queue/").status_code == 302
+
+
+def test_the_session_cookie_lives_hours_not_a_month(client, district):
+    user = make_user("volunteer", district)
+    response = sign_in(client, user.username, PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+    assert timedelta(hours=11) < expires - datetime.now(timezone.utc) <= timedelta(hours=12, minutes=1)
+
+
+@pytest.mark.parametrize("env,secure", [
+    ({"PUBLIC_URL": "https://sampark.example.gov.in"}, True),
+    ({"PUBLIC_URL": "http://10.0.0.5:5000"}, True),  # plain HTTP elsewhere: sign-in fails until HTTPS (or =0)
+    ({"PUBLIC_URL": "http://127.0.0.1:5000"}, False),  # bin/start on this machine
+    ({"PUBLIC_URL": "https://sampark.example.gov.in", "SAMPARK_ENV": "development"}, False),
+    ({"PUBLIC_URL": "https://sampark.example.gov.in", "SESSION_COOKIE_SECURE": "0"}, False),
+    ({}, False),
+])
+def test_cookies_are_secure_by_default_outside_development(env, secure):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("PUBLIC_URL", "SAMPARK_ENV", "SESSION_COOKIE_SECURE")}
+    out = subprocess.run([sys.executable, "-c", "import config; c = config.Config; "
+                          "print(c.SESSION_COOKIE_SECURE, c.REMEMBER_COOKIE_SECURE)"],
+                         env={**clean, **env}, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(secure), str(secure)]
