@@ -7,6 +7,7 @@ from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import ApiToken, AuditLog
 
+from ..conftest import two_factor_code
 from ..factories import PASSWORD, make_district, make_patient, make_task, make_user
 from .conftest import bearer
 
@@ -128,3 +129,36 @@ def test_unknown_api_path_and_wrong_method_are_json(api, district):
     wrong = api("GET", "/api/v1/auth/token")
     assert wrong.status_code == 405 and wrong.get_json()["code"] == 405
     assert "POST" in wrong.headers["Allow"]
+
+
+def test_roles_with_two_factor_sign_in_send_the_code(api, district):
+    admin = make_user("admin", district, username="boss")
+    missing = api("POST", "/api/v1/auth/token", json={"username": "boss", "password": PASSWORD})
+    assert missing.status_code == 401 and "otp" in missing.get_json()["message"]
+    right = two_factor_code(admin)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    refused = api("POST", "/api/v1/auth/token", json={"username": "boss", "password": PASSWORD, "otp": wrong})
+    assert refused.status_code == 401
+    assert refused.get_json()["message"] == "Wrong or already used two-factor code."
+    ok = api("POST", "/api/v1/auth/token", json={"username": "boss", "password": PASSWORD, "otp": right})
+    assert ok.status_code == 200 and ok.get_json()["user"]["role"] == "admin"
+    replay = api("POST", "/api/v1/auth/token", json={"username": "boss", "password": PASSWORD, "otp": right})
+    assert replay.status_code == 401
+    # The code is asked for only after the right password: a wrong one gets the one answer for everything.
+    guess = api("POST", "/api/v1/auth/token", json={"username": "boss", "password": "guess", "otp": right})
+    assert guess.get_json() == {"code": 401, "message": "Wrong username or password."}
+    assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 1
+
+
+def test_a_required_role_without_two_factor_cannot_get_a_token(api, district):
+    make_user("control_room", district, username="desk", enrolled=False)
+    response = api("POST", "/api/v1/auth/token", json={"username": "desk", "password": PASSWORD})
+    assert response.status_code == 403 and "sign in on the web once" in response.get_json()["message"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken)) == 0
+
+
+def test_the_token_request_documents_otp(api):
+    spec = api("GET", "/api/v1/openapi.json").get_json()
+    schema = spec["components"]["schemas"]["TokenRequest"]
+    assert "otp" in schema["properties"] and "otp" not in schema.get("required", [])
+    assert "authenticator" in schema["properties"]["otp"]["description"]
