@@ -165,3 +165,34 @@ def test_a_registration_that_the_document_allows_still_registers(api, district):
                        json=registration(district, name=f"Asha {n}", phone=phone))
         assert response.status_code == 201, (phone, response.get_json())
         assert response.get_json()["phone"] == "+919826012345"
+
+
+# ── Times at the ends of the calendar ─────────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "0001-01-01T00:00"])
+def test_a_time_that_cannot_be_turned_into_utc_is_422(api, district, when):
+    volunteer = make_user("volunteer", district)
+    task = make_task(make_patient(district))
+    assert api("POST", "/api/v1/tasks/claim", user=volunteer).status_code == 200
+    response = api("POST", f"/api/v1/tasks/{task.id}/attempts", user=volunteer,
+                   json={"submission_key": "k", "outcome": "call_back_later", "callback_at": when})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"callback_at"}
+
+
+def test_a_lone_surrogate_in_text_is_422_naming_the_field(api, district):
+    """JSON may escape half of a UTF-16 pair ("\\ud800"); no database can store it as text."""
+    response = api("POST", "/api/v1/patients", user=make_user("nodal_officer", district),
+                   data='{"name": "Asha \\ud800"}', content_type="application/json")
+    assert response.status_code == 422 and "name" in response.get_json()["errors"]
+
+
+def test_a_name_whose_duplicate_key_outgrows_the_column_is_422(api, district):
+    """ß case-folds to ss: 61 of them fit the name (120 characters) but not its duplicate-check key."""
+    response = api("POST", "/api/v1/patients", user=make_user("nodal_officer", district),
+                   json=registration(district, name="ß" * 61))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"name": "The name is too long (120 characters at most)."}
+    fits = api("POST", "/api/v1/patients", user=make_user("nodal_officer", district),
+               json=registration(district, name="ß" * 60))
+    assert fits.status_code == 201, fits.get_json()

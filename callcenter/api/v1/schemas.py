@@ -32,8 +32,9 @@ INVALID = {
 
 
 DB_INT_MAX = 2**31 - 1  # PostgreSQL's integer, the type of the id columns: a larger id is no record's
-# C0 controls but tab, CR and LF (notes have lines), and DEL: PostgreSQL refuses NUL in text.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab, CR and LF (notes have lines), and DEL: PostgreSQL refuses NUL in text. Lone UTF-16
+# surrogates (JSON can escape one, "\ud800") cannot be encoded for any database.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # A mobile as people write it (98260 12345, 098260-12345, +91 (98260) 12345); the service checks the number.
 PHONE_SPELLING = r"^\+?[0-9 ().-]{10,30}$"
 OPTIONAL_PHONE_SPELLING = r"^(\+?[0-9 ().-]{10,30})?$"
@@ -90,9 +91,12 @@ class UtcDateTime(fields.DateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         dt = super()._deserialize(value, attr, data, **kwargs)
-        if dt.tzinfo is None:
-            return local_to_utc(dt)
-        return dt.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            if dt.tzinfo is None:
+                return local_to_utc(dt)
+            return dt.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # the year 1 or 9999 moved past the calendar's end by the offset
+            raise self.make_error("invalid") from None
 
 
 def one_of(choices):
