@@ -1,8 +1,6 @@
 """The inbox: SMS a volunteer must read (not understood, unknown or shared numbers), and, with the console
 backend, a "simulate reply" form that goes through the same path as /twilio/sms."""
-import uuid
-
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,13 +25,17 @@ def can_simulate():
 @roles_required(*inbound.INBOX_ROLES)
 def inbox():
     show = "all" if request.args.get("show") == "all" else "open"
+    if show == "all" and current_user.role not in inbound.ALL_MESSAGES_ROLES:
+        abort(403)
     simulate = SimulateReplyForm(formdata=None, from_phone=request.args.get("phone", "")) if can_simulate() else None
     messages = inbound.inbox(current_user, show)
+    records.log_list_view(current_user, [m.patient_id for m in messages], f"inbox:{show}")
     return render_template("checkins/inbox.html", messages=messages, show=show,
                            urgent={m.id for m in messages if _urgent(m)},
                            open_count=inbound.open_count(current_user), handled_form=HandledForm(),
                            simulate=simulate, record_roles=getattr(records, "RECORD_ROLES", ()),
-                           need_labels=labels.NEEDS, symptom_labels=labels.SYMPTOMS)
+                           need_labels=labels.NEEDS, symptom_labels=labels.SYMPTOMS,
+                           all_roles=inbound.ALL_MESSAGES_ROLES)
 
 
 @bp.post("/inbox/<int:message_id>/handled")
@@ -68,11 +70,13 @@ def simulate():
     form = SimulateReplyForm()
     if form.validate_on_submit():
         phone = inbound.normalise_phone(form.from_phone.data)
-        received = inbound.receive_sms(f"SIM{uuid.uuid4().hex}", phone, "console", form.body.data or "")
+        if not inbound.may_simulate_from(current_user, phone):
+            # The same answer for a stranger's number and another district's patient: no hint whose it is.
+            flash(_("A simulated reply can only come from a number of a patient of your district."), "warning")
+            return redirect(url_for(".inbox", show="all"))
+        received = inbound.simulate_sms(current_user, phone, form.body.data or "")
         reply = received.reply or _("(no reply: the number has opted out of SMS)")
-        flash(_("Simulated SMS from %(phone)s stored (%(status)s). Reply: %(reply)s", phone=phone,
-                status=labels.INBOUND_STATUSES.get(received.message.status, received.message.status), reply=reply),
-              "info")
+        flash(_("Simulated SMS stored. Reply: %(reply)s", reply=reply), "info")
     else:
         flash(_("Enter the phone number the SMS comes from."), "warning")
     return redirect(url_for(".inbox", show="all"))

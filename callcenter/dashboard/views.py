@@ -19,9 +19,8 @@ from flask_login import current_user
 from jobs import runner
 
 from .. import labels
-from ..auth.access import roles_required
+from ..auth.access import STATE, roles_required
 from ..clock import local_date, utcnow
-from ..input_checks import page_number
 from ..models import Role
 from ..services import (
     dashboard,
@@ -149,7 +148,7 @@ def _list_args():
 @roles_required(*OFFICERS)
 def list_view(kind):
     form, f = _filters()
-    page = page_number()
+    page = request.args.get("page", 1, type=int) or 1
     extra = _list_args()
     columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
     return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,
@@ -259,14 +258,14 @@ def resume_queue():
 # --- scheduled jobs ------------------------------------------------------------------------------------
 
 @bp.route("/jobs")
-@roles_required(*OFFICERS)
+@roles_required(Role.ADMIN, scope=STATE)  # the jobs build and send for every district
 def jobs():
     return render_template("dashboard/jobs.html", runs=job_runs.recent(), job_names=list(runner.JOBS),
                            form=RunJobForm())
 
 
 @bp.route("/jobs/run", methods=["POST"])
-@roles_required(*OFFICERS)
+@roles_required(Role.ADMIN, scope=STATE)
 def run_job():
     """Run a job now (e.g. after fixing a failure); recorded with who asked."""
     form = RunJobForm()

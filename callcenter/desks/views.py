@@ -105,7 +105,8 @@ def _detail_page(esc, action_form=None, dispatch_form=None, reassign_form=None, 
         (str(u.id), f"{u.display_name} ({labels.ROLES[u.role]})") for u in escalations.reassign_candidates(esc)]
     return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
                            form=action_form, dispatch_form=dispatch_form, reassign_form=reassign_form,
-                           facilities=facilities, **_row_context(utcnow())), status
+                           facilities=facilities, may_dispatch=dispatch.may_dispatch(current_user),
+                           **_row_context(utcnow())), status
 
 
 @bp.route("/escalation/<int:esc_id>", methods=["GET"])
@@ -149,7 +150,7 @@ def _console_address(desk):
 
 
 @bp.route("/escalation/<int:esc_id>/dispatch", methods=["POST"])
-@roles_required(*DESK_USERS)
+@roles_required(*dispatch.DISPATCH_ROLES)
 def send_help(esc_id):
     esc = escalations.get_for_desk(esc_id, current_user)
     form = DispatchForm()

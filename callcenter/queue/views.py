@@ -9,7 +9,7 @@ from .. import labels, scope
 from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
-from ..models import CallTask, Household, Patient, Role, Setting, TaskStatus
+from ..models import CallTask, Household, Role, Setting, TaskStatus
 from ..services import calls, households, queue, records
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
@@ -62,7 +62,8 @@ def call(task_id):
         form.submission_key.data = uuid.uuid4().hex
         for patient, _task in members if household else ():
             form.members.append_entry({"patient_id": patient.id})
-    if not _mine(task) and request.method == "GET":
+    mine = _mine(task)
+    if not mine and request.method == "GET":
         flash(_("This call is not assigned to you."), "warning")
         return redirect(url_for(".console"))
     if form.validate_on_submit():
@@ -78,6 +79,11 @@ def call(task_id):
         else:
             flash(_saved_message(logged), "success" if logged.created else "info")
             return redirect(url_for(".console"))
+    if not mine:
+        # A form posted for a call this user no longer (or never) held: the service has refused or re-answered
+        # it above; the call screen itself, with the patient's details, is only for the one on the call.
+        flash(_("This call is not assigned to you."), "warning")
+        return redirect(url_for(".console"))
     if household:
         return _household_screen(task, members, form)
     patient = task.patient
@@ -88,13 +94,12 @@ def call(task_id):
 
 
 def _household_screen(task, members, form):
+    # Only the people this call covers are shown: a posted id of anyone else (a member who left the household,
+    # or a forged one) shows nobody; the service has refused the form already.
     people = {patient.id: patient for patient, _task in members}
-    for entry in form.members:  # a member in the posted form who is no longer on this call
-        pid = entry.form.patient_id.data
-        if pid and pid not in people:
-            people[pid] = db.session.get(Patient, pid)
     records.log_views(current_user, list(people.values()), "call")
-    household = db.session.get(Household, task.patient.household_id)
+    household_id = task.patient.household_id  # None: the household broke up after the form was shown
+    household = db.session.get(Household, household_id) if household_id else None
     return render_template("queue/household_call.html", task=task, patient=task.patient, household=household,
                            people=people, form=form, release_form=ReleaseForm(),
                            histories={pid: records.recent_history(p) for pid, p in people.items()},

@@ -12,9 +12,9 @@ from flask_babel import lazy_gettext as _l
 from ..checkins import texts
 from ..clock import to_local, utcnow
 from ..extensions import db
-from ..models import Dispatch, DispatchKind, Facility, FacilityKind
+from ..models import Dispatch, DispatchKind, Facility, FacilityKind, Role
 from . import audit, escalations, outbox, patients
-from .errors import Invalid
+from .errors import Forbidden, Invalid
 from .tx import transaction
 
 # An ETA or delivery time a little in the past is a clock or typing slip, not a mistake worth refusing.
@@ -23,6 +23,12 @@ MAX_ETA = timedelta(hours=24)        # an ambulance arriving later than this is 
 MAX_DELIVERY = timedelta(days=3)
 VEHICLE_RE = re.compile(r"^(?=.*[A-Z])(?=.*\d)[A-Z0-9]{4,12}$")  # e.g. CG04AB1234, 22BH1234AA
 MAX_WHO = 120
+# Sending an ambulance or supplies is the control room's work; doctors and counsellors advise, they do not dispatch.
+DISPATCH_ROLES = frozenset({Role.CONTROL_ROOM, *escalations.SUPERVISORS})
+
+
+def may_dispatch(user):
+    return getattr(user, "role", None) in DISPATCH_ROLES
 
 
 def facilities_for(esc):
@@ -95,6 +101,8 @@ def dispatch(esc_id, user, data, version=None, now=None):
     and an optional note.
     """
     now = now or utcnow()
+    if not may_dispatch(user):
+        raise Forbidden(_l("Only the control room sends ambulances and supplies."))
     esc = escalations.load_for_action(esc_id, user, version)
     escalations.begin_work(esc, user, now)  # refuses open (not yet acknowledged) and closed ones
     clean = _clean(esc, data, now)

@@ -98,7 +98,9 @@ REASONS = {
     "facility_wrong_district": _l("This facility is in another district."),
     "district_required": _l("Name the district: this import is not for one district."),
     "district_other": _l("This row is for another district than the one this import is for."),
-    "other_district": _l("This person is on record in another district; ask the state office to move them."),
+    # Not "in another district": the refusal must not tell where else a person is a patient.
+    "other_district": _l("This person is already on record and cannot be changed by this import; ask the state "
+                         "office."),
     "lab_conflict": _l("This lab ID belongs to %(name)s, whose phone and name differ: check the ID."),
     "conflicts_with_row": _l("Differs from %(value)s, which this person already has: row %(row)s of this file "
                              "is the same person. Correct one of the two rows."),
@@ -229,10 +231,15 @@ def store_upload(stream, filename, user, district_id=None, now=None):
                     mb=megabytes(limit))
         path = upload_dir() / f"{digest.hexdigest()}{extension}"
         os.replace(part, path)
+        _owner_mark(digest.hexdigest(), user).touch()
     except BaseException:
         Path(part).unlink(missing_ok=True)
         raise
     return StoredFile(path, filename, digest.hexdigest(), size)
+
+
+UPLOAD_GONE = _l("This file is no longer kept here (it was imported, or it is more than a day old). "
+                 "Upload it again.")
 
 
 def stored_upload(sha256, filename):
@@ -242,8 +249,22 @@ def stored_upload(sha256, filename):
             path = upload_dir() / f"{sha256}{extension}"
             if path.is_file():
                 return StoredFile(path, _safe_name(filename), sha256, path.stat().st_size)
-    raise NotFound(_l("This file is no longer kept here (it was imported, or it is more than a day old). "
-                      "Upload it again."))
+    raise NotFound(UPLOAD_GONE)
+
+
+def _owner_mark(sha256, user):
+    """An empty file beside an upload saying which district's officer sent it (the hash alone is no key:
+    the same file could be known elsewhere)."""
+    return upload_dir() / f"{sha256}.{user.district_id or 'state'}.owner"
+
+
+def stored_upload_for(user, sha256, filename):
+    """An upload this user may continue (map its columns, import it): one sent by an officer of their district;
+    state-level officers reach every upload. Another district's upload is "no longer kept", as a missing one."""
+    stored = stored_upload(sha256, filename)
+    if user.district_id is not None and not _owner_mark(sha256, user).is_file():
+        raise NotFound(UPLOAD_GONE)
+    return stored
 
 
 def local_file(path):
@@ -270,6 +291,8 @@ def prune_uploads():
 def _discard(stored):
     if stored.uploaded:
         stored.path.unlink(missing_ok=True)
+        for mark in upload_dir().glob(f"{stored.sha256}.*.owner"):
+            mark.unlink(missing_ok=True)
 
 
 def _rows(stored):

@@ -6,6 +6,7 @@ recorded. A household's shared phone is the exception: its report is recorded ag
 first-registered member (the phone's holder in the line list), flagged `shared_phone` so that it moves
 nobody down the queue and stays in the inbox until a volunteer confirms who it was about.
 """
+import uuid
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +25,9 @@ from .errors import Conflict, NotFound
 from .tx import transaction
 
 INBOX_ROLES = (Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN)
+# Every message, read or not: officers only. Volunteers see what needs a look (their work), and a patient's
+# own messages on that patient's call (DPDP: only what the call needs).
+ALL_MESSAGES_ROLES = (Role.NODAL_OFFICER, Role.ADMIN)
 NEEDS_A_LOOK = (InboundStatus.NOT_UNDERSTOOD, InboundStatus.UNKNOWN_SENDER)
 
 
@@ -143,6 +147,30 @@ def _keyword(keyword, matches, message, lang, now):
             audit.record(None, "patient.sms_opt_out" if opt_out else "patient.sms_opt_in", "patient", patient.id,
                          patient.district_id, now=now, inbound_message_id=message.id)
     return words["stop" if opt_out else "start"]
+
+
+def may_simulate_from(user, phone):
+    """With the console backend an officer may play a patient's reply: from a number of an active patient of
+    their own district (state-level officers: any number)."""
+    if user.district_id is None:
+        return bool(phone)
+    return bool(phone) and db.session.scalar(db.select(Patient.id).where(
+        Patient.phone == phone, Patient.status == PatientStatus.ACTIVE,
+        Patient.district_id == user.district_id).limit(1)) is not None
+
+
+def simulate_sms(user, phone, body, now=None):
+    """A reply played by an officer (console backend): handled exactly as a real SMS, and audited."""
+    now = now or utcnow()
+    received = receive_sms(f"SIM{uuid.uuid4().hex}", phone, "console", body, now=now)
+    _audit_simulation(user, received.message, now)
+    return received
+
+
+@transaction
+def _audit_simulation(user, message, now):
+    audit.record(user, "sms.simulate", "inbound_message", message.id,
+                 message.patient.district_id if message.patient else user.district_id, now=now)
 
 
 # --- the volunteers' inbox ---------------------------------------------------------------------------

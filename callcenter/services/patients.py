@@ -80,7 +80,7 @@ def check_fields(data, today):
     name = " ".join((data.get("name") or "").split())
     if not name:
         codes["name"] = "name_missing"
-    elif len(name) > 120 or len(name_key(name)) > 120:  # case folding can lengthen it (ß → ss)
+    elif len(name) > 120:
         codes["name"] = "name_too_long"
     clean["name"] = name
 
@@ -186,8 +186,11 @@ def find_active_duplicate(phone, name):
 
 
 def _duplicate_error():
-    return Conflict(_l("An active patient with this name and phone number is already registered."),
-                    {"phone": _l("Already registered with this name.")})
+    # One answer wherever the twin is (this district or another): a refusal that said where would tell a
+    # district officer that a person is a patient elsewhere.
+    return Conflict(_l("A patient with this name and phone number is already on record. Search for them; if you "
+                       "cannot find them, ask the state office."),
+                    {"phone": _l("Already on record with this name.")})
 
 
 @transaction

@@ -42,6 +42,14 @@ def log_view(user, patient, purpose):
 
 
 @transaction
+def log_list_view(user, patient_ids, purpose):
+    """One audit row for a page that lists patients (an inbox, a list): who saw which patients, and why."""
+    ids = sorted({pid for pid in patient_ids if pid is not None})
+    if ids:
+        audit.record(user, "patient.list_view", "patient", None, user.district_id, purpose=purpose, patient_ids=ids)
+
+
+@transaction
 def log_views(user, patients, purpose):
     """One audit row per patient shown (a household's members on one call screen), in one transaction."""
     for patient in patients:

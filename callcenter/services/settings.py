@@ -11,7 +11,7 @@ from ..rules.isolation import ReleaseRule
 from ..rules.policy import DEFAULT_CALLS_PER_DAY, MAX_CALLS_PER_DAY, CallPolicy
 from ..rules.routing import Thresholds
 from . import audit
-from .errors import Invalid
+from .errors import Forbidden, Invalid
 from .tx import transaction
 
 LABELS = {
@@ -98,7 +98,10 @@ def deadline_rule():
 
 @transaction
 def update(values, user, now=None):
-    """Save changed settings; each change is audited with its old and new value."""
+    """Save changed settings; each change is audited with its old and new value. The settings hold for the
+    whole state, so only a state-level user may change them."""
+    if getattr(user, "district_id", None) is not None:
+        raise Forbidden(_l("Only a state-level administrator changes the settings."))
     current = all_settings()
     errors = {}
     for key, value in values.items():

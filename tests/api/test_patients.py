@@ -90,8 +90,9 @@ def test_duplicate_is_409(api, district):
                 json=registration(district, name="sunita sahu", phone="+91 98260 12345"))
     assert again.status_code == 409
     assert again.get_json() == {
-        "code": 409, "message": "An active patient with this name and phone number is already registered.",
-        "errors": {"phone": "Already registered with this name."}}
+        "code": 409, "message": "A patient with this name and phone number is already on record. Search for them; "
+                                "if you cannot find them, ask the state office.",
+        "errors": {"phone": "Already on record with this name."}}
     assert db.session.scalar(db.select(db.func.count()).select_from(Patient)) == 1
 
 

@@ -122,7 +122,7 @@ def test_an_emergency_repeat_never_moves_a_deadline_later(district):
 
 
 def test_the_settings_page_edits_the_deadlines(client, login, district):
-    admin = make_user("admin", district)
+    admin = make_user("admin")  # settings hold for the whole state
     login(admin)
     html = client.get("/admin/settings").get_data(as_text=True)
     assert 'name="deadline_minutes.ambulance"' in html and 'name="realert_minutes"' in html

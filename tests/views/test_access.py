@@ -13,9 +13,10 @@ RULES = {
     ("GET", "/desk/"): {"control_room", "doctor", "counsellor", "nodal_officer", "admin"},
     ("GET", "/dashboard/"): {"nodal_officer", "admin"},
     ("GET", "/intake/register"): {"nodal_officer", "admin"},
-    ("GET", "/admin/settings"): {"admin"},
     ("GET", "/admin/users"): {"admin"},
 }
+# State-wide: the settings and the jobs are for state-level administrators only.
+STATE_ONLY = [("GET", "/admin/settings"), ("GET", "/dashboard/jobs")]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -30,8 +31,21 @@ def test_each_role_only_where_it_belongs(client, login, district, role):
             assert status == 403, (role, path, status)
 
 
+@pytest.mark.parametrize("method,path", STATE_ONLY)
+@pytest.mark.parametrize("role", ROLES)
+def test_state_wide_pages_are_for_state_level_administrators(client, login, district, method, path, role):
+    login(make_user(role, district))
+    assert client.open(path, method=method).status_code == 403, (role, path)
+
+
+@pytest.mark.parametrize("method,path", STATE_ONLY)
+def test_a_state_level_administrator_opens_state_wide_pages(client, login, method, path):
+    login(make_user("admin"))
+    assert client.open(path, method=method).status_code == 200
+
+
 def test_anonymous_users_are_sent_to_sign_in(client):
-    for method, path in RULES:
+    for method, path in [*RULES, *STATE_ONLY]:
         response = client.open(path, method=method)
         if method == "GET":
             assert response.status_code == 302 and "/login" in response.headers["Location"], path

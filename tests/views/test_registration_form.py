@@ -53,5 +53,5 @@ def test_duplicate_registration_is_refused_with_a_message(client, login, distric
     token = form_page(client)
     client.post("/intake/register", data=valid(district, token))
     html = client.post("/intake/register", data=valid(district, token, name="lata  dhruw")).get_data(as_text=True)
-    assert "Already registered with this name." in html
+    assert "Already on record with this name." in html
     assert db.session.scalar(db.select(db.func.count()).select_from(Patient)) == 1

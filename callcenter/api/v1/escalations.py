@@ -59,7 +59,7 @@ def act(action, esc_id):
 
 
 @blp.route("/<int:esc_id>/dispatch", methods=["POST"])
-@token_required(DESK_USERS)
+@token_required(dispatch.DISPATCH_ROLES)
 @blp.arguments(DispatchCreateSchema)
 @blp.response(201, EscalationDetailSchema)
 @blp.alt_response(404, response="NOT_FOUND")
