@@ -127,13 +127,20 @@ def screenshot(request, page):
     return _shot
 
 
-def sign_in(page, user, password=None):
-    """Sign `user` in through the sign-in form, starting from a page that sends strangers to it."""
+def sign_in(page, user, password=None, start="/"):
+    """Sign `user` in through the sign-in form, starting from a page that sends strangers to it; a user with
+    two-factor sign-in then types the code their app shows (computed here from the secret, as the app does)."""
     from playwright.sync_api import expect
 
     from .. import factories
-    page.goto("/")
+    from ..conftest import two_factor_code
+    page.goto(start)
     expect(page).to_have_url(re.compile(r"/login"))
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password or factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if user.two_factor_enabled:
+        expect(page).to_have_url(re.compile(r"/login/code$"))
+        page.get_by_label("Code").fill(two_factor_code(user))
+        page.get_by_role("button", name="Continue").click()
+        expect(page).not_to_have_url(re.compile(r"/login"))

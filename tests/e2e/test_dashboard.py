@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from .. import factories
 from ..dashboard import scenario
+from .conftest import sign_in
 
 try:
     from playwright.sync_api import expect
@@ -16,10 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def test_dashboard_renders_figures_and_charts(page, screenshot, live_server):
     s = scenario.build()
-    page.goto("/login")
-    page.get_by_label("Username").fill(s.officer.username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, s.officer, start="/login")  # the password, then the code (a nodal officer's second step)
     expect(page).to_have_url(live_server.url("/dashboard/"))
     expect(page.locator('[data-fig="active_total"]')).to_have_text("4")
     expect(page.locator('[data-fig="tasks.due"]')).to_have_text("4")

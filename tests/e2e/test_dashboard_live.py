@@ -6,8 +6,8 @@ from callcenter.extensions import db
 from callcenter.models import CallTask
 from jobs import runner
 
-from .. import factories
 from ..dashboard import scenario
+from .conftest import sign_in
 
 try:
     from playwright.sync_api import expect
@@ -20,10 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_figures_refresh_in_place(page, screenshot, live_server):
     s = scenario.build()
     page.clock.install()  # the page's timers run on a clock the test moves
-    page.goto("/login")
-    page.get_by_label("Username").fill(s.officer.username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, s.officer, start="/login")  # the password, then the code (a nodal officer's second step)
     expect(page.locator('[data-fig="active_total"]')).to_have_text("4")
     expect(page.locator('[data-fig="tasks.done"]')).to_have_text("1")
     stamp = page.locator("#figures-at").inner_text()
