@@ -37,9 +37,9 @@ def seed_demo_command(patients):
     click.echo("Demo data created." if created else "Demo data already present; nothing changed.")
     click.echo(f"Sign in at {current_app.config['PUBLIC_URL']} with any of "
                f"these usernames, password '{DEMO_PASSWORD}':")
-    from .demo import DEMO_USERS
-    for username, role, _name in DEMO_USERS:
-        click.echo(f"  {username:<12} {role}")
+    from .demo import login_lines
+    for line in login_lines(current_app.config["TWO_FACTOR_REQUIRED_ROLES"]):
+        click.echo(line)
 
 
 @click.command("make-call-lists")

@@ -19,6 +19,21 @@ DEMO_USERS = [
     ("nodal", "nodal_officer", "Gaurav Singh"),
     ("admin", "admin", "State Admin"),
 ]
+
+
+def login_lines(required_roles):
+    """What `flask seed-demo` prints under the address: each demo login, and how two-factor sign-in starts
+    for the roles that require it (they enrol at their first sign-in, as a real new officer would)."""
+    lines = [f"  {username:<12} {role:<14} {'+ code from an authenticator app' if role in required_roles else ''}"
+             .rstrip() for username, role, _name in DEMO_USERS]
+    if any(role in required_roles for _u, role, _n in DEMO_USERS):
+        lines += ["Users marked '+ code' set up two-factor sign-in at their first sign-in: the page shows a QR code",
+                  "and a key for an authenticator app on a phone (Google Authenticator, Microsoft Authenticator,",
+                  "FreeOTP), asks for the code it shows, then shows recovery codes once. Without a phone:",
+                  "`oathtool --totp -b KEY` (Debian package oathtool) prints the code from the key."]
+    return lines
+
+
 BLOCKS = {
     "Abhanpur": ["Gobra Navapara", "Khorpa", "Kendri", "Uparwara"],
     "Arang": ["Mandir Hasaud", "Chandkhuri", "Reewa", "Samoda"],

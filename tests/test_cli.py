@@ -39,6 +39,10 @@ def test_seed_demo_creates_a_working_district_once(runner):
     result = runner.invoke(args=["seed-demo", "--patients", "60"])
     assert result.exit_code == 0, result.output
     assert "password 'sampark-demo'" in result.output and "volunteer" in result.output
+    # Demo users of roles that need two-factor sign-in are told they set it up at their first sign-in.
+    assert "admin        admin          + code from an authenticator app" in result.output
+    assert "set up two-factor sign-in at their first sign-in" in result.output
+    assert not any(u.two_factor_enabled for u in db.session.scalars(db.select(User)))
     assert db.session.scalar(db.select(db.func.count()).select_from(Patient)) == 60
     settings = {s for (s,) in db.session.execute(db.select(Patient.setting).distinct())}
     assert settings == {"home", "ccc", "hospital"}
