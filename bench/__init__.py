@@ -5,3 +5,7 @@
 
 Not part of the test suite: speed targets live here, never in timed unit tests.
 """
+import os
+
+# A benchmark is not a deployment: the app may start without a production SECRET_KEY (callcenter/secret_key.py).
+os.environ.setdefault("SAMPARK_ENV", "development")
