@@ -39,6 +39,9 @@ EXAMPLES = int(os.environ.get("SAMPARK_FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, negative_data_rejection]
 
+IDS = {"patient_id", "task_id", "esc_id", "facility_id", "destination_facility_id", "village_id", "district_id",
+       "owner_id", "version"}
+ID_MAX = 2**31 - 1
 VOLUNTEER, CONTROL_ROOM, NODAL = "volunteer", "control_room", "nodal_officer"
 # Each operation with the roles that may use it (None: no token). Others get 403 before anything is read.
 OPERATIONS = {
@@ -106,14 +109,19 @@ def seed_world():
     return users, ids
 
 
-def steer(data, case, ids):
-    """Now and then replace a generated id or value by a seeded one, so the request gets past the lookups."""
-    for name in list(case.path_parameters or {}):
-        if name in ids and data.draw(st.booleans()):
+def steer(data, case, ids, negative):
+    """Now and then replace a generated id or value by a seeded one, so the request gets past the lookups.
+
+    In a negative case only ids that are plain ids already: the value schemathesis made invalid stays so."""
+    def may(name, value):
+        return name in ids and (not negative or (name in IDS and type(value) is int and 0 <= value <= ID_MAX))
+
+    for name, value in list((case.path_parameters or {}).items()):
+        if may(name, value) and data.draw(st.booleans()):
             case.path_parameters[name] = data.draw(st.sampled_from(ids[name]))
     if isinstance(case.body, dict):
-        for name in list(case.body):
-            if name in ids and data.draw(st.booleans()):
+        for name, value in list(case.body.items()):
+            if may(name, value) and data.draw(st.booleans()):
                 case.body[name] = data.draw(st.sampled_from(ids[name]))
 
 
@@ -135,15 +143,16 @@ def test_operation(app, client, schema, label, role):
     headers = {"Authorization": f"Bearer {sign_in_token(client, users[role])}"} if role else None
     operation = schema.find_operation_by_label(label)
     # The token is a given of each case, not generated (nor left out as "negative" data).
-    cases = st.one_of(*(operation.as_strategy(mode, headers=headers) for mode in GenerationMode))
+    cases = {mode: operation.as_strategy(mode, headers=headers) for mode in GenerationMode}
     found, errors = {}, _Errors()
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck), phases=["explicit", "generate"])
     @given(data=st.data())
     def fuzz(data):
-        case = data.draw(cases)
-        steer(data, case, ids)
+        mode = data.draw(st.sampled_from(list(GenerationMode)))
+        case = data.draw(cases[mode])
+        steer(data, case, ids, negative=mode == GenerationMode.NEGATIVE)
         errors.last = None
         response = case.call(session=client)
         FUZZ_TOTALS["requests"] += 1

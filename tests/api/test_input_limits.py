@@ -196,3 +196,13 @@ def test_a_name_whose_duplicate_key_outgrows_the_column_is_422(api, district):
     fits = api("POST", "/api/v1/patients", user=make_user("nodal_officer", district),
                json=registration(district, name="ß" * 60))
     assert fits.status_code == 201, fits.get_json()
+
+
+def test_an_unknown_outcome_is_refused_with_any_action(api, district):
+    """The document lists the outcomes; an unknown one was ignored (and the note saved) unless resolving."""
+    esc = escalations.raise_escalation(make_patient(district), "medicine", Desk.CONTROL_ROOM, Severity.ROUTINE,
+                                       "call")
+    db.session.commit()
+    response = api("POST", f"/api/v1/escalations/{esc.id}/actions", user=make_user("control_room", district),
+                   json={"action": "note", "text": "Called", "outcome": "__not_in_enum__"})
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"outcome"}

@@ -399,7 +399,7 @@ class EscalationActionSchema(Schema):
     action = fields.String(required=True, validate=one_of(list(escalations.ACTIONS)))
     text = fields.String(load_default="", metadata={"description": "Required for note, resolve and cancel"})
     version = record_id(allow_none=True, metadata={"description": "The version you saw; 409 if it has changed since"})
-    outcome = fields.String(allow_none=True, load_default=None, metadata={
-        "enum": list(escalations.OUTCOMES), "description": "resolve: what came of it"})
+    outcome = fields.String(allow_none=True, load_default=None, validate=one_of(list(escalations.OUTCOMES)),
+                            metadata={"description": "resolve: what came of it"})
     facility_id = record_id(allow_none=True, load_default=None, metadata={
         "description": "resolve with outcome admitted: where (default: the ambulance's destination)"})
