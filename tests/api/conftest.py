@@ -1,4 +1,6 @@
 """API test helpers: bearer tokens for factory users, and JSON requests that carry them."""
+from collections import Counter
+
 import pytest
 
 from callcenter.services import accounts
@@ -38,11 +40,12 @@ def api(client):
 
 
 # Totals of the fuzz run (tests/api/test_fuzz.py), printed at the end of the session.
-FUZZ_TOTALS = {"requests": 0, "server_errors": 0, "violations": 0}
+FUZZ_TOTALS = {"requests": 0, "server_errors": 0, "violations": 0, "statuses": Counter()}
 
 
 def pytest_terminal_summary(terminalreporter):
     if FUZZ_TOTALS["requests"]:
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(FUZZ_TOTALS["statuses"].items()))
         terminalreporter.write_line(
             "API fuzz: {requests} generated requests, {server_errors} server errors, "
-            "{violations} schema violations".format(**FUZZ_TOTALS))
+            "{violations} schema violations".format(**FUZZ_TOTALS) + f" (answers by status: {statuses})")

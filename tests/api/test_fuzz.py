@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from callcenter.clock import to_local, utcnow
+from callcenter.clock import local_date, to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import Desk, Severity, TaskStatus
 from callcenter.services import escalations
@@ -42,6 +42,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 IDS = {"patient_id", "task_id", "esc_id", "facility_id", "destination_facility_id", "village_id", "district_id",
        "owner_id", "version"}
 ID_MAX = 2**31 - 1
+OFTEN = st.sampled_from([True, True, True, False])  # steered three times in four
 VOLUNTEER, CONTROL_ROOM, NODAL = "volunteer", "control_room", "nodal_officer"
 # Each operation with the roles that may use it (None: no token). Others get 403 before anything is read.
 OPERATIONS = {
@@ -79,8 +80,8 @@ def seed_world():
     patients = [factories.make_patient(district, setting=s) for s in ("home", "home", "ccc", "hospital")]
     stranger = factories.make_patient(other)
     tasks = [factories.make_task(p) for p in [*patients, stranger]]
-    held = factories.make_task(patients[1], slot=2, status=TaskStatus.CLAIMED, claimed_by_id=users[VOLUNTEER].id,
-                               claimed_at=utcnow())
+    held = [factories.make_task(p, slot=2, status=TaskStatus.CLAIMED, claimed_by_id=users[role].id,
+                                claimed_at=utcnow()) for p, role in ((patients[1], VOLUNTEER), (patients[2], NODAL))]
     raised = [escalations.raise_escalation(patients[0], "ambulance", Desk.CONTROL_ROOM, Severity.EMERGENCY, "call"),
               escalations.raise_escalation(patients[1], "medicine", Desk.CONTROL_ROOM, Severity.ROUTINE, "call"),
               escalations.raise_escalation(patients[2], "food", Desk.CONTROL_ROOM, Severity.ROUTINE, "call"),
@@ -93,9 +94,10 @@ def seed_world():
     facilities = [f.id for d in (district, other) for f in (factories.facility(d, "hospital"),
                                                             factories.facility(d, "ccc"))]
     soon = to_local(utcnow() + timedelta(hours=2)).replace(microsecond=0).isoformat()
+    past = (local_date() - timedelta(days=2)).isoformat()
     ids = {
         "patient_id": [p.id for p in [*patients, stranger]],
-        "task_id": [t.id for t in [*tasks, held]] + [held.id] * 3,
+        "task_id": [t.id for t in [*tasks, *held]] + [t.id for t in held] * 2,
         "esc_id": [e.id for e in raised],
         "facility_id": facilities, "destination_facility_id": facilities,
         "village_id": [factories.village(district).id, factories.village(other).id],
@@ -104,7 +106,8 @@ def seed_world():
         "version": [1, 2, 3],
         "phone": [factories.phone()], "attendant_phone": [factories.phone()], "driver_phone": [factories.phone()],
         "callback_at": [soon], "eta": [soon], "delivery_at": [soon],
-        "vehicle_number": ["CG 04 AB 1234"],
+        "vehicle_number": ["CG 04 AB 1234"], "abha_number": ["91-1234-5678-9012"],
+        "positive_date": [past], "symptom_onset_date": [past], "isolation_start_date": [past],
     }
     return users, ids
 
@@ -117,11 +120,11 @@ def steer(data, case, ids, negative):
         return name in ids and (not negative or (name in IDS and type(value) is int and 0 <= value <= ID_MAX))
 
     for name, value in list((case.path_parameters or {}).items()):
-        if may(name, value) and data.draw(st.booleans()):
+        if may(name, value) and data.draw(OFTEN):
             case.path_parameters[name] = data.draw(st.sampled_from(ids[name]))
     if isinstance(case.body, dict):
         for name, value in list(case.body.items()):
-            if may(name, value) and data.draw(st.booleans()):
+            if may(name, value) and data.draw(OFTEN):
                 case.body[name] = data.draw(st.sampled_from(ids[name]))
 
 
@@ -157,6 +160,7 @@ def test_operation(app, client, schema, label, role):
         response = case.call(session=client)
         FUZZ_TOTALS["requests"] += 1
         FUZZ_TOTALS["server_errors"] += response.status_code >= 500
+        FUZZ_TOTALS["statuses"][response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS)
         except FailureGroup as group:
