@@ -278,3 +278,18 @@ def test_a_huge_page_number_shows_an_empty_page(client, login):
     for path in ("/intake/imports/", "/dashboard/list/patients"):
         response = client.get(path, query_string={"page": HUGE})
         assert response.status_code == 200, path
+
+
+def test_numbers_no_record_can_have_in_forms_are_refused_with_a_message(client, login, district):
+    """Two forms that pass a number to the database: a household member's record number (typed by the
+    officer) and the reassign form's hidden volunteer id."""
+    patient = factories.make_patient(district)
+    login(factories.make_user("admin"))
+    token = csrf_token(client, f"/patients/{patient.id}")
+    for number in (HUGE, PAST_BIGINT, PAST_INTEGER):
+        response = client.post(f"/patients/{patient.id}/household", data={"csrf_token": token, "other_id": number})
+        assert response.status_code == 200, number
+        assert "No patient with this record number in your district." in response.get_data(as_text=True)
+    for bad in (HUGE, PAST_INTEGER, "x", "-1"):
+        response = client.post("/dashboard/actions/reassign", data={"csrf_token": token, "from_user": bad})
+        assert response.status_code == 400, bad

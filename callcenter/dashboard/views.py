@@ -21,6 +21,7 @@ from jobs import runner
 from .. import labels
 from ..auth.access import STATE, roles_required
 from ..clock import local_date, utcnow
+from ..input_checks import optional_db_int, page_number
 from ..models import Role
 from ..services import (
     dashboard,
@@ -148,7 +149,7 @@ def _list_args():
 @roles_required(*OFFICERS)
 def list_view(kind):
     form, f = _filters()
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number()
     extra = _list_args()
     columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
     return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,
@@ -212,10 +213,11 @@ def reassign():
     form = ReassignForm()
     form.to_user.choices = labels.choices([("", "")] + [(v.id, v.username)
                                                          for v in dashboard.volunteers(current_user)])
-    if not form.validate_on_submit():
+    from_user = optional_db_int(form.from_user.data)  # a hidden field: anything but an id is a bad request
+    if not form.validate_on_submit() or from_user is None:
         abort(400)
     try:
-        moved = dashboard_actions.reassign_tasks(current_user, int(form.from_user.data), form.to_user.data)
+        moved = dashboard_actions.reassign_tasks(current_user, from_user, form.to_user.data)
     except ServiceError as exc:
         flash(str(exc.message), "danger")
         return _back()

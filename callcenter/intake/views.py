@@ -18,6 +18,7 @@ from .. import labels, scope
 from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
+from ..input_checks import db_int, page_number
 from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
 from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules import linelist
@@ -119,15 +120,15 @@ def import_upload():
 def import_columns(sha):
     name = request.args.get("name", "")
     dry_run = request.args.get("dry_run") == "1"
-    district_id = request.args.get("district", type=int)
+    district_id = request.args.get("district", type=db_int)
     try:
         stored = imports.stored_upload_for(current_user, sha, name)
     except NotFound as exc:
         flash(str(exc.message), "warning")
         return redirect(url_for(".import_upload"))
     earlier = None
-    if request.method == "GET" and request.args.get("batch", type=int):
-        earlier = imports.open_batch(current_user, request.args.get("batch", type=int)).mapping
+    if request.method == "GET" and request.args.get("batch", type=db_int):
+        earlier = imports.open_batch(current_user, request.args.get("batch", type=db_int)).mapping
     try:
         inspection = imports.inspect(stored, current_user, district_id, chosen=earlier)
     except imports.Refused as exc:
@@ -176,7 +177,7 @@ def _mapping_problems(header_map, required):
 @bp.route("/imports/")
 @roles_required(*IMPORTERS)
 def import_list():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     found, total = imports.batches(current_user, offset=(page - 1) * 50, limit=50)
     return render_template("intake/import_list.html", batches=found, total=total, page=page, per_page=50)
 
@@ -186,7 +187,7 @@ def import_list():
 def import_batch(batch_id):
     batch = imports.open_batch(current_user, batch_id)
     action = request.args.get("action") if request.args.get("action") in set(RowAction) else None
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     rows, total = imports.batch_rows(batch, action, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
     return render_template("intake/import_batch.html", batch=batch, rows=rows, total=total, page=page,
                            per_page=ROWS_PER_PAGE, action=action, summary=imports.summary(batch),

@@ -8,7 +8,7 @@ from ..auth.access import roles_required
 from ..clock import local_date
 from ..extensions import db
 from ..forms import apply_service_errors
-from ..input_checks import db_int
+from ..input_checks import ID_MAX, db_int
 from ..models import CallTask, Facility, Household
 from ..services import households, records, transfers, villages
 from ..services import settings as app_settings
@@ -124,6 +124,8 @@ def group(patient_id):
     form = HouseholdForm()
     if form.validate_on_submit():
         try:
+            if not 0 < form.other_id.data <= ID_MAX:  # no record has it (and the database could not be asked)
+                raise NotFound("no such record number")
             households.group(patient_id, form.other_id.data, current_user)
         except Invalid as exc:
             apply_service_errors(form, exc)

@@ -168,7 +168,8 @@ def test_daily_report_page(client, login):
     login(s.officer)
     html = client.get("/dashboard/report").get_data(as_text=True)
     assert "@media print" in html and 'id="report-sex"' in html and 'id="report-block"' in html
-    assert "@page { size: A4" in html and "window.print()" in html
+    # The Print button runs from static/page-actions.js (the CSP allows no inline handler).
+    assert "@page { size: A4" in html and "data-print" in html and "/static/page-actions.js" in html
     _assert_report_content(html, s)
     assert f"District: {s.a.name}" in html
 
@@ -193,7 +194,7 @@ def test_daily_report_pdf_is_the_report_page(client, login, monkeypatch):
     assert "sampark-report-" in response.headers["Content-Disposition"]
     (html,) = printed
     _assert_report_content(html, s)
-    assert "Back to the dashboard" not in html and "window.print()" not in html
+    assert "Back to the dashboard" not in html and "data-print" not in html and "page-actions.js" not in html
 
 
 def test_daily_report_pdf_falls_back_to_the_printable_page(client, login, monkeypatch):
