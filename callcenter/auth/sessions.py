@@ -4,7 +4,7 @@ requests (SESSION_IDLE_MINUTES, per role, at most SESSION_IDLE_MAX_MINUTES) and 
 PERMANENT_SESSION_LIFETIME whatever happens."""
 import time
 
-from flask import current_app, flash, session
+from flask import current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -13,6 +13,7 @@ from ..services import accounts
 
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 _SEEN_EVERY = 30  # seconds: the cookie is rewritten at most this often just to note activity
+_NOT_ACTIVITY = frozenset({"static", "bootstrap.static"})  # files a page loads: no user is looked up for them
 
 
 def init(bp):
@@ -50,7 +51,7 @@ def start(user):
 
 def end_expired_session():
     """before_request: sign out a session that has been idle too long or lived too long."""
-    if not current_user.is_authenticated:
+    if request.endpoint in _NOT_ACTIVITY or not current_user.is_authenticated:
         return
     now = int(time.time())
     signed_in_at, seen_at = session.get(SIGNED_IN_AT, 0), session.get(SEEN_AT, 0)
