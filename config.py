@@ -88,10 +88,6 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_DURATION = 12 * 3600
-    API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
-
-    # Languages
-    BABEL_DEFAULT_LOCALE = "en"
     # A session ends after this long whatever happens (a shift), and after SESSION_IDLE_MINUTES without a
     # request (a page that updates itself counts); per-role overrides, e.g. "volunteer=60,doctor=45".
     # No idle limit may exceed SESSION_IDLE_MAX_MINUTES.
@@ -99,14 +95,18 @@ class Config:
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
     SESSION_IDLE_MINUTES_BY_ROLE = _env_role_minutes("SESSION_IDLE_MINUTES_BY_ROLE")
     SESSION_IDLE_MAX_MINUTES = 8 * 60
-    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
     # Two-factor sign-in (TOTP): required for these roles, optional for the others.
     TWO_FACTOR_REQUIRED_ROLES = [r.strip() for r in os.environ.get(
         "TWO_FACTOR_REQUIRED_ROLES", "admin,nodal_officer,control_room").split(",") if r.strip()]
     TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "Sampark")
     # Sign-in attempts per client address (all usernames together), on POST /login, the two-factor step and
     # POST /api/v1/auth/token. Generous: a call centre's staff may share one address.
-    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "30 per minute; 300 per hour")
+    SIGN_IN_RATE_LIMIT = os.environ.get("SIGN_IN_RATE_LIMIT", "60 per minute; 600 per hour")
+
+    # Languages
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = {"en": "English", "hi": "हिन्दी"}
 
     # Static assets are served from the installed Bootstrap-Flask package, never a CDN.
@@ -153,12 +153,12 @@ class Config:
     IVR_VOICE = os.environ.get("IVR_VOICE", "Polly.Aditi")  # speaks Hindi (hi-IN) and Indian English (en-IN)
     CHECKIN_LINK_RATE_LIMIT = os.environ.get("CHECKIN_LINK_RATE_LIMIT", "60 per minute")
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    # memory:// (the zero-setup default) counts per process; in production set a Redis URL, e.g.
+    # redis://127.0.0.1:6379/0, so that every worker and instance shares the counts (sign-in limits too).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
     # Line-list imports (callcenter/services/imports.py): the largest file and row count accepted, and
-    # memory:// (the zero-setup default) counts per process; in production set a Redis URL, e.g.
-    # redis://127.0.0.1:6379/0, so that every worker and instance shares the counts (sign-in limits too).
     # where uploads wait (for the column mapping and the real run after a check) before they are deleted.
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 25 * 1024 * 1024)
     # No request body may be larger (the form around the file needs a little more): a bigger upload is
@@ -180,7 +180,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; production uses scrypt
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and browser use plain HTTP
     # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
     # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("SAMPARK_TEST_DATABASE_URL", "sqlite://"))
-    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and browser use plain HTTP
