@@ -8,10 +8,10 @@ from ..auth.access import STATE, roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import Role, User
-from ..services import accounts, deadlines
+from ..services import accounts, deadlines, two_factor
 from ..services import settings as app_settings
 from ..services.errors import Conflict, Invalid
-from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, UserForm
+from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, TwoFactorResetForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,11 +51,11 @@ def districts():
 @roles_required(Role.ADMIN)
 def users():
     form = UserForm()
-    form.district.choices = _district_choices()
+    form.district.choices = _district_choices(placeholder=True)
     if form.validate_on_submit():
         try:
             user = accounts.create_user(form.username.data, form.role.data, form.password.data,
-                                        district_name=form.district.data or None,
+                                        district_name=form.district.data,
                                         full_name=form.full_name.data, actor=current_user)
         except (Invalid, Conflict) as exc:
             apply_service_errors(form, exc)
@@ -67,9 +67,13 @@ def users():
     return render_template("admin/users.html", form=form, people=people)
 
 
-def _district_choices():
-    state_level = [("", _("State level (all districts)"))] if current_user.district_id is None else []
-    return labels.choices(state_level + [(d.name, d.name) for d in scope.districts(current_user)])
+def _district_choices(placeholder=False):
+    """The districts this admin may give a user; "State level" (value accounts.STATE_LEVEL) for state-level
+    admins only. `placeholder`: start with an empty choice, so that the district must be chosen."""
+    first = [("", _("Choose…"))] if placeholder else []
+    state_level = [(accounts.STATE_LEVEL, _("State level (all districts)"))] if current_user.district_id is None \
+        else []
+    return labels.choices(first + state_level + [(d.name, d.name) for d in scope.districts(current_user)])
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -79,18 +83,24 @@ def edit_user(user_id):
     person = accounts.get_user(user_id, current_user)
     # Two forms on one page: only the one that was sent reads the request (the other keeps its values).
     details = {"full_name": person.full_name, "role": person.role, "phone": person.phone or "",
-               "active": person.active, "district": person.district.name if person.district else ""}
+               "active": person.active, "district": person.district.name if person.district else accounts.STATE_LEVEL}
     form = EditUserForm(formdata=request.form if "submit" in request.form else None, data=details)
     form.district.choices = _district_choices()
     password_form = PasswordResetForm(formdata=request.form if "reset" in request.form else None)
+    two_factor_form = TwoFactorResetForm(formdata=request.form if "reset_two_factor" in request.form else None)
+    if two_factor_form.is_submitted() and "reset_two_factor" in request.form and two_factor_form.validate():
+        two_factor.reset(user_id, current_user)
+        flash(_("Two-factor sign-in reset for %(name)s: they set it up again when they next sign in.",
+                name=person.username), "success")
+        return redirect(url_for(".edit_user", user_id=user_id))
     if password_form.is_submitted() and "reset" in request.form and password_form.validate():
         try:
             accounts.reset_password(user_id, current_user, password_form.password.data)
         except Invalid as exc:
             apply_service_errors(password_form, exc)
         else:
-            flash(_("New password set for %(name)s; their API tokens no longer work.", name=person.username),
-                  "success")
+            flash(_("New password set for %(name)s; they are signed out everywhere and their API tokens no "
+                    "longer work.", name=person.username), "success")
             return redirect(url_for(".users"))
     elif form.is_submitted() and "submit" in request.form and form.validate():
         try:
@@ -101,4 +111,5 @@ def edit_user(user_id):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".users"))
-    return render_template("admin/user_edit.html", person=person, form=form, password_form=password_form)
+    return render_template("admin/user_edit.html", person=person, form=form, password_form=password_form,
+                           two_factor_form=two_factor_form, two_factor_required=two_factor.required(person))
