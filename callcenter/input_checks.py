@@ -3,6 +3,7 @@
 PostgreSQL refuses a NUL byte in text and an integer past bigint; both used to surface as a 500. So:
 - every query argument and form field (names, values, uploaded file names) with a NUL or another C0 control
   character is refused with a 400 that names the field (form text may hold tab, CR and LF: notes have lines);
+  an address (path) with one is a 404;
 - the URL map's `int` converter matches only 0 … ID_MAX, so a bigger id is a 404 and never a query;
 - `db_int` and `page_number` read integers from the query string within the same range.
 
@@ -78,6 +79,8 @@ def _bad_field(multidict, pattern):
 
 def refuse_control_characters():
     """before_request: a 400 naming the field that carries a NUL or other control character."""
+    if _QUERY_BAD.search(request.path):  # e.g. /c/<token> with a NUL: no such page
+        return render_error(404)
     field = _bad_field(request.args, _QUERY_BAD)
     if field is None and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):

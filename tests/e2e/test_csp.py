@@ -14,8 +14,8 @@ from callcenter.models import Escalation
 from callcenter.services import checkin_links
 
 from .. import factories
-from ..conftest import two_factor_code
 from ..dashboard import scenario
+from .conftest import sign_in as conftest_sign_in
 
 try:
     from playwright.sync_api import expect
@@ -70,14 +70,9 @@ class Watch:
 
 
 def sign_in(page, user):
+    """As the next person at the same computer: no cookies from the one before."""
     page.context.clear_cookies()
-    page.goto("/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if re.search(r"/login/code$", page.url):
-        page.get_by_label("Code").fill(two_factor_code(user))
-        page.get_by_role("button", name="Continue").click()
+    conftest_sign_in(page, user)
     expect(page).not_to_have_url(re.compile(r"/login"))
 
 
