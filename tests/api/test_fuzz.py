@@ -36,6 +36,7 @@ from .. import factories
 from .conftest import FUZZ_TOTALS, sign_in_token
 
 EXAMPLES = int(os.environ.get("SAMPARK_FUZZ_EXAMPLES", "20"))
+PER_REQUEST = timedelta(seconds=10)  # generous: a request this slow is a hang or a pathological input
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, negative_data_rejection]
 
@@ -149,7 +150,7 @@ def test_operation(app, client, schema, label, role):
     cases = {mode: operation.as_strategy(mode, headers=headers) for mode in GenerationMode}
     found, errors = {}, _Errors()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=EXAMPLES, deadline=PER_REQUEST, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck), phases=["explicit", "generate"])
     @given(data=st.data())
     def fuzz(data):
