@@ -150,8 +150,16 @@ def _mapping_help(inspection):
     return "\n".join(lines)
 
 
+@click.command("access-table")
+@with_appcontext
+def access_table_command():
+    """Print who may use each route (the README's table), from the policies the routes declare."""
+    from .auth.access import role_table
+    click.echo(role_table(current_app))
+
+
 def register(app):
     for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command,
-                    send_outbox_command):
+                    send_outbox_command, access_table_command):
         app.cli.add_command(command)
     app.cli.add_command(import_patients_command)

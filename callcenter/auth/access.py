@@ -116,3 +116,29 @@ def enforce():
         current_app.logger.error("refused: route %s declares no access policy", request.endpoint)
         abort(403)
     return None
+
+
+ROLE_HEADINGS = {Role.VOLUNTEER: "volunteer", Role.CONTROL_ROOM: "control room", Role.DOCTOR: "doctor",
+                 Role.COUNSELLOR: "counsellor", Role.NODAL_OFFICER: "nodal officer", Role.ADMIN: "admin"}
+REACH = {DISTRICT: "own district (state-level users: every district)", STATE: "state-level users only",
+         OWN: "own account", NONE: ""}
+TABLE_START, TABLE_END = "<!-- access table: flask --app app access-table -->", "<!-- end of access table -->"
+
+
+def role_table(app):
+    """The README's table of who may use what, written from the declared policies (Markdown)."""
+    lines = [TABLE_START, "", "| route | " + " | ".join(ROLE_HEADINGS.values()) + " | reach |",
+             "| --- |" + " :-: |" * len(ROLE_HEADINGS) + " --- |"]
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, sorted(r.methods))):
+        if rule.endpoint in LIBRARY_ENDPOINTS:
+            continue
+        access = policy_for(rule.endpoint, app)
+        methods = "/".join(sorted(rule.methods - {"HEAD", "OPTIONS"}))
+        if access.by in (ANYONE, SIGNED):
+            cells = ["anyone" if access.by == ANYONE else "provider"] * len(ROLE_HEADINGS)
+            reach = access.why
+        else:
+            cells = ["✓" if role in access.roles else "" for role in ROLE_HEADINGS]
+            reach = REACH[access.scope] + (" · bearer token" if access.by == TOKEN else "")
+        lines.append(f"| `{methods} {rule.rule}` | " + " | ".join(cells) + f" | {reach} |")
+    return "\n".join([*lines, "", TABLE_END])
