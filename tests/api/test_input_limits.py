@@ -206,3 +206,17 @@ def test_an_unknown_outcome_is_refused_with_any_action(api, district):
     response = api("POST", f"/api/v1/escalations/{esc.id}/actions", user=make_user("control_room", district),
                    json={"action": "note", "text": "Called", "outcome": "__not_in_enum__"})
     assert response.status_code == 422 and set(response.get_json()["errors"]) == {"outcome"}
+
+
+# ── JSON that json.loads cannot read for reasons other than syntax ───────────────────────────────────
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,                                     # nested past Python's stack
+    '{"username": ' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + ', "password": "x"}',
+    '{"username": "asha", "password": ' + "9" * 5000 + "}",             # more digits than int() reads
+])
+def test_json_too_deep_or_a_number_too_long_is_400(api, district, body):
+    for path, user in (("/api/v1/auth/token", None), ("/api/v1/patients", make_user("nodal_officer", district))):
+        response = api("POST", path, user=user, data=body, content_type="application/json")
+        assert response.status_code == 400, path
+        assert response.get_json()["errors"] == {"_body": "Invalid JSON body."}

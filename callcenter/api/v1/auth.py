@@ -1,11 +1,12 @@
 """Token sign-in."""
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from ...auth.access import OWN, public
 from ...auth.limits import sign_in_limit
 from ...services import accounts, two_factor
+from .blueprint import Blueprint  # reads every unreadable body as 400
 from .schemas import TokenRequestSchema, TokenSchema
 from .security import bearer_token, token_required
 

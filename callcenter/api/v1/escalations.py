@@ -1,7 +1,6 @@
 """Desks: escalations for the control room, doctors and counsellors, and the actions on them."""
-from flask_smorest import Blueprint
-
 from ...services import dispatch, escalations, records
+from .blueprint import Blueprint
 from .schemas import (
     DispatchCreateSchema,
     EscalationActionSchema,
