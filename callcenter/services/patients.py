@@ -80,7 +80,7 @@ def check_fields(data, today):
     name = " ".join((data.get("name") or "").split())
     if not name:
         codes["name"] = "name_missing"
-    elif len(name) > 120:
+    elif len(name) > 120 or len(name_key(name)) > 120:  # case folding can lengthen it (ß → ss)
         codes["name"] = "name_too_long"
     clean["name"] = name
 
