@@ -69,12 +69,9 @@ def register_extensions(app):
     login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.login_message_category = "warning"
 
-    from . import models
-
-    @login_manager.user_loader
-    def load_user(user_id):
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+    # A session's id is "<user id>:<session epoch>": ending a user's sessions bumps the epoch (auth/sessions.py).
+    from .services import accounts
+    login_manager.user_loader(accounts.user_for_session)
 
 
 def register_blueprints(app):

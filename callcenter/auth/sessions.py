@@ -8,9 +8,6 @@ from flask import current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import login_manager
-from ..services import accounts
-
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 _SEEN_EVERY = 30  # seconds: the cookie is rewritten at most this often just to note activity
 _NOT_ACTIVITY = frozenset({"static", "bootstrap.static"})  # files a page loads: no user is looked up for them
@@ -21,8 +18,6 @@ def init(bp):
 
 
 def _register(state):
-    # Replaces the plain id loader of create_app(): the id carries the session epoch ("<id>:<epoch>").
-    login_manager.user_loader(accounts.user_for_session)
     state.app.before_request(end_expired_session)
 
 

@@ -25,10 +25,3 @@ class Conflict(ServiceError):
 class Invalid(ServiceError):
     status = 422
 
-
-class TooManyAttempts(ServiceError):
-    status = 429
-
-    def __init__(self, message, retry_after_seconds):
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
