@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.build_once --url … --day 2026-11-23
 
 A process of its own for each build, so that its peak RSS belongs to that build alone. Run by
-bench/run.py; it is the real service (callcenter.services.call_lists.build_call_list) in an app
+bench/run.py; it is the real service (callcenter.services.calls.call_lists.build_call_list) in an app
 context, at the time the scheduler runs it (CALL_LIST_TIME, local).
 """
 import argparse
@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from callcenter.clock import local_to_utc
 from callcenter.extensions import db
-from callcenter.services.call_lists import build_call_list
+from callcenter.services.calls.call_lists import build_call_list
 
 from . import databases
 

@@ -103,14 +103,12 @@ def main(argv=None):
     from callcenter.dashboard import views
     from callcenter.extensions import db
     from callcenter.models import CallTask, DailyFiguresDay, DashboardSnapshot
-    from callcenter.services import (
-        daily_figures,
-        dashboard,
-        dashboard_export,
-        dashboard_reports,
-        dashboard_snapshots,
-    )
-    from callcenter.services.dashboard import Filters
+    from callcenter.services.dashboard import daily_figures
+    from callcenter.services.dashboard import export as dashboard_export
+    from callcenter.services.dashboard import overview as dashboard
+    from callcenter.services.dashboard import reports as dashboard_reports
+    from callcenter.services.dashboard import snapshots as dashboard_snapshots
+    from callcenter.services.dashboard.overview import Filters
 
     app = create_app(SQLALCHEMY_DATABASE_URI=str(normalized(args.url).render_as_string(hide_password=False)))
     rows = []

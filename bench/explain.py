@@ -5,7 +5,7 @@ timed).
 
     .venv/bin/python -m bench.explain --url postgresql://postgres@127.0.0.1:5432/sampark_bench_300k
 
-The statements are the service's own (callcenter/services/call_lists.py), built the same way.
+The statements are the service's own (callcenter/services/calls/call_lists.py), built the same way.
 """
 import argparse
 import time
@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import text
 
 from callcenter.extensions import db
-from callcenter.services import call_lists
+from callcenter.services.calls import call_lists
 
 from . import databases
 from .build_once import build_time

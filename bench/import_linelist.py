@@ -9,7 +9,7 @@ The data set comes from bench/generate.py into a database of its own (1,000,000 
 The line list is written to bench/out/ as the districts send them: Hindi and English headers, phones and
 dates in every usual format, a District column (a state-level import), 3 % people already on record
 (some moved to a care centre: transfers), 5 % the same person again further down, 2 % rows with a
-mistake. Each import is the real service (callcenter.services.imports.import_line_list, as the shell
+mistake. Each import is the real service (callcenter.services.intake.imports.import_line_list, as the shell
 command runs it) in a fresh process, so its peak memory is its own: a check (dry run) of a fifth of the
 file and of the whole file, then the import, then the same file again (which must change nothing).
 Memory bounded by a chunk, not by the file: the check of the whole file peaks no higher than the fifth.
@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 from callcenter.clock import local_date
 from callcenter.demo import FIRST, LAST
 from callcenter.extensions import db
-from callcenter.services import imports
+from callcenter.services.intake import imports
 
 from . import databases, generate
 from .build_once import PeakSampler, _cpu_seconds, _status_kib

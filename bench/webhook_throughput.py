@@ -107,7 +107,7 @@ def seed(url, patients):
     from callcenter.clock import local_date, utcnow
     from callcenter.extensions import db
     from callcenter.models import District, Patient
-    from callcenter.services import call_lists
+    from callcenter.services.calls import call_lists
     from config import database_url
 
     app = create_app("config.Config", SQLALCHEMY_DATABASE_URI=database_url(url))

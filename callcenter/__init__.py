@@ -70,7 +70,7 @@ def register_extensions(app):
     login_manager.login_message_category = "warning"
 
     # A session's id is "<user id>:<session epoch>": ending a user's sessions bumps the epoch (auth/sessions.py).
-    from .services import accounts
+    from .services.core import accounts
     login_manager.user_loader(accounts.user_for_session)
 
 

@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .services.errors import ServiceError
+from .services.core.errors import ServiceError
 
 
 @click.command("create-user")
@@ -18,7 +18,7 @@ from .services.errors import ServiceError
 @with_appcontext
 def create_user_command(username, role, district_name, password, full_name):
     """Create a user who can sign in."""
-    from .services import accounts
+    from .services.core import accounts
     try:
         user = accounts.create_user(username, role, password, district_name=district_name, full_name=full_name)
     except ServiceError as exc:
@@ -97,7 +97,7 @@ def import_patients_command(file, dry_run, district_name, maps, report):
     from .extensions import db
     from .models import District
     from .rules import linelist
-    from .services import imports
+    from .services.intake import imports
     district_id = None
     if district_name:
         district = db.session.scalar(db.select(District).where(db.func.lower(District.name) == district_name.lower()))

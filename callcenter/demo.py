@@ -6,8 +6,9 @@ from .clock import local_date, utcnow
 from .extensions import db
 from .models import Block, District, Facility, Household, Patient, User, Village, VillageContact
 from .rules.identity import name_key
-from .services import accounts, audit, call_lists, calls, queue
-from .services.tx import transaction
+from .services.calls import call_lists, calls, queue
+from .services.core import accounts, audit
+from .services.core.tx import transaction
 
 DEMO_PASSWORD = "sampark-demo"
 DEMO_USERS = [

@@ -60,7 +60,7 @@ def field_messages(data):
 
 
 def register(app):
-    from .services.errors import ServiceError
+    from .services.core.errors import ServiceError
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

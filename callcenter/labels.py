@@ -40,7 +40,7 @@ ESCALATION_STATUSES = {
     "resolved": _l("Resolved"), "cancelled": _l("Cancelled"),
 }
 SEVERITIES = {"emergency": _l("Emergency"), "routine": _l("Routine")}
-# What came of a resolved escalation (services/escalations.OUTCOMES) and what was sent (services/dispatch.py).
+# What came of a resolved escalation (services/escalations.OUTCOMES) and what was sent (services/desks/dispatch.py).
 ESCALATION_OUTCOMES = {
     "admitted": _l("Admitted to a hospital or care centre"), "delivered": _l("Delivered"),
     "advice_given": _l("Advice or counselling given"), "managed_at_home": _l("Managed at home"),
@@ -98,7 +98,7 @@ EXPORT_COLUMNS = {  # headings of the dashboard's lists and exports
     "symptoms": _l("Symptoms"), "outcome": _l("Outcome"), "volunteer": _l("Volunteer"),
 }
 
-# The outbox (callcenter/services/outbox.py)
+# The outbox (callcenter/services/outbox/outbox.py)
 JOBS.update(checkins_enqueue=_l("Daily check-ins"), outbox_sender=_l("Send SMS and IVR calls"))
 OUTBOX_STATUSES = {
     "queued": _l("Waiting to send"), "sending": _l("Sending"), "sent": _l("Sent"), "delivered": _l("Delivered"),
@@ -121,7 +121,7 @@ INBOUND_STATUSES = {"checked_in": _l("Check-in recorded"), "keyword": _l("Keywor
 JOBS["checkins_window_end"] = _l("End of the check-in window")
 JOBS["daily_figures"] = _l("Dashboard: count the closed days")
 
-# Line-list imports (callcenter/services/imports.py, templates/intake/import_*.html)
+# Line-list imports (callcenter/services/intake/imports.py, templates/intake/import_*.html)
 IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused"),
                    "queued": _l("Waiting"), "running": _l("Running"), "failed": _l("Failed")}
 IMPORT_OUTCOMES = {"added": _l("Added"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
@@ -137,11 +137,11 @@ IMPORT_FIELDS = {
     "ignore": _l("Ignore this column"),
 }
 
-# Escalation deadlines (services/deadlines.py, jobs/escalation_deadlines.py)
+# Escalation deadlines (services/desks/deadlines.py, jobs/escalation_deadlines.py)
 JOBS["escalation_deadlines"] = _l("Escalation deadlines and re-alerts")
 MESSAGE_TEMPLATES["escalation_overdue"] = _l("Overdue escalations (duty officer)")
 
-# Doctor's and counsellor's desks, field visits, free beds (services/consultations.py, field_visits.py, beds.py)
+# Doctor's and counsellor's desks, field visits, free beds (services/desks/consultations.py, field_visits.py, beds.py)
 FIELD_VISIT_RESULTS = {
     "met_well": _l("Met – well"), "met_unwell": _l("Met – unwell"), "not_at_home": _l("Not at home"),
     "wrong_address": _l("Wrong address"), "moved_out": _l("Moved out of district"), "died": _l("Died"),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from .extensions import db
 from .models import District
-from .services.errors import NotFound
+from .services.core.errors import NotFound
 
 
 def scoped(stmt, model, user):

@@ -1,7 +1,7 @@
 """Every morning at the check-in window's start: each active patient's check-in, into the outbox
-(see callcenter/services/outbox.py; the sender job hands them to the provider)."""
+(see callcenter/services/outbox/outbox.py; the sender job hands them to the provider)."""
 from callcenter.clock import local_date
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 NAME = "checkins_enqueue"
 CONFIG_TIME = "CHECKIN_WINDOW_START"

@@ -1,6 +1,6 @@
 """At the end of the check-in window: patients asked to check in who did not are moved up today's queue."""
 from callcenter.clock import local_date
-from callcenter.services import checkins
+from callcenter.services.checkins import checkins
 
 NAME = "checkins_window_end"
 CONFIG_TIME = "CHECKIN_WINDOW_END"

@@ -1,6 +1,6 @@
-"""Every morning: today's call list for every active patient (see services/call_lists.py)."""
+"""Every morning: today's call list for every active patient (see services/calls/call_lists.py)."""
 from callcenter.clock import local_date
-from callcenter.services import call_lists
+from callcenter.services.calls import call_lists
 
 NAME = "daily_call_list"
 CONFIG_TIME = "CALL_LIST_TIME"

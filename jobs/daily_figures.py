@@ -1,11 +1,12 @@
-"""Early each morning (06:30): count the closed days' dashboard figures (see callcenter/services/daily_figures.py).
+"""Early each morning (06:30): count the closed days' dashboard figures
+(see callcenter/services/dashboard/daily_figures.py).
 
 Idempotent: each day is re-counted from scratch; yesterday is always re-counted (late records), and any of
 the last KEEP_DAYS days not yet counted (a scheduler that was down, a new deployment) are filled in."""
 from datetime import timedelta
 
 from callcenter.clock import local_date
-from callcenter.services import daily_figures
+from callcenter.services.dashboard import daily_figures
 
 NAME = "daily_figures"
 CONFIG_TIME = "DAILY_FIGURES_TIME"

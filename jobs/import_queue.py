@@ -1,9 +1,9 @@
 """Every few seconds: import the line lists queued by the web pages (large uploads), one after another.
 
 An interval job like outbox_sender: scheduled passes are not recorded as JobRuns; each batch's claim
-(callcenter/services/imports.py claim_next) keeps two scheduler processes off the same file.
+(callcenter/services/intake/imports.py claim_next) keeps two scheduler processes off the same file.
 """
-from callcenter.services import imports
+from callcenter.services.intake import imports
 
 NAME = "import_queue"
 CONFIG_INTERVAL = "IMPORT_QUEUE_INTERVAL_SECONDS"

@@ -5,7 +5,7 @@ ones); a PostgreSQL advisory lock in the sender keeps it to one pass at a time a
 """
 from flask import current_app
 
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 NAME = "outbox_sender"
 CONFIG_INTERVAL = "OUTBOX_SEND_INTERVAL_SECONDS"

@@ -1,6 +1,6 @@
 """Every morning: flag patients who meet the release rule for a discharge review."""
 from callcenter.clock import local_date
-from callcenter.services import discharge
+from callcenter.services.desks import discharge
 
 NAME = "release_reviews"
 CONFIG_TIME = "RELEASE_REVIEW_TIME"

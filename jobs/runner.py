@@ -1,9 +1,9 @@
-"""Running a job once, recorded in a JobRun (see callcenter/services/job_runs.py for the claim)."""
+"""Running a job once, recorded in a JobRun (see callcenter/services/core/job_runs.py for the claim)."""
 import logging
 import uuid
 
 from callcenter.clock import utcnow
-from callcenter.services import job_runs
+from callcenter.services.core import job_runs
 
 from . import (
     checkins_enqueue,

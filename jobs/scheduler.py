@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.pool import NullPool
 
 from callcenter.clock import to_local, utcnow
-from callcenter.services import job_runs
+from callcenter.services.core import job_runs
 
 from . import runner
 

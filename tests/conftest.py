@@ -107,7 +107,7 @@ def two_factor_code(user):
     """The code the user's authenticator app shows now, for a step not used yet (a code is accepted once:
     signing the same user in again within 30 seconds takes the next step's code, which is accepted too)."""
     from callcenter.models import User
-    from callcenter.services import two_factor
+    from callcenter.services.core import two_factor
     user = db.session.get(User, user.id)
     db.session.refresh(user)
     now = utcnow()

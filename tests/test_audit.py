@@ -4,7 +4,7 @@ import pytest
 from callcenter.extensions import db
 from callcenter.models import AuditLog
 from callcenter.models.audit import AuditLogIsAppendOnly
-from callcenter.services import audit
+from callcenter.services.core import audit
 
 
 def test_audit_rows_cannot_be_changed_or_deleted():

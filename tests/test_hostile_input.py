@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from callcenter.auth.access import ANYONE, TOKEN, policy_for
 from callcenter.extensions import db
 from callcenter.models import Role
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from . import factories
 from .conftest import IsolatedClient, csrf_token, sign_in, two_factor_code

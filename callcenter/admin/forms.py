@@ -4,7 +4,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..services.settings import DEADLINE_KEY, LABELS
+from ..services.core.settings import DEADLINE_KEY, LABELS
 
 
 class SettingsForm(FlaskForm):
@@ -31,7 +31,7 @@ class SettingsForm(FlaskForm):
         return {key: converters.get(key, lambda v: v)(f.data) for key, f in self._fields.items() if key in LABELS}
 
 
-# Response deadlines (services/settings.py): the re-alert interval, then minutes to acknowledge for each
+# Response deadlines (services/core/settings.py): the re-alert interval, then minutes to acknowledge for each
 # escalation kind, most urgent first (fields named by their setting key, e.g. "deadline_minutes.ambulance").
 SettingsForm.realert_minutes = IntegerField(LABELS["realert_minutes"], validators=[InputRequired()])
 for _key in [k for k in LABELS if k.startswith(DEADLINE_KEY.format(""))]:
@@ -62,7 +62,7 @@ class EditUserForm(FlaskForm):
 
 
 class DutyPhoneForm(FlaskForm):
-    """A district's duty officer phone (services/deadlines.py texts overdue escalations to it)."""
+    """A district's duty officer phone (services/desks/deadlines.py texts overdue escalations to it)."""
     district_id = IntegerField(validators=[InputRequired()])
     duty_phone = StringField(_l("Duty officer's mobile number"), validators=[Length(max=20)],
                              description=_l("Gets an SMS when an escalation is not acknowledged in time. "

@@ -8,9 +8,10 @@ from ..auth.access import STATE, roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import Role, User
-from ..services import accounts, deadlines, two_factor
-from ..services import settings as app_settings
-from ..services.errors import Conflict, Invalid
+from ..services.core import accounts, two_factor
+from ..services.core import settings as app_settings
+from ..services.core.errors import Conflict, Invalid
+from ..services.desks import deadlines
 from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, TwoFactorResetForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,7 +35,7 @@ def settings():
 @bp.route("/districts", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def districts():
-    """Each district's duty officer phone: overdue escalations are texted there (services/deadlines.py)."""
+    """Each district's duty officer phone: overdue escalations are texted there (services/desks/deadlines.py)."""
     form = DutyPhoneForm()
     if form.validate_on_submit():
         try:

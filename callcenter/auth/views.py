@@ -9,8 +9,8 @@ from flask_login import current_user, logout_user
 
 from ..forms import apply_service_errors
 from ..models import Role
-from ..services import accounts, two_factor
-from ..services.errors import Invalid
+from ..services.core import accounts, two_factor
+from ..services.core.errors import Invalid
 from . import sessions
 from .access import public, signed_in
 from .forms import CodeForm, EnrolForm, LanguageForm, LoginForm

@@ -8,9 +8,10 @@ from .. import gateway, labels
 from ..auth.access import roles_required
 from ..models import Role
 from ..rules.routing import Severity, route
-from ..services import inbound, records
-from ..services import settings as app_settings
-from ..services.errors import Conflict
+from ..services.checkins import inbound
+from ..services.core import settings as app_settings
+from ..services.core.errors import Conflict
+from ..services.records import records
 from .forms import HandledForm, SimulateReplyForm
 from .views import bp
 

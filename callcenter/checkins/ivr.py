@@ -2,7 +2,7 @@
 from flask import abort, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ..services import ivr
+from ..services.checkins import ivr
 from . import texts
 from .security import twilio_signed
 from .sms import twiml

@@ -7,7 +7,8 @@ from flask_wtf.csrf import CSRFError
 from ..auth.access import public
 from ..errors import render_error
 from ..extensions import csrf, limiter
-from ..services import checkin_links, checkins
+from ..services.checkins import checkins
+from ..services.checkins import links as checkin_links
 from . import texts
 from .forms import LinkCheckinForm
 from .views import bp

@@ -14,7 +14,7 @@ from ..auth.access import roles_required
 from ..gateway.twilio_backend import TwilioGateway, outbox_status
 from ..input_checks import db_int
 from ..models import OutboxStatus, Role
-from ..services import outbox
+from ..services.outbox import outbox
 from .security import twilio_signed
 from .views import bp
 

@@ -2,7 +2,7 @@
 from flask import Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..services import inbound
+from ..services.checkins import inbound
 from .security import twilio_signed
 from .views import bp
 

@@ -23,15 +23,13 @@ from ..auth.access import STATE, roles_required
 from ..clock import local_date, utcnow
 from ..input_checks import optional_db_int, page_number
 from ..models import Role
-from ..services import (
-    dashboard,
-    dashboard_actions,
-    dashboard_export,
-    dashboard_reports,
-    dashboard_snapshots,
-    job_runs,
-)
-from ..services.errors import ServiceError
+from ..services.core import job_runs
+from ..services.core.errors import ServiceError
+from ..services.dashboard import actions as dashboard_actions
+from ..services.dashboard import export as dashboard_export
+from ..services.dashboard import overview as dashboard
+from ..services.dashboard import reports as dashboard_reports
+from ..services.dashboard import snapshots as dashboard_snapshots
 from . import charts
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
 
@@ -96,7 +94,7 @@ def index_context():
     form, f = _filters()
     now = utcnow()
     # The default view (today, no filters) from the minute's snapshot when there is a fresh one; any other
-    # view counted live. The same figures either way (services/dashboard_snapshots.py); a snapshot's figure
+    # view counted live. The same figures either way (services/dashboard/snapshots.py); a snapshot's figure
     # may lag the live list behind its link by up to a minute.
     snapshot = dashboard_snapshots.for_view(current_user, f, now)
     parts = snapshot

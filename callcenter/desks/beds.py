@@ -5,8 +5,8 @@ from flask_login import current_user
 
 from ..auth.access import roles_required
 from ..forms import apply_service_errors
-from ..services import beds
-from ..services.errors import Conflict, Invalid
+from ..services.core.errors import Conflict, Invalid
+from ..services.desks import beds
 from .forms import BedsForm
 from .views import bp
 

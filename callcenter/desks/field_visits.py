@@ -9,8 +9,9 @@ from ..auth.access import roles_required
 from ..clock import utcnow
 from ..forms import apply_service_errors
 from ..input_checks import db_int
-from ..services import field_visits, records
-from ..services.errors import Conflict, Invalid
+from ..services.core.errors import Conflict, Invalid
+from ..services.desks import field_visits
+from ..services.records import records
 from .forms import FieldVisitForm
 from .views import bp
 

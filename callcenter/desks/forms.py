@@ -58,7 +58,7 @@ class ReviewDecisionForm(FlaskForm):
 
 
 # --- Referral desks (desks/referrals.py), field visits (desks/field_visits.py), free beds (desks/beds.py).
-# Types only: the rules and their messages are in services/consultations.py, field_visits.py and beds.py.
+# Types only: the rules and their messages are in services/desks/consultations.py, field_visits.py and beds.py.
 
 class ConsultationForm(FlaskForm):
     """A doctor's or counsellor's call to a referred patient."""

@@ -13,8 +13,9 @@ from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import Facility, Role
 from ..records.forms import TransferForm
-from ..services import consultations, records, transfers
-from ..services.errors import Conflict, Forbidden, Invalid
+from ..services.core.errors import Conflict, Forbidden, Invalid
+from ..services.desks import consultations
+from ..services.records import records, transfers
 from .forms import ConsultationForm, DeskEmergencyForm
 from .views import bp
 

@@ -14,8 +14,9 @@ from ..clock import local_to_utc, utcnow
 from ..forms import apply_service_errors
 from ..models import Role, Setting
 from ..rules.routing import Desk
-from ..services import discharge, dispatch, escalations, records
-from ..services.errors import Conflict, Forbidden, Invalid
+from ..services.core.errors import Conflict, Forbidden, Invalid
+from ..services.desks import discharge, dispatch, escalations
+from ..services.records import records
 from .forms import DispatchForm, EscalationActionForm, ReassignForm, ReviewDecisionForm
 
 bp = Blueprint("desks", __name__, url_prefix="/desk")

@@ -22,8 +22,9 @@ from ..input_checks import db_int, page_number
 from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
 from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules import linelist
-from ..services import imports, patients
-from ..services.errors import Conflict, Invalid, NotFound
+from ..services.core.errors import Conflict, Invalid, NotFound
+from ..services.intake import imports
+from ..services.records import patients
 from .forms import ImportForm, PatientForm, mapping_form
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")

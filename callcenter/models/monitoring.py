@@ -75,7 +75,7 @@ class DailyVolunteerFigures(db.Model):
 
 class DashboardSnapshot(db.Model):
     """The dashboard's figures for its default view (today, no filters) at one scope, as counted by the last
-    pass of jobs/dashboard_snapshots.py (callcenter/services/dashboard_snapshots.py). One row per scope,
+    pass of jobs/dashboard_snapshots.py (callcenter/services/dashboard/snapshots.py). One row per scope,
     overwritten by each pass; `payload` is the figures in a tagged JSON form that round-trips dates."""
     __tablename__ = "dashboard_snapshot"
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # "state" or "district:<id>"

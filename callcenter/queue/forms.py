@@ -1,4 +1,4 @@
-"""The call form. It parses types only; the ranges and rules live in services/calls.py."""
+"""The call form. It parses types only; the ranges and rules live in services/calls/calls.py."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (

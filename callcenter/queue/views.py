@@ -10,9 +10,10 @@ from ..auth.access import roles_required
 from ..extensions import db
 from ..forms import apply_service_errors
 from ..models import CallTask, Household, Role, Setting, TaskStatus
-from ..services import calls, households, queue, records
-from ..services import settings as app_settings
-from ..services.errors import Conflict, Invalid
+from ..services.calls import calls, households, queue
+from ..services.core import settings as app_settings
+from ..services.core.errors import Conflict, Invalid
+from ..services.records import records
 from ..templating import local_datetime
 from .forms import CallForm, HouseholdCallForm, ReleaseForm, TakeForm
 

@@ -6,7 +6,7 @@ from wtforms import IntegerField, RadioField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
-from ..services.transfers import END_STATUSES, MAX_REASON
+from ..services.records.transfers import END_STATUSES, MAX_REASON
 
 
 def _int_or_none(value):

@@ -10,9 +10,10 @@ from ..extensions import db
 from ..forms import apply_service_errors
 from ..input_checks import ID_MAX, db_int
 from ..models import CallTask, Facility, Household
-from ..services import households, records, transfers, villages
-from ..services import settings as app_settings
-from ..services.errors import Conflict, Invalid, NotFound
+from ..services.calls import households
+from ..services.core import settings as app_settings
+from ..services.core.errors import Conflict, Invalid, NotFound
+from ..services.records import records, transfers, villages
 from .forms import ContactForm, EndForm, HouseholdForm, PlainForm, TransferForm
 
 bp = Blueprint("records", __name__)

@@ -1,6 +1,6 @@
 """Who is called how often, and in what order: the daily-list policy as data and pure functions.
 
-The daily list is built in SQL (services/call_lists.py) from these same tables, so a change here
+The daily list is built in SQL (services/calls/call_lists.py) from these same tables, so a change here
 changes both the rule and the list.
 """
 from dataclasses import dataclass, field

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from callcenter.services import accounts
+from callcenter.services.core import accounts
 
 from ..conftest import two_factor_code
 from ..factories import PASSWORD

@@ -7,7 +7,7 @@ from callcenter.clock import to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Dispatch, Escalation, OutboundMessage, Patient
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import escalations as esc_service
+from callcenter.services.desks import escalations as esc_service
 
 from ..factories import facility, make_district, make_patient, make_user
 

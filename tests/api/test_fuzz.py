@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from callcenter.clock import local_date, to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import Desk, Severity, TaskStatus
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from .. import factories
 from .conftest import FUZZ_TOTALS, sign_in_token

@@ -9,7 +9,7 @@ import pytest
 from callcenter.clock import to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import ApiToken, Desk, Patient, Severity
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from ..factories import facility, make_patient, make_task, make_user
 from .test_patients import registration

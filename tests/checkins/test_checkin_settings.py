@@ -3,8 +3,9 @@ import re
 
 from callcenter.extensions import db
 from callcenter.models import AppSetting, CheckinLink
-from callcenter.services import checkin_links, outbox
-from callcenter.services import settings as app_settings
+from callcenter.services.checkins import links as checkin_links
+from callcenter.services.core import settings as app_settings
+from callcenter.services.outbox import outbox
 
 from ..conftest import csrf_token
 from ..factories import make_patient, make_user

@@ -1,5 +1,6 @@
 """A check-in by any channel is on the patient's call screen and record timeline."""
-from callcenter.services import inbound, queue
+from callcenter.services.calls import queue
+from callcenter.services.checkins import inbound
 
 from ..conftest import csrf_token
 from ..factories import make_patient, make_task, make_user

@@ -6,7 +6,7 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, CheckIn, Household, InboundMessage
-from callcenter.services import inbound
+from callcenter.services.checkins import inbound
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_user

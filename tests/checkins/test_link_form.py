@@ -7,7 +7,7 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import CheckIn, CheckinLink, Escalation
-from callcenter.services import checkin_links
+from callcenter.services.checkins import links as checkin_links
 
 from ..conftest import csrf_token
 from ..factories import make_patient

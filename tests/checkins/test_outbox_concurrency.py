@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from callcenter.extensions import db
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 from ..factories import make_patient
 from ..services.test_concurrency import _run_in_threads

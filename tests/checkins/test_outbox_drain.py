@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from callcenter.clock import local_date, to_local, utcnow
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 from config import Config
 
 from ..factories import make_patient, make_user
@@ -46,7 +46,7 @@ def test_the_sender_warns_when_the_queue_cannot_drain(district, config, caplog):
         make_patient(district)
     outbox.enqueue_daily_checkins(DAY, now=NOW)
     clock = FakeClock()
-    with caplog.at_level(logging.WARNING, logger="callcenter.services.outbox"):
+    with caplog.at_level(logging.WARNING, logger="callcenter.services.outbox.outbox"):
         # A second before the window closes, a pass of two seconds sends three: two are left, needing 2 s.
         counts = outbox.send_pending(FakeGateway(clock), clock=clock, now_fn=at(minutes=179, seconds=59),
                                      max_seconds=2, exclusive=False)
@@ -61,7 +61,7 @@ def test_no_warning_when_the_queue_drains(district, config, caplog):  # noqa: F8
         make_patient(district)
     outbox.enqueue_daily_checkins(DAY, now=NOW)
     clock = FakeClock()
-    with caplog.at_level(logging.WARNING, logger="callcenter.services.outbox"):
+    with caplog.at_level(logging.WARNING, logger="callcenter.services.outbox.outbox"):
         counts = outbox.send_pending(FakeGateway(clock), clock=clock, now_fn=at(), exclusive=False)
     assert counts["sent"] == 2
     assert not [r for r in caplog.records if "OUTBOX_RATE_PER_SECOND" in r.getMessage()]

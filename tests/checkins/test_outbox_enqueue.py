@@ -3,7 +3,9 @@ from datetime import timedelta
 
 from callcenter.extensions import db
 from callcenter.models import CheckinLink, JobRun
-from callcenter.services import checkin_links, outbox, sms_templates
+from callcenter.services.checkins import links as checkin_links
+from callcenter.services.checkins import sms_templates
+from callcenter.services.outbox import outbox
 from jobs import runner as job_runner
 
 from ..factories import make_patient

@@ -3,7 +3,7 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import OutboundMessage
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_user

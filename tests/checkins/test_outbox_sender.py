@@ -8,7 +8,7 @@ from callcenter.extensions import db
 from callcenter.gateway import OutcomeUnknown, PermanentError, RetryableError
 from callcenter.gateway.twilio_backend import TwilioGateway
 from callcenter.models import Escalation, Patient
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 from ..factories import make_district, make_patient, make_user
 from ..gateway.test_twilio_backend import CONFIG as TWILIO_CONFIG

@@ -4,7 +4,7 @@ from twilio.request_validator import RequestValidator
 
 from callcenter.extensions import db
 from callcenter.models import OutboundMessage
-from callcenter.services import outbox
+from callcenter.services.outbox import outbox
 
 from ..factories import make_patient
 from .outbox_helpers import DAY, NOW, FakeClock, FakeGateway, at, config, messages  # noqa: F401

@@ -7,9 +7,10 @@ from callcenter.clock import local_date
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, CheckIn, Escalation, Need, TaskStatus
 from callcenter.rules import priority
-from callcenter.services import checkins, settings
-from callcenter.services.checkins import CHECKED_IN_OK, Report, record_checkin
-from callcenter.services.errors import Invalid
+from callcenter.services.checkins import checkins
+from callcenter.services.checkins.checkins import CHECKED_IN_OK, Report, record_checkin
+from callcenter.services.core import settings
+from callcenter.services.core.errors import Invalid
 
 from ..factories import make_patient, make_task, make_user
 from .inbound_helpers import NOW

@@ -8,7 +8,7 @@ import pytest
 from callcenter import create_app
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CheckIn, Escalation, Household, InboundMessage, Patient
-from callcenter.services import inbound
+from callcenter.services.checkins import inbound
 
 from ..factories import make_patient
 from .inbound_helpers import BASE, TOKEN, sign, signed_post, sms_params, twilio_token, xml  # noqa: F401

@@ -6,8 +6,9 @@ from callcenter.clock import local_date, local_to_utc, utcnow
 from callcenter.extensions import db
 from callcenter.models import Escalation
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import dashboard_breaches, escalations
-from callcenter.services.dashboard import Filters
+from callcenter.services.dashboard import breaches as dashboard_breaches
+from callcenter.services.dashboard.overview import Filters
+from callcenter.services.desks import escalations
 from jobs import escalation_deadlines
 
 from .. import factories

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from callcenter.extensions import db
 from callcenter.models import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, JobRun
-from callcenter.services import daily_figures, dashboard_reports
-from callcenter.services.dashboard import Filters
+from callcenter.services.dashboard import daily_figures
+from callcenter.services.dashboard import reports as dashboard_reports
+from callcenter.services.dashboard.overview import Filters
 from jobs import runner
 
 from .. import factories

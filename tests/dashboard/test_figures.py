@@ -1,8 +1,9 @@
 """Every figure of the dashboard against a day built for the test."""
 from datetime import timedelta
 
-from callcenter.services import dashboard, dashboard_reports
-from callcenter.services.dashboard import Filters
+from callcenter.services.dashboard import overview as dashboard
+from callcenter.services.dashboard import reports as dashboard_reports
+from callcenter.services.dashboard.overview import Filters
 
 from .. import factories
 from . import scenario

@@ -12,8 +12,8 @@ from callcenter.clock import local_tz, start_of_local_day
 from callcenter.dashboard import views
 from callcenter.extensions import db
 from callcenter.models import DashboardSnapshot, JobRun
-from callcenter.services import dashboard_snapshots
-from callcenter.services.dashboard import Filters
+from callcenter.services.dashboard import snapshots as dashboard_snapshots
+from callcenter.services.dashboard.overview import Filters
 from jobs import runner
 
 from .. import factories

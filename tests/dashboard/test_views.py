@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 from callcenter.clock import local_tz
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, QueuePause
-from callcenter.services import dashboard_actions, dashboard_export
-from callcenter.services.errors import NotFound
+from callcenter.services.core.errors import NotFound
+from callcenter.services.dashboard import actions as dashboard_actions
+from callcenter.services.dashboard import export as dashboard_export
 
 from .. import factories
 from ..conftest import csrf_token

@@ -9,7 +9,8 @@ import pytest
 from callcenter.clock import to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import Dispatch, Escalation, OutboundMessage
-from callcenter.services import calls, escalations, queue
+from callcenter.services.calls import calls, queue
+from callcenter.services.desks import escalations
 
 from .. import factories
 from .conftest import sign_in

@@ -11,7 +11,7 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import Escalation
-from callcenter.services import checkin_links
+from callcenter.services.checkins import links as checkin_links
 
 from .. import factories
 from ..dashboard import scenario

@@ -6,7 +6,8 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import CallAttempt, Escalation
-from callcenter.services import households, villages
+from callcenter.services.calls import households
+from callcenter.services.records import villages
 
 from .. import factories
 from .test_volunteer_flow import sign_in

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from callcenter.clock import local_date
-from callcenter.services import imports
+from callcenter.services.intake import imports
 
 from ..factories import make_user
 

@@ -6,7 +6,8 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, DischargeReview, Escalation
-from callcenter.services import discharge, escalations, transfers
+from callcenter.services.desks import discharge, escalations
+from callcenter.services.records import transfers
 
 from ..factories import make_patient, make_user
 

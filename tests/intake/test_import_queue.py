@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, select
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, ImportBatch, Patient
-from callcenter.services import imports
+from callcenter.services.intake import imports
 from jobs import runner
 
 from ..conftest import csrf_token

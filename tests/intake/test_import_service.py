@@ -19,8 +19,8 @@ from callcenter.models import (
     Transfer,
     Village,
 )
-from callcenter.services import imports
-from callcenter.services.errors import Forbidden
+from callcenter.services.core.errors import Forbidden
+from callcenter.services.intake import imports
 
 from ..factories import make_district, make_patient, make_task, make_user
 from .conftest import day, dmy, write_csv, write_xlsx

@@ -7,7 +7,7 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog, HeaderMapping, ImportBatch, Patient
-from callcenter.services import imports
+from callcenter.services.intake import imports
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_user, village

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from callcenter.clock import local_to_utc
 from callcenter.extensions import db
 from callcenter.models import CallTask
-from callcenter.services import call_lists
+from callcenter.services.calls import call_lists
 
 from ..factories import make_patient
 

@@ -5,7 +5,7 @@ from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
 from callcenter.models import CallTask, TaskStatus
 from callcenter.rules import priority
-from callcenter.services.checkins import CHECKED_IN_OK
+from callcenter.services.checkins.checkins import CHECKED_IN_OK
 from jobs import checkins_window_end
 from jobs import runner as job_runner
 

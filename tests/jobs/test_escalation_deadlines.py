@@ -8,7 +8,9 @@ from callcenter.clock import local_to_utc
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Escalation, JobRun, OutboundMessage
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import deadlines, escalations, outbox, settings
+from callcenter.services.core import settings
+from callcenter.services.desks import deadlines, escalations
+from callcenter.services.outbox import outbox
 from jobs import escalation_deadlines
 from jobs import runner as job_runner
 

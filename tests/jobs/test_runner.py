@@ -10,7 +10,7 @@ import pytest
 from callcenter.clock import local_to_utc
 from callcenter.extensions import db
 from callcenter.models import CallTask, JobRun
-from callcenter.services import job_runs
+from callcenter.services.core import job_runs
 from jobs import daily_call_list
 from jobs import runner as job_runner
 

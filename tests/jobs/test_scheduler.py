@@ -96,7 +96,7 @@ def test_a_missed_run_is_made_up_once_when_the_scheduler_comes_back(app, distric
 
 def test_an_interval_pass_is_not_recorded(app, district, clean_job_store):
     from callcenter.models import OutboundMessage
-    from callcenter.services import outbox
+    from callcenter.services.outbox import outbox
 
     patient = make_patient(district)
     outbox.enqueue_sms("tick:1", patient.phone, "checkin_reply", "en", patient_id=patient.id)

@@ -3,7 +3,9 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import Escalation
-from callcenter.services import escalations, households, villages
+from callcenter.services.calls import households
+from callcenter.services.desks import escalations
+from callcenter.services.records import villages
 
 from ..conftest import csrf_token
 from ..factories import make_patient, make_task, make_user, village

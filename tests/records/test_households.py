@@ -7,8 +7,10 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallAttempt, CallTask, Escalation, Household, Need, Patient
-from callcenter.services import calls, households, queue, settings, transfers
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.calls import calls, households, queue
+from callcenter.services.core import settings
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.records import transfers
 
 from ..conftest import csrf_token
 from ..factories import facility, make_district, make_patient, make_task, make_user

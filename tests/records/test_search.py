@@ -3,8 +3,8 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog
-from callcenter.services import records
-from callcenter.services.errors import Forbidden, Invalid
+from callcenter.services.core.errors import Forbidden, Invalid
+from callcenter.services.records import records
 
 from ..factories import make_district, make_patient, make_user
 

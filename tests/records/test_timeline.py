@@ -6,7 +6,9 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CheckIn, DischargeReview, ImportBatch, ImportRow, Need
-from callcenter.services import calls, escalations, patients, queue, records, transfers
+from callcenter.services.calls import calls, queue
+from callcenter.services.desks import escalations
+from callcenter.services.records import patients, records, transfers
 
 from ..factories import facility, make_district, make_patient, make_user, village
 

@@ -6,8 +6,9 @@ import pytest
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, DischargeReview, Patient, TaskStatus, Transfer
-from callcenter.services import escalations, patients, transfers
-from callcenter.services.errors import Conflict, Forbidden, Invalid
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid
+from callcenter.services.desks import escalations
+from callcenter.services.records import patients, transfers
 
 from ..conftest import csrf_token
 from ..factories import facility, make_district, make_patient, make_task, make_user

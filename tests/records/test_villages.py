@@ -4,8 +4,9 @@ import pytest
 from callcenter.clock import local_date
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Block, Village, VillageContact
-from callcenter.services import escalations, villages
-from callcenter.services.errors import Forbidden, Invalid, NotFound
+from callcenter.services.core.errors import Forbidden, Invalid, NotFound
+from callcenter.services.desks import escalations
+from callcenter.services.records import villages
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_task, make_user, village

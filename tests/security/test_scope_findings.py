@@ -15,7 +15,7 @@ from callcenter.models import (
     Patient,
     TaskStatus,
 )
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from ..api.conftest import bearer
 from ..conftest import csrf_token
@@ -212,7 +212,7 @@ def test_a_duplicate_registration_says_the_same_wherever_the_twin_is(client, log
 
 def test_an_import_row_of_a_patient_elsewhere_does_not_say_where(tmp_path, app, monkeypatch, district):
     from callcenter.models import ImportRow
-    from callcenter.services import imports
+    from callcenter.services.intake import imports
 
     from ..intake.conftest import write_csv
     monkeypatch.setitem(app.config, "IMPORT_UPLOAD_DIR", str(tmp_path / "uploads"))

@@ -23,7 +23,7 @@ from callcenter.models import (
     VillageContact,
 )
 from callcenter.models import District as DistrictModel
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from ..factories import facility, make_district, make_patient, make_task, make_user, village
 

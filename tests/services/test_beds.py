@@ -5,8 +5,8 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Facility
-from callcenter.services import beds
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.desks import beds
 
 from ..factories import facility, make_district, make_user
 

@@ -6,8 +6,8 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallAttempt, Escalation, Need, TaskStatus
-from callcenter.services import calls, queue
-from callcenter.services.errors import Conflict, Forbidden, Invalid
+from callcenter.services.calls import calls, queue
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid
 
 from ..factories import make_patient, make_task, make_user
 

@@ -11,9 +11,11 @@ from callcenter.models import CallTask, TaskStatus
 from callcenter.rules import priority
 from callcenter.rules.policy import PatientDay, calls_today, task_priority
 from callcenter.rules.routing import Desk, Severity, warning_signs
-from callcenter.services import call_lists, escalations, queue, settings
-from callcenter.services.call_lists import add_tasks_for_patients, build_call_list
-from callcenter.services.checkins import Report
+from callcenter.services.calls import call_lists, queue
+from callcenter.services.calls.call_lists import add_tasks_for_patients, build_call_list
+from callcenter.services.checkins.checkins import Report
+from callcenter.services.core import settings
+from callcenter.services.desks import escalations
 
 from ..factories import make_attempt, make_checkin, make_district, make_patient, make_task, make_user
 

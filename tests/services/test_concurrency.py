@@ -10,8 +10,9 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import Escalation, User
-from callcenter.services import calls, escalations, queue
-from callcenter.services.errors import Conflict
+from callcenter.services.calls import calls, queue
+from callcenter.services.core.errors import Conflict
+from callcenter.services.desks import escalations
 
 from ..factories import make_patient, make_task, make_user
 

@@ -7,8 +7,9 @@ from callcenter.clock import local_date
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, Consultation, Escalation, TaskStatus
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import call_lists, consultations, escalations, queue
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.calls import call_lists, queue
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.desks import consultations, escalations
 
 from ..factories import make_district, make_patient, make_task, make_user
 

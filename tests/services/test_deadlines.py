@@ -8,8 +8,9 @@ from callcenter.extensions import db
 from callcenter.models import AppSetting, AuditLog, District, Escalation
 from callcenter.rules.deadlines import DEFAULT_DEADLINE_MINUTES, DeadlineRule
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import deadlines, escalations, settings
-from callcenter.services.errors import Invalid, NotFound
+from callcenter.services.core import settings
+from callcenter.services.core.errors import Invalid, NotFound
+from callcenter.services.desks import deadlines, escalations
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_user

@@ -6,8 +6,8 @@ import pytest
 from callcenter.clock import local_to_utc
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, DischargeReview, Patient
-from callcenter.services import discharge
-from callcenter.services.errors import Conflict, Forbidden, Invalid
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid
+from callcenter.services.desks import discharge
 
 from ..factories import make_attempt, make_checkin, make_district, make_patient, make_task, make_user
 

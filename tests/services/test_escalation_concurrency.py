@@ -10,8 +10,8 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Dispatch, Escalation, OutboundMessage, User
-from callcenter.services import dispatch, escalations
-from callcenter.services.errors import Conflict
+from callcenter.services.core.errors import Conflict
+from callcenter.services.desks import dispatch, escalations
 
 from ..factories import facility, make_patient, make_user
 from .test_concurrency import _run_in_threads

@@ -8,10 +8,10 @@ from callcenter.clock import to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Dispatch, Escalation, OutboundMessage, Patient, Transfer
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import dispatch as dispatch_service
-from callcenter.services import escalations as esc_service
-from callcenter.services import sms_templates
-from callcenter.services.errors import Conflict, Forbidden, Invalid
+from callcenter.services.checkins import sms_templates
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid
+from callcenter.services.desks import dispatch as dispatch_service
+from callcenter.services.desks import escalations as esc_service
 
 from ..factories import facility, make_district, make_patient, make_user
 

@@ -8,9 +8,9 @@ from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Escalation, EscalationNote
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import dispatch as dispatch_service
-from callcenter.services import escalations as esc_service
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.desks import dispatch as dispatch_service
+from callcenter.services.desks import escalations as esc_service
 
 from ..factories import facility, make_district, make_patient, make_user
 

@@ -4,8 +4,8 @@ import pytest
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Escalation
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import escalations as esc_service
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.desks import escalations as esc_service
 
 from ..factories import make_district, make_patient, make_user
 

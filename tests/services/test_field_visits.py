@@ -7,8 +7,10 @@ from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Block, CallTask, Escalation, Patient, TaskStatus, Village
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import calls, escalations, field_visits, queue, settings
-from callcenter.services.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.calls import calls, queue
+from callcenter.services.core import settings
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from callcenter.services.desks import escalations, field_visits
 
 from ..factories import make_attempt, make_district, make_patient, make_task, make_user, village
 
@@ -31,7 +33,7 @@ def second_block(district, name="Abhanpur"):
 
 
 def test_the_last_failed_attempt_puts_the_patient_on_the_field_visit_list(district):
-    """End to end with services/calls.py: the day's last failed attempt raises the field visit."""
+    """End to end with services/calls/calls.py: the day's last failed attempt raises the field visit."""
     volunteer = make_user("volunteer", district)
     operator = make_user("control_room", district)
     patient = make_patient(district, name="Lakhan Dhruw", village_id=village(district).id, address="Ward 4")

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import DischargeReview, Escalation, Patient, TaskStatus, User
-from callcenter.services import discharge, escalations, field_visits, transfers
+from callcenter.services.desks import discharge, escalations, field_visits
+from callcenter.services.records import transfers
 
 from ..factories import facility, make_patient, make_task, make_user
 

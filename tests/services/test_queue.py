@@ -6,8 +6,9 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import CallTask, Escalation, TaskStatus
-from callcenter.services import calls, queue, settings
-from callcenter.services.errors import Conflict, NotFound
+from callcenter.services.calls import calls, queue
+from callcenter.services.core import settings
+from callcenter.services.core.errors import Conflict, NotFound
 
 from ..factories import make_district, make_patient, make_task, make_user
 
@@ -166,7 +167,7 @@ def test_repeat_report_adds_to_the_open_escalation(district):
 
 
 def test_a_paused_queue_is_skipped(district):
-    from callcenter.services import dashboard_actions
+    from callcenter.services.dashboard import actions as dashboard_actions
     volunteer = make_user("volunteer", district)
     home = make_task(make_patient(district, setting="home"), priority=0)
     ccc = make_task(make_patient(district, setting="ccc"), priority=3)

@@ -7,8 +7,8 @@ from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, Patient, Transfer
 from callcenter.rules.priority import HIGH_RISK, ROUTINE
-from callcenter.services.errors import Conflict, Forbidden, Invalid
-from callcenter.services.patients import register_patient
+from callcenter.services.core.errors import Conflict, Forbidden, Invalid
+from callcenter.services.records.patients import register_patient
 
 from ..factories import facility, make_district, make_user, village
 

@@ -7,7 +7,7 @@ from callcenter.clock import local_to_utc, to_local, utcnow
 from callcenter.extensions import db
 from callcenter.models import Block, Dispatch, Escalation, OutboundMessage, Patient, Transfer, Village
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import escalations as esc_service
+from callcenter.services.desks import escalations as esc_service
 
 from ..conftest import csrf_token
 from ..factories import facility, make_district, make_patient, make_task, make_user, village

@@ -6,7 +6,7 @@ import pytest
 from callcenter.extensions import db
 from callcenter.models import AuditLog, Block, Escalation, Facility, Patient, Village
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import beds, escalations
+from callcenter.services.desks import beds, escalations
 
 from ..conftest import csrf_token
 from ..factories import facility, make_attempt, make_district, make_patient, make_user, village

@@ -4,7 +4,7 @@ from datetime import timedelta
 from callcenter.clock import local_date
 from callcenter.extensions import db
 from callcenter.models import CallTask, DischargeReview, JobRun, Patient
-from callcenter.services import discharge
+from callcenter.services.desks import discharge
 
 from ..conftest import csrf_token
 from ..factories import make_patient, make_user

@@ -9,7 +9,7 @@ from callcenter.clock import local_date
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, Consultation, Escalation, Patient, Transfer
 from callcenter.rules.routing import Desk, Severity
-from callcenter.services import escalations
+from callcenter.services.desks import escalations
 
 from ..conftest import csrf_token
 from ..factories import facility, make_district, make_patient, make_user

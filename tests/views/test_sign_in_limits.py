@@ -11,7 +11,7 @@ import pytest
 from callcenter.clock import utcnow
 from callcenter.extensions import db, limiter
 from callcenter.models import ApiToken, AuditLog, User
-from callcenter.services import accounts
+from callcenter.services.core import accounts
 
 from ..conftest import csrf_token
 from ..factories import PASSWORD, make_district, make_user

@@ -5,7 +5,7 @@ from datetime import timedelta
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, User
-from callcenter.services import accounts, two_factor
+from callcenter.services.core import accounts, two_factor
 
 from ..conftest import csrf_token, sign_in, two_factor_code
 from ..factories import PASSWORD, TOTP_SECRET, make_user

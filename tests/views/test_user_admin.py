@@ -4,8 +4,8 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog, User
-from callcenter.services import accounts
-from callcenter.services.errors import Invalid
+from callcenter.services.core import accounts
+from callcenter.services.core.errors import Invalid
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_user

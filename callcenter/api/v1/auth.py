@@ -5,7 +5,7 @@ from flask_smorest import abort
 
 from ...auth.access import OWN, public
 from ...auth.limits import sign_in_limit
-from ...services import accounts, two_factor
+from ...services.core import accounts, two_factor
 from .blueprint import Blueprint  # reads every unreadable body as 400
 from .schemas import TokenRequestSchema, TokenSchema
 from .security import bearer_token, token_required

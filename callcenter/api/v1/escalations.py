@@ -1,5 +1,6 @@
 """Desks: escalations for the control room, doctors and counsellors, and the actions on them."""
-from ...services import dispatch, escalations, records
+from ...services.desks import dispatch, escalations
+from ...services.records import records
 from .blueprint import Blueprint
 from .schemas import (
     DispatchCreateSchema,

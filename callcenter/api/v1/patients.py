@@ -1,7 +1,7 @@
 """Patients: register, read, search; scoped to the user's district."""
 import json
 
-from ...services import patients, records
+from ...services.records import patients, records
 from .blueprint import Blueprint
 from .schemas import PAGINATION_HEADER, PatientCreateSchema, PatientQuerySchema, PatientSchema
 from .security import api_user, token_required

@@ -16,9 +16,9 @@ from ...clock import local_to_utc
 from ...models import Comorbidity, Desk, DispatchKind, EscalationStatus, Outcome, Setting, Sex
 from ...rules import vitals
 from ...rules.routing import NeedKind, Symptom
-from ...services import escalations
-from ...services.calls import MAX_CALLBACK_AHEAD
-from ...services.patients import IDENTITY_MESSAGES
+from ...services.calls.calls import MAX_CALLBACK_AHEAD
+from ...services.desks import escalations
+from ...services.records.patients import IDENTITY_MESSAGES
 
 # marshmallow's own messages, in the reader's language.
 FIELD_MESSAGES = {"required": _l("This field is required."), "null": _l("This field cannot be empty.")}

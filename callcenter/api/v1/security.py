@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 
 from ...auth import access
-from ...services import accounts
-from ...services.errors import Forbidden
+from ...services.core import accounts
+from ...services.core.errors import Forbidden
 
 SCHEME = "bearerAuth"
 

@@ -1,7 +1,8 @@
 """The call queue: take the next call, record an attempt."""
 from flask import Response
 
-from ...services import calls, queue, records
+from ...services.calls import calls, queue
+from ...services.records import records
 from .blueprint import Blueprint
 from .schemas import AttemptCreateSchema, ClaimSchema, LoggedCallSchema, TaskSchema
 from .security import api_user, token_required

@@ -1,0 +1,1 @@
+"""The volunteers' calls: the queue, logging a call, the daily call list, households."""

@@ -1,0 +1,118 @@
+"""The call queue: claiming the next most urgent due task, atomically, and giving it back."""
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, update
+
+from ... import scope
+from ...clock import utcnow
+from ...extensions import db
+from ...models import CallTask, QueuePause, Role, Setting, TaskStatus
+from ..core import audit, settings
+from ..core.errors import Conflict, Forbidden
+from ..core.tx import transaction
+from . import households
+
+CALLER_ROLES = {Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN}
+CLAIM_RETRIES = 5
+
+
+def _require_caller(user):
+    if user.role not in CALLER_ROLES:
+        raise Forbidden(_l("Only volunteers take calls from the queue."))
+
+
+def claim_cutoff(now):
+    return now - timedelta(minutes=settings.get("claim_timeout_minutes"))
+
+
+def release_stale_claims(user=None, now=None):
+    """Return claims older than the timeout to the queue (set-based). Part of the caller's transaction."""
+    now = now or utcnow()
+    stmt = (update(CallTask)
+            .where(CallTask.status == TaskStatus.CLAIMED, CallTask.claimed_at < claim_cutoff(now))
+            .values(status=TaskStatus.PENDING, claimed_by_id=None, claimed_at=None)
+            .execution_options(synchronize_session=False))
+    if user is not None and user.district_id is not None:
+        stmt = stmt.where(CallTask.district_id == user.district_id)
+    released = db.session.execute(stmt).rowcount
+    if released:
+        audit.record(user, "task.claims_expired", "call_task", None,
+                     getattr(user, "district_id", None), now=now, count=released)
+    return released
+
+
+def current_claim(user, now=None):
+    """The task this user holds and has not finished, if it has not timed out."""
+    now = now or utcnow()
+    return db.session.scalar(db.select(CallTask).where(
+        CallTask.claimed_by_id == user.id, CallTask.status == TaskStatus.CLAIMED,
+        CallTask.claimed_at >= claim_cutoff(now)).order_by(CallTask.claimed_at.desc()).limit(1))
+
+
+@transaction
+def claim_next_task(user, setting=None, now=None):
+    """Give this user the most urgent due task, or the one they already hold; None if the queue is empty.
+
+    On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent volunteers pass over
+    each other's picks instead of waiting; on every database the conditional UPDATE (status must
+    still be pending) is what guarantees a task is never handed to two people.
+    """
+    _require_caller(user)
+    now = now or utcnow()
+    held = current_claim(user, now)
+    if held is not None:
+        return held
+    release_stale_claims(user, now)
+    for _ in range(CLAIM_RETRIES):
+        pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now,
+                                            CallTask.desk.is_(None),  # desk follow-ups are not volunteers'
+                                            ~households.stands_in())  # a household is one entry
+        pick = scope.scoped(pick, CallTask, user).where(~_paused())
+        if setting:
+            pick = pick.where(CallTask.setting == setting)
+        # Most urgent first; within a priority, the longest since the patient was last reached.
+        pick = (pick.order_by(CallTask.priority, CallTask.last_contact_at, CallTask.due_at, CallTask.id)
+                .limit(1).with_for_update(skip_locked=True, of=CallTask))
+        task_id = db.session.scalar(pick)
+        if task_id is None:
+            return None
+        claimed = db.session.execute(
+            update(CallTask).where(CallTask.id == task_id, CallTask.status == TaskStatus.PENDING)
+            .values(status=TaskStatus.CLAIMED, claimed_by_id=user.id, claimed_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed == 1:
+            audit.record(user, "task.claim", "call_task", task_id, user.district_id, now=now)
+            task = db.session.get(CallTask, task_id, populate_existing=True)
+            return task
+    raise Conflict(_l("The queue is very busy; please try again."))
+
+
+@transaction
+def release_task(task_id, user, now=None):
+    """The volunteer puts the task back without calling (e.g. stepped away)."""
+    now = now or utcnow()
+    task = scope.get_scoped(CallTask, task_id, user, lock=True)
+    if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
+        raise Conflict(_l("This call is not yours to release."))
+    task.status, task.claimed_by_id, task.claimed_at = TaskStatus.PENDING, None, None
+    audit.record(user, "task.release", "call_task", task.id, task.district_id, now=now)
+    return task
+
+
+def queue_counts(user, now=None):
+    """Due and waiting calls per setting (a household counts once), for the volunteer console's live counts."""
+    now = now or utcnow()
+    stmt = (db.select(CallTask.setting, func.count())
+            .where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now, CallTask.desk.is_(None),
+                   ~households.stands_in())
+            .group_by(CallTask.setting))
+    counts = dict(db.session.execute(scope.scoped(stmt, CallTask, user)).all())
+    return {s.value: counts.get(s.value, 0) for s in Setting}
+
+
+def _paused():
+    """True for a task whose queue a nodal officer has paused (in its district, or state-wide)."""
+    return db.select(QueuePause.id).where(
+        QueuePause.resumed_at.is_(None), QueuePause.setting == CallTask.setting,
+        (QueuePause.district_id.is_(None)) | (QueuePause.district_id == CallTask.district_id)).exists()

@@ -1,0 +1,171 @@
+"""The IVR check-in call, one step per webhook: feeling → SpO2 → temperature → need.
+
+State lives in IvrCall (unique CallSid). Each answer moves the call on with a compare-and-set UPDATE
+(step and retry count must still be what the prompt was for), so a webhook Twilio repeats is answered
+with the current prompt and recorded once. A wrong or missing answer is asked again once; a second one
+ends the call politely and queues a volunteer's call. A low SpO2 ends the call at once: the check-in
+(and its emergency) is recorded before the patient can hang up.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from ...checkins import texts
+from ...clock import utcnow
+from ...extensions import db
+from ...models import IvrCall, MessageKind, OutboundMessage, Patient
+from ...rules import replies
+from ..core import audit, settings
+from .checkins import Report, outcome, queue_volunteer_call, record_checkin
+from .inbound import identify, normalise_phone, senders
+
+STEPS = ("feeling", "spo2", "temperature", "need")
+PARSERS = {"feeling": replies.ivr_feeling, "spo2": replies.ivr_spo2,
+           "temperature": replies.ivr_temperature, "need": replies.ivr_need}
+IN_PROGRESS, COMPLETED, GAVE_UP, UNKNOWN_CALLER = "in_progress", "completed", "gave_up", "unknown_caller"
+MAX_RETRIES = 1  # asked again once
+
+
+@dataclass
+class Turn:
+    """What to say next: `ask` a step (with its retry count in the action URL), or `end` with closing words."""
+    language: str
+    ask: str | None = None
+    attempt: int = 0
+    say_first: tuple = ()  # text keys spoken before the question (greeting, "that was not valid")
+    end: str | None = None
+
+
+def _turn(call, say_first=()):
+    if call.status == IN_PROGRESS:
+        return Turn(call.language, ask=call.step, attempt=call.retries, say_first=say_first)
+    return Turn(call.language, end=(call.answers or {}).get("end") or GAVE_UP)
+
+
+def _by_sid(call_sid):
+    return db.session.scalar(db.select(IvrCall).where(IvrCall.call_sid == call_sid))
+
+
+def _patient_for(message_id, from_phone, to_phone, direction):
+    """(patient, message): the outbound message named in the URL, else the number (for our outbound
+    calls the patient is "To"; for a call they made, "From"). Never a guess between several patients."""
+    message = None
+    if message_id:
+        message = db.session.get(OutboundMessage, message_id)
+        # The message must be a call to this very number: a stale or wrong id falls back to the number.
+        if message is not None and (message.kind != MessageKind.CALL or message.patient_id is None or
+                                    normalise_phone(message.to_phone) != normalise_phone(to_phone)):
+            message = None
+    if message is not None:
+        return db.session.get(Patient, message.patient_id), message
+    phone = to_phone if (direction or "").startswith("outbound") else from_phone
+    matches = senders(normalise_phone(phone))
+    patient, shared = identify(matches)
+    return (None if shared else patient), None
+
+
+def start_call(call_sid, message_id=None, from_phone="", to_phone="", direction="", now=None):
+    """The call is answered: its first prompt (or, for a call Twilio repeats, the prompt it is at)."""
+    now = now or utcnow()
+    call = _by_sid(call_sid)
+    if call is not None:
+        return _turn(call)
+    patient, message = _patient_for(message_id, from_phone, to_phone, direction)
+    language = texts.language(message.language if message else patient.language if patient else None)
+    call = IvrCall(call_sid=call_sid, patient_id=patient.id if patient else None,
+                   message_id=message.id if message else None, language=language, step=STEPS[0], answers={},
+                   retries=0, status=IN_PROGRESS if patient else UNKNOWN_CALLER, started_at=now)
+    if patient is None:
+        call.answers, call.ended_at = {"end": UNKNOWN_CALLER}, now
+    try:
+        db.session.add(call)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _turn(_by_sid(call_sid))
+    return _turn(call, say_first=("greeting",))
+
+
+def answer(call_sid, step, attempt, digits, now=None):
+    """The patient's keys for `step` (asked for the `attempt`-th time)."""
+    now = now or utcnow()
+    call = _by_sid(call_sid)
+    if call is None:
+        return Turn(texts.DEFAULT, end=GAVE_UP)  # a call we never started: end it, record nothing
+    if call.status != IN_PROGRESS or step != call.step or attempt != call.retries:
+        return _turn(call)  # a repeated or stale webhook: say where the call is, record nothing
+    try:
+        value = PARSERS[step](digits or "")
+    except replies.InvalidKeys:
+        return _invalid(call, now)
+    answers = {**(call.answers or {}), step: value}
+    low_spo2 = step == "spo2" and value is not None and value < settings.thresholds().spo2_emergency_below
+    following = STEPS.index(step) + 1
+    if following < len(STEPS) and not low_spo2:
+        if not _advance(call, step, attempt, step=STEPS[following], retries=0, answers=answers):
+            return _turn(_reload(call))
+        db.session.commit()
+        return Turn(call.language, ask=STEPS[following], attempt=0)
+    return _finish(call, step, attempt, answers, now)
+
+
+def _advance(call, at_step, at_attempt, **values):
+    """Compare-and-set: only the request that finds the call where its prompt left it moves it on."""
+    moved = db.session.execute(
+        update(IvrCall).where(IvrCall.id == call.id, IvrCall.step == at_step, IvrCall.retries == at_attempt,
+                              IvrCall.status == IN_PROGRESS)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        db.session.rollback()
+    return moved == 1
+
+
+def _reload(call):
+    db.session.expire_all()
+    return db.session.get(IvrCall, call.id)
+
+
+def _invalid(call, now):
+    step, attempt = call.step, call.retries
+    if attempt < MAX_RETRIES:
+        if not _advance(call, step, attempt, retries=attempt + 1):
+            return _turn(_reload(call))
+        db.session.commit()
+        return Turn(call.language, ask=step, attempt=attempt + 1, say_first=("again",))
+    answers = {**(call.answers or {}), "end": GAVE_UP}
+    if not _advance(call, step, attempt, status=GAVE_UP, answers=answers, ended_at=now):
+        return _turn(_reload(call))
+    call = _reload(call)
+    patient = db.session.get(Patient, call.patient_id)
+    report = _report(answers)
+    try:
+        if report.feeling_ok is not None or report.spo2 is not None or report.temperature_f is not None:
+            # What the patient did answer counts (a fever, say); a volunteer calls for the rest.
+            record_checkin(patient, "ivr", report, now=now, attach=[call], volunteer_call="ivr_gave_up")
+        else:
+            queued = queue_volunteer_call(patient, "ivr_gave_up", now)
+            audit.record(None, "ivr.gave_up", "ivr_call", call.id, patient.district_id, now=now, queued=queued)
+            db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return Turn(call.language, end=GAVE_UP)
+
+
+def _finish(call, step, attempt, answers, now):
+    report = _report(answers)
+    end = outcome(report)
+    answers = {**answers, "end": end}
+    if not _advance(call, step, attempt, status=COMPLETED, step="done", answers=answers, ended_at=now):
+        return _turn(_reload(call))
+    call = _reload(call)
+    record_checkin(db.session.get(Patient, call.patient_id), "ivr", report, now=now, attach=[call])  # commits
+    return Turn(call.language, end=end)
+
+
+def _report(answers):
+    need = answers.get("need")
+    return Report(feeling_ok=answers.get("feeling"), spo2=answers.get("spo2"),
+                  temperature_f=answers.get("temperature"), needs=(need,) if need else (),
+                  raw="IVR: " + ", ".join(f"{k}={v}" for k, v in answers.items() if k in STEPS))

@@ -1,0 +1,47 @@
+"""Personal check-in links sent by SMS: short, unguessable, one patient, used once, gone at day's end.
+
+Only the token's SHA-256 is stored, so a database leak does not leak working links.
+"""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+
+from ...clock import local_date, start_of_local_day, utcnow
+from ...extensions import db
+from ...models import CheckinLink
+
+LINK_PATH = "/c/"  # the public form lives at /c/<token> (callcenter/checkins/views.py)
+TOKEN_BYTES = 12   # 96 bits: unguessable, and a 16-character link fits a 160-character SMS
+
+
+def token_hash(token):
+    """The stored form of a link token (its SHA-256, hex); services.outbox makes links in bulk with it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(patient, now=None):
+    """A new link for today (part of the caller's transaction). Returns (token, url)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires = start_of_local_day(local_date(now) + timedelta(days=1))  # midnight, local time
+    db.session.add(CheckinLink(token_hash=token_hash(token), patient_id=patient.id, created_at=now, expires_at=expires))
+    return token, current_app.config["PUBLIC_URL"].rstrip("/") + LINK_PATH + token
+
+
+def find(token):
+    """The link for this token, or None (whatever its state: the caller says used/expired)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(db.select(CheckinLink).where(CheckinLink.token_hash == token_hash(token)))
+
+
+def state(link, now=None):
+    """'valid', 'used' or 'expired'."""
+    now = now or utcnow()
+    if link.used_at is not None:
+        return "used"
+    if link.expires_at <= now:
+        return "expired"
+    return "valid"

@@ -1,0 +1,1 @@
+"""Shared by every area: the transaction decorator, errors, the audit log, settings, accounts."""

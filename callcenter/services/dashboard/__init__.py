@@ -1,0 +1,1 @@
+"""The nodal officer's dashboard: figures, lists, exports, reports, snapshots, actions."""

@@ -1,0 +1,230 @@
+"""Snapshots of the dashboard's default view (today, no filters), counted every minute by a job.
+
+At state scale, counting today live takes 1.4–1.7 s a view (docs/PERFORMANCE.md, "Dashboard and exports"):
+hundreds of thousands of the day's tasks, calls and active patients are read on every view and every live
+refresh. The view people leave open all day is the default one, so jobs/dashboard_snapshots.py counts it
+once a minute for the state and for each district, with the same service functions the live view uses
+(`compute`, below, is the only place either path gets its figures), and stores each scope's figures as one
+DashboardSnapshot row. The page and its live refresh (callcenter/dashboard/views.py) read the row when the
+request is the default view of the user's own scope and the row is fresh (younger than
+MAX_AGE_INTERVALS × the job's interval, and counted today); they then say "as of" its time.
+Any filtered view, a missing or stale snapshot, or another day is counted live exactly as before.
+
+Only what is watched is counted: a scope's row remembers when its view was last opened (viewed_at), and the
+job's pass recounts the scopes opened in the last WATCH_MINUTES. The first view of a scope nobody was
+watching is counted live (1–2 s at state scale) and stored, and from then on the job keeps it fresh; a
+district nobody opens costs nothing.
+
+Trade-off: on the default view a figure may lag by up to a minute (two if a pass was skipped) behind the
+list behind it, which is always read live when its link is followed.
+
+The figures are stored as JSON in a tagged form that round-trips what the templates use: dates, datetimes,
+Decimals (PostgreSQL sums) and result rows (a village's contacts, as dicts with the same attributes).
+"""
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from flask import current_app
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import Row
+
+from ...clock import local_date, utcnow
+from ...extensions import db
+from ...models import DashboardSnapshot, District, Role
+from ..core.tx import dialect_insert, try_pass_lock
+from . import breaches as dashboard_breaches
+from . import overview as dashboard
+from . import reports as dashboard_reports
+
+VERSION = 1  # of the payload's layout: a snapshot of another version is ignored (counted live)
+STATE = "state"
+PASS_LOCK = 0x53414D44  # PostgreSQL advisory lock: one snapshot pass at a time ("SAMD")
+WATCH_MINUTES = 15  # a scope is recounted while its view was opened within this many minutes
+TOUCH_SECONDS = 60  # viewed_at is written at most this often per scope (not on every refresh of every page)
+MAX_AGE_INTERVALS = 2  # a snapshot older than this many of the job's intervals is stale (one pass may be skipped)
+PARTS = ("figures", "trend", "geo", "facilities", "people", "desks", "breaches")
+
+
+def scope_key(district_id):
+    """The snapshot of a user's scope: the state for a state-level officer, else their district."""
+    return STATE if district_id is None else f"district:{district_id}"
+
+
+def compute(user, f, now):
+    """The dashboard's figures for `user` and the filters `f`: the live view and the job both count here."""
+    figures = dashboard.overview(user, f, now)
+    return {
+        "figures": figures,
+        "trend": dashboard_reports.trends(user, f, now, active_now=figures["active"]),
+        "geo": dashboard_reports.geography(user, f, now),
+        "facilities": dashboard_reports.facilities(user, f),
+        "people": dashboard_reports.volunteers_table(user, f, now),
+        "desks": dashboard_reports.desks_table(user, f),
+        # Escalations past their deadline now: flagged and alerted by a job that runs every minute itself.
+        "breaches": dashboard_breaches.summary(user, f, now),
+    }
+
+
+# --- the payload: JSON that round-trips dates, datetimes, Decimals and rows -------------------------
+
+TAG = "$t"
+
+
+def encode(value):
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return {TAG: "dt", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {TAG: "d", "v": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {TAG: "dec", "v": str(value)}
+    if isinstance(value, Row):
+        return {TAG: "row", "v": encode(dict(value._mapping))}
+    if isinstance(value, dict):
+        if any(not isinstance(k, str) for k in value) or TAG in value:
+            raise TypeError(f"snapshot dict keys must be strings (and not {TAG!r}): {list(value)[:5]}")
+        return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot keep {type(value).__name__} in a dashboard snapshot")
+
+
+def decode(value):
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(TAG)
+    if tag == "dt":
+        return datetime.fromisoformat(value["v"])
+    if tag == "d":
+        return date.fromisoformat(value["v"])
+    if tag == "dec":
+        return Decimal(value["v"])
+    if tag == "row":
+        return decode(value["v"])
+    return {k: decode(v) for k, v in value.items()}
+
+
+# --- the job's pass --------------------------------------------------------------------------------
+
+def _officer(district_id):
+    """Who the figures are counted for: only the district matters to scope.py."""
+    return SimpleNamespace(id=None, district_id=district_id, role=Role.NODAL_OFFICER)
+
+
+
+def _upsert(scope, now, payload, viewed_at=None):
+    """Insert or overwrite the scope's row, unless it already holds a later count. viewed_at is written only
+    when given (a view storing its own count), never cleared by the job."""
+    table = DashboardSnapshot.__table__
+    stmt = dialect_insert(table).values(scope=scope, computed_at=now, payload=payload, viewed_at=viewed_at)
+    changes = {"computed_at": stmt.excluded.computed_at, "payload": stmt.excluded.payload}
+    if viewed_at is not None:
+        changes["viewed_at"] = stmt.excluded.viewed_at
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.scope], set_=changes,
+                                      where=table.c.computed_at <= stmt.excluded.computed_at)
+    db.session.execute(stmt)
+
+
+def _district_of(key):
+    return None if key == STATE else int(key.split(":", 1)[1])
+
+
+def refresh(now=None, watched_only=False):
+    """One pass: count the default view and store it, for the state and each district, or with
+    `watched_only` (the scheduled job) only for the scopes someone opened in the last WATCH_MINUTES. Commits.
+
+    Everything is counted first and written at the end, in one transaction (so the rows are locked only
+    for the writes); a district no longer in the database, or a scope nobody watches any more, loses its row.
+    Returns {"scopes": rows written, "seconds": {scope: counting time}} or, when another pass holds the lock,
+    {"scopes": 0, "skipped": …}."""
+    now = now or utcnow()
+    try:
+        if not try_pass_lock(PASS_LOCK):
+            db.session.rollback()
+            return {"scopes": 0, "skipped": "another pass is running"}
+        f = dashboard.Filters.today(now)
+        districts = set(db.session.scalars(select(District.id)))
+        if watched_only:
+            watched = db.session.scalars(select(DashboardSnapshot.scope).where(
+                DashboardSnapshot.viewed_at >= now - timedelta(minutes=WATCH_MINUTES))).all()
+            scopes = [(key, _district_of(key)) for key in sorted(watched)
+                      if key == STATE or _district_of(key) in districts]
+        else:
+            scopes = [(STATE, None)] + [(scope_key(i), i) for i in sorted(districts)]
+        payloads, seconds = {}, {}
+        for key, district_id in scopes:
+            t0 = time.perf_counter()
+            payloads[key] = {"version": VERSION, "day": f.date_to.isoformat(),
+                             "parts": encode(compute(_officer(district_id), f, now))}
+            seconds[key] = round(time.perf_counter() - t0, 3)
+        for key, payload in payloads.items():
+            _upsert(key, now, payload)
+        if watched_only:  # a scope nobody has opened for a while (a view stores it again when it is opened)
+            gone = or_(DashboardSnapshot.viewed_at.is_(None),
+                       DashboardSnapshot.viewed_at < now - timedelta(minutes=WATCH_MINUTES))
+        else:  # a district that no longer exists
+            gone = DashboardSnapshot.scope.not_in(list(payloads))
+        db.session.execute(delete(DashboardSnapshot).where(gone))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return {"scopes": len(payloads), "seconds": seconds}
+
+
+# --- reading a snapshot for a view -----------------------------------------------------------------
+
+def max_age():
+    return timedelta(seconds=current_app.config["DASHBOARD_SNAPSHOT_INTERVAL_SECONDS"] * MAX_AGE_INTERVALS)
+
+
+def remember(user, f, parts, now):
+    """Store a default view just counted live, as its scope's snapshot, and note that someone watches it
+    (the job keeps it fresh from now on). Other views are not stored. Commits."""
+    if f != dashboard.Filters.today(now):
+        return
+    payload = {"version": VERSION, "day": f.date_to.isoformat(), "parts": encode(parts)}
+    try:
+        _upsert(scope_key(user.district_id), now, payload, viewed_at=now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _touch(scope, viewed_at, now):
+    """Note that the scope is still watched (at most every TOUCH_SECONDS)."""
+    if viewed_at is not None and now - viewed_at < timedelta(seconds=TOUCH_SECONDS):
+        return
+    db.session.execute(update(DashboardSnapshot).where(DashboardSnapshot.scope == scope).values(viewed_at=now))
+    db.session.commit()
+
+
+def for_view(user, f, now):
+    """The parts of `compute` for this view from its snapshot, with "computed_at", or None (count live).
+
+    Only the default view (today, no filters) of the user's own scope (scope_key) is read from a snapshot,
+    and only a snapshot of the same local day, of this payload version, younger than max_age()."""
+    if f != dashboard.Filters.today(now):
+        return None
+    scope = scope_key(user.district_id)
+    row = db.session.execute(select(DashboardSnapshot.computed_at, DashboardSnapshot.payload,
+                                    DashboardSnapshot.viewed_at)
+                             .where(DashboardSnapshot.scope == scope)).first()
+    if row is None or now - row.computed_at > max_age() or row.computed_at > now + max_age():
+        return None
+    payload = row.payload or {}
+    if payload.get("version") != VERSION or payload.get("day") != local_date(now).isoformat() \
+            or local_date(row.computed_at) != local_date(now):
+        return None
+    parts = decode(payload["parts"])
+    if set(parts) != set(PARTS):
+        return None
+    _touch(scope, row.viewed_at, now)
+    parts["computed_at"] = row.computed_at
+    return parts

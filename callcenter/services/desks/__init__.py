@@ -1,0 +1,1 @@
+"""The desks' work: escalations, sending help, deadlines, field visits, consultations, beds, discharge."""

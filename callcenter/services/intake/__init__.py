@@ -1,0 +1,1 @@
+"""Line-list imports."""

@@ -1,0 +1,1 @@
+"""The durable outbox: every SMS and call the system makes."""

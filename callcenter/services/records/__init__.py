@@ -1,0 +1,1 @@
+"""The patient record: registration, the record and its timeline, transfers, villages."""

@@ -1,0 +1,257 @@
+"""Reading patients: recent history for a call screen or a desk, search, and the whole-course record.
+
+Every view of a patient record and every search is logged (DPDP: access logs).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_
+from sqlalchemy.orm import selectinload
+
+from ... import scope
+from ...clock import utcnow
+from ...extensions import db
+from ...models import (
+    OPEN_ESCALATION_STATUSES,
+    AuditLog,
+    CallAttempt,
+    CallTask,
+    CheckIn,
+    Consultation,
+    DischargeReview,
+    Escalation,
+    ImportBatch,
+    ImportRow,
+    Patient,
+    PatientStatus,
+    Role,
+    RowAction,
+    TaskStatus,
+    User,
+)
+from ...rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
+from ..core import audit
+from ..core.errors import Forbidden, Invalid
+from ..core.tx import transaction
+
+
+@transaction
+def log_view(user, patient, purpose):
+    audit.record(user, "patient.view", "patient", patient.id, patient.district_id, purpose=purpose)
+
+
+@transaction
+def log_list_view(user, patient_ids, purpose):
+    """One audit row for a page that lists patients (an inbox, a list): who saw which patients, and why."""
+    ids = sorted({pid for pid in patient_ids if pid is not None})
+    if ids:
+        audit.record(user, "patient.list_view", "patient", None, user.district_id, purpose=purpose, patient_ids=ids)
+
+
+@transaction
+def log_views(user, patients, purpose):
+    """One audit row per patient shown (a household's members on one call screen), in one transaction."""
+    for patient in patients:
+        audit.record(user, "patient.view", "patient", patient.id, patient.district_id, purpose=purpose)
+
+
+def open_patient(user, patient_id, purpose):
+    """One patient's record for this user, logged. Volunteers only for the patient on their current call
+    (DPDP: show volunteers only what a call needs)."""
+    patient = scope.get_scoped(Patient, patient_id, user)
+    if user.role == Role.VOLUNTEER and not db.session.scalar(db.select(CallTask.id).where(
+            CallTask.patient_id == patient.id, CallTask.claimed_by_id == user.id,
+            CallTask.status == TaskStatus.CLAIMED).limit(1)):
+        raise Forbidden(_l("Volunteers see a patient only on their current call."))
+    log_view(user, patient, purpose)
+    return patient
+
+
+def recent_history(patient, days=7, now=None):
+    since = (now or utcnow()) - timedelta(days=days)
+    attempts = db.session.scalars(
+        db.select(CallAttempt).where(CallAttempt.patient_id == patient.id, CallAttempt.created_at >= since)
+        .order_by(CallAttempt.created_at.desc())).all()
+    checkins = db.session.scalars(
+        db.select(CheckIn).where(CheckIn.patient_id == patient.id, CheckIn.at >= since)
+        .order_by(CheckIn.at.desc())).all()
+    open_escalations = db.session.scalars(
+        db.select(Escalation).where(Escalation.patient_id == patient.id,
+                                    Escalation.status.in_(OPEN_ESCALATION_STATUSES))
+        .order_by(Escalation.created_at.desc())).all()
+    recently_closed = db.session.scalars(
+        db.select(Escalation).where(Escalation.patient_id == patient.id, Escalation.closed_at >= since,
+                                    Escalation.status.not_in(OPEN_ESCALATION_STATUSES))
+        .order_by(Escalation.closed_at.desc())).all()
+    return {"attempts": attempts, "checkins": checkins, "open_escalations": open_escalations,
+            "recently_closed": recently_closed}
+
+
+# --- The patient record: search, the whole-course timeline ------------------------------------------
+
+RECORD_ROLES = {Role.NODAL_OFFICER, Role.ADMIN, Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR}
+SEARCH_LIMIT = 50
+
+
+def may_open_record(user):
+    """Whether this user opens full patient records (volunteers see a patient only on their call)."""
+    return getattr(user, "role", None) in RECORD_ROLES
+
+
+def _require_record_role(user):
+    if not may_open_record(user):
+        raise Forbidden(_l("Volunteers see a patient only on their current call."))
+
+
+def search_conditions(text):
+    """What a one-box search matches: phone (any written form, own or attendant's), ABHA number,
+    lab ID (as typed or upper-cased) and part of the name. Returns (conditions, the kinds tried)."""
+    conditions, kinds = [], []
+    try:
+        phone = normalize_indian_mobile(text)
+    except InvalidValue:
+        pass
+    else:
+        conditions += [Patient.phone == phone, Patient.attendant_phone == phone]
+        kinds.append("phone")
+    try:
+        abha = normalize_abha(text)
+    except InvalidValue:
+        pass
+    else:
+        conditions.append(Patient.abha_number == abha)
+        kinds.append("abha")
+    conditions.append(Patient.lab_id.in_({text, text.upper()}))
+    kinds.append("lab_id")
+    if any(ch.isalpha() for ch in text):  # a number is never part of a name
+        conditions.append(Patient.name_key.contains(name_key(text), autoescape=True))
+        kinds.append("name")
+    return conditions, kinds
+
+
+@transaction
+def find_patients(user, query, limit=SEARCH_LIMIT):
+    """Patients in the user's district matching one search box; active ones first, newest first.
+
+    Returns (patients, total). A search shows patient records, so it is audited (DPDP), with the ids
+    shown but not the words searched for.
+    """
+    _require_record_role(user)
+    text = " ".join((query or "").split())
+    if len(text) < 2:
+        raise Invalid(_l("Type at least 2 characters: a name, a mobile number, a lab ID or an ABHA number."),
+                      {"q": _l("Type at least 2 characters.")})
+    conditions, kinds = search_conditions(text)
+    stmt = scope.scoped(db.select(Patient).where(or_(*conditions)), Patient, user)
+    total = db.session.scalar(db.select(func.count()).select_from(stmt.subquery()))
+    found = db.session.scalars(
+        stmt.options(selectinload(Patient.village), selectinload(Patient.facility))
+        .order_by((Patient.status == PatientStatus.ACTIVE).desc(), Patient.created_at.desc(), Patient.id.desc())
+        .limit(limit)).all()
+    audit.record(user, "patient.search", "patient", None, user.district_id, keys=kinds,
+                 patient_ids=[p.id for p in found])
+    return found, total
+
+
+def open_record(user, patient_id):
+    """One patient's full record for an officer or desk user: NotFound outside their district; logged."""
+    _require_record_role(user)
+    patient = scope.get_scoped(Patient, patient_id, user)
+    log_view(user, patient, "record")
+    return patient
+
+
+@dataclass
+class Event:
+    """One line of a patient's timeline. `kind` picks how it is drawn (templates/records/_timeline.html)."""
+    at: datetime
+    kind: str
+    obj: object = None
+    extra: dict = field(default_factory=dict)
+
+
+# Events at the same moment read in the order things happen (registration before its first call …).
+EVENT_ORDER = ("registered", "imported", "transfer", "household", "attempt", "checkin", "escalation",
+               "consultation", "escalation_closed", "task_missed", "review", "review_decided", "ended")
+
+
+def timeline(patient):
+    """Everything that happened to this patient, newest first: registration, imports, calls and their
+    attempts, check-ins with their needs, escalations with the help sent and their outcome, doctors' and
+    counsellors' calls, transfers, household changes,
+    discharge reviews and the end of follow-up. Read-only; the caller logs the view."""
+    users = {}
+
+    def who(user_id):
+        if user_id is None:
+            return None
+        if user_id not in users:
+            users[user_id] = db.session.get(User, user_id)
+        return users[user_id]
+
+    escalations = db.session.scalars(
+        db.select(Escalation).where(Escalation.patient_id == patient.id)
+        .options(selectinload(Escalation.notes), selectinload(Escalation.dispatches))).all()
+    by_id = {e.id: e for e in escalations}
+    events = []
+
+    transfers = patient.transfers
+    first = next((t for t in transfers if t.from_setting is None), None)
+    events.append(Event(patient.created_at, "registered", patient,
+                        {"by": who(patient.created_by_id), "placement": first}))
+    events += [Event(t.at, "transfer", t, {"by": who(t.by_user_id)}) for t in transfers if t is not first]
+
+    imports = db.session.execute(
+        db.select(ImportRow, ImportBatch).join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+        .where(ImportRow.patient_id == patient.id, ImportRow.action.in_((RowAction.ADDED, RowAction.UPDATED)))).all()
+    events += [Event(batch.finished_at or batch.started_at, "imported", row, {"batch": batch, "by": who(batch.user_id)})
+               for row, batch in imports]
+
+    attempts = db.session.scalars(
+        db.select(CallAttempt).where(CallAttempt.patient_id == patient.id)
+        .options(selectinload(CallAttempt.needs), selectinload(CallAttempt.task))).all()
+    events += [Event(a.created_at, "attempt", a, {"by": who(a.user_id), "needs": _needs(a.needs, by_id)})
+               for a in attempts]
+
+    checkins = db.session.scalars(
+        db.select(CheckIn).where(CheckIn.patient_id == patient.id).options(selectinload(CheckIn.needs))).all()
+    events += [Event(c.at, "checkin", c, {"needs": _needs(c.needs, by_id)}) for c in checkins]
+
+    for e in escalations:
+        events.append(Event(e.created_at, "escalation", e, {"by": who(e.created_by_id)}))
+        if e.closed_at is not None:
+            events.append(Event(e.closed_at, "escalation_closed", e, {"by": who(e.closed_by_id)}))
+
+    consultations = db.session.scalars(db.select(Consultation).where(Consultation.patient_id == patient.id)).all()
+    events += [Event(c.created_at, "consultation", c, {"by": who(c.user_id)}) for c in consultations]
+
+    missed = db.session.scalars(db.select(CallTask).where(
+        CallTask.patient_id == patient.id, CallTask.status == TaskStatus.MISSED, CallTask.attempts == 0)).all()
+    events += [Event(t.closed_at or t.created_at, "task_missed", t) for t in missed]
+
+    for r in db.session.scalars(db.select(DischargeReview).where(DischargeReview.patient_id == patient.id)):
+        events.append(Event(r.flagged_at, "review", r))
+        if r.decided_at is not None:
+            events.append(Event(r.decided_at, "review_decided", r, {"by": who(r.decided_by_id)}))
+
+    logged = db.session.scalars(db.select(AuditLog).where(
+        AuditLog.entity == "patient", AuditLog.entity_id == patient.id,
+        AuditLog.action.in_(("patient.end_follow_up", "household.join", "household.leave")))).all()
+    for row in logged:
+        if row.action == "patient.end_follow_up":
+            events.append(Event(row.at, "ended", patient, {"by": who(row.user_id), "status": row.details.get("status"),
+                                                           "reason": row.details.get("reason", "")}))
+        else:
+            events.append(Event(row.at, "household", row, {"by": who(row.user_id),
+                                                           "joined": row.action == "household.join"}))
+    if patient.ended_at is not None and not any(e.kind == "ended" for e in events):
+        events.append(Event(patient.ended_at, "ended", patient, {"status": patient.status, "reason": ""}))
+
+    rank = {kind: n for n, kind in enumerate(EVENT_ORDER)}
+    events.sort(key=lambda e: (e.at, rank[e.kind], getattr(e.obj, "id", 0) or 0), reverse=True)
+    return events
+
+
+def _needs(needs, escalations_by_id):
+    return [(n, escalations_by_id.get(n.escalation_id)) for n in needs]
