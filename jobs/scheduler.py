@@ -31,22 +31,23 @@ JOB_TABLE = "apscheduler_jobs"
 
 def fire(job):
     """What APScheduler calls (stored by reference as "jobs.scheduler:fire"): one run, in an app context."""
-    app = _app
-    if app is None:
-        from callcenter import create_app
-        app = create_app()
-    with app.app_context():
+    with _started_app().app_context():
         runner.run(job, trigger="scheduled")
 
 
 def tick(job):
     """What APScheduler calls for an interval job ("jobs.scheduler:tick"): one pass, not recorded."""
-    app = _app
-    if app is None:
-        from callcenter import create_app
-        app = create_app()
-    with app.app_context():
+    with _started_app().app_context():
         runner.tick(job)
+
+
+def _started_app():
+    """The application start() was given. A job only fires in a scheduler that start() set up in this process,
+    so the app is always there; jobs never build an app of their own (the app factory imports the commands,
+    which import this module)."""
+    if _app is None:
+        raise RuntimeError("jobs.scheduler.start(app) has not run in this process")
+    return _app
 
 
 def job_time(app, module):

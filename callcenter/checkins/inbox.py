@@ -12,8 +12,8 @@ from ..services.checkins import inbound
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict
 from ..services.records import records
+from .blueprint import bp
 from .forms import HandledForm, SimulateReplyForm
-from .views import bp
 
 SIMULATE_ROLES = (Role.NODAL_OFFICER, Role.ADMIN)
 

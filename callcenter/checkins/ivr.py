@@ -4,9 +4,9 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ..services.checkins import ivr
 from . import texts
+from .blueprint import bp
 from .security import twilio_signed
-from .sms import twiml
-from .views import bp
+from .twiml import twiml
 
 # Each question's <Gather>: one key, two digits, or digits ended by # (the temperature).
 GATHER = {

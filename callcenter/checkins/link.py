@@ -10,8 +10,8 @@ from ..extensions import csrf, limiter
 from ..services.checkins import checkins
 from ..services.checkins import links as checkin_links
 from . import texts
+from .blueprint import bp
 from .forms import LinkCheckinForm
-from .views import bp
 
 
 def _limit():

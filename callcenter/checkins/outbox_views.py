@@ -15,8 +15,8 @@ from ..gateway.twilio_backend import TwilioGateway, outbox_status
 from ..input_checks import db_int
 from ..models import OutboxStatus, Role
 from ..services.outbox import outbox
+from .blueprint import bp
 from .security import twilio_signed
-from .views import bp
 
 OFFICERS = (Role.NODAL_OFFICER, Role.ADMIN)
 PAGE = 100

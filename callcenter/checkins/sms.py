@@ -1,14 +1,11 @@
 """POST /twilio/sms: an inbound SMS, answered with TwiML (the reply in the patient's language)."""
-from flask import Response, abort, request
+from flask import abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..services.checkins import inbound
+from .blueprint import bp
 from .security import twilio_signed
-from .views import bp
-
-
-def twiml(response):
-    return Response(str(response), mimetype="text/xml")
+from .twiml import twiml
 
 
 @bp.post("/twilio/sms")

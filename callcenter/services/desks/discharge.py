@@ -12,6 +12,7 @@ from ... import scope
 from ...clock import start_of_local_day, utcnow
 from ...extensions import db
 from ...models import CallAttempt, CheckIn, DischargeReview, Patient, PatientStatus, ReviewStatus, Role, Setting
+from ..calls.lock_order import lock_for_change
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import insert_ignoring_conflicts, transaction
@@ -75,7 +76,7 @@ def decide(review_id, user, discharge, note="", now=None):
     review.status = ReviewStatus.DISCHARGED if discharge else ReviewStatus.CONTINUED
     review.decided_at, review.decided_by_id, review.note = now, user.id, note
     if discharge:
-        patients.lock_for_change(review.patient_id)
+        lock_for_change(review.patient_id)
         patients.end_follow_up(review.patient, PatientStatus.RECOVERED, note or "discharge review", user, now)
     audit.record(user, f"discharge_review.{review.status}", "discharge_review", review.id, review.district_id,
                  now=now, patient_id=review.patient_id, note=note)

@@ -28,10 +28,12 @@ from ...models import (
     Village,
 )
 from ...rules.routing import NeedKind
+from ..calls.lock_order import lock_for_change
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import transaction
-from ..records import records
+from ..records import records, transfers
+from . import lifecycle
 
 DESK_ROLES = {
     Desk.CONTROL_ROOM: {Role.CONTROL_ROOM},
@@ -180,18 +182,11 @@ def load_for_action(esc_id, user, version):
     return esc
 
 
-def _move(esc, status):
-    if not esc.can_move_to(status):
-        raise Conflict(_l("This escalation is marked “%(current)s”; it cannot be changed to “%(wanted)s”.",
-                          current=labels.ESCALATION_STATUSES[esc.status], wanted=labels.ESCALATION_STATUSES[status]))
-    esc.status = status
-
-
 @transaction
 def acknowledge(esc_id, user, version=None, now=None):
     now = now or utcnow()
     esc = load_for_action(esc_id, user, version)
-    _move(esc, EscalationStatus.ACKNOWLEDGED)
+    lifecycle.move(esc, EscalationStatus.ACKNOWLEDGED)
     esc.acknowledged_at, esc.acknowledged_by_id, esc.owner_id = now, user.id, user.id
     audit.record(user, "escalation.acknowledge", "escalation", esc.id, esc.district_id, now=now)
     return esc
@@ -200,7 +195,7 @@ def acknowledge(esc_id, user, version=None, now=None):
 def begin_work(esc, user, now):
     """Acknowledged → in progress (inside the caller's transaction); already in progress stays so."""
     if esc.status != EscalationStatus.IN_PROGRESS:
-        _move(esc, EscalationStatus.IN_PROGRESS)
+        lifecycle.move(esc, EscalationStatus.IN_PROGRESS)
         esc.started_at = now
     esc.owner_id = esc.owner_id or user.id
     # Always a new version, even when nothing above changed: two operators sending help at once from
@@ -213,7 +208,7 @@ def start(esc_id, user, note="", version=None, now=None):
     """Mark work under way (ambulance dispatched, medicine on its way …)."""
     now = now or utcnow()
     esc = load_for_action(esc_id, user, version)
-    _move(esc, EscalationStatus.IN_PROGRESS)
+    lifecycle.move(esc, EscalationStatus.IN_PROGRESS)
     esc.started_at, esc.owner_id = now, esc.owner_id or user.id
     note_on(esc, user, note, now)
     audit.record(user, "escalation.start", "escalation", esc.id, esc.district_id, now=now)
@@ -289,11 +284,9 @@ def resolve(esc_id, user, outcome_text, version=None, now=None, outcome=None, fa
         message = _l("Choose what came of it.")
         raise Invalid(message, {"outcome": message})
     if outcome == ADMITTED:  # the patient moves: lock them before the escalation, in a call's order
-        from ..records import patients  # patients → escalations; imported late to keep imports acyclic
-
         patient_id = db.session.scalar(db.select(Escalation.patient_id).where(Escalation.id == esc_id))
         if patient_id is not None:
-            patients.lock_for_change(patient_id)
+            lock_for_change(patient_id)
     esc = _close(esc_id, user, EscalationStatus.RESOLVED, outcome_text, version, now,
                  _l("Say how it was resolved."), outcome=outcome)
     if outcome == ADMITTED:
@@ -313,31 +306,12 @@ def _close(esc_id, user, status, text, version, now, missing_message, outcome=No
     if not text:
         raise Invalid(missing_message, {"text": missing_message})
     esc = load_for_action(esc_id, user, version)
-    _close_loaded(esc, user, status, text, now, outcome)
+    lifecycle.close(esc, user, status, text, now, outcome)
     return esc
-
-
-def _close_loaded(esc, user, status, text, now, outcome=None):
-    _move(esc, status)
-    esc.closed_at, esc.closed_by_id, esc.resolution, esc.outcome = now, getattr(user, "id", None), text, outcome
-    details = {"text": text, **({"outcome": outcome} if outcome else {})}
-    audit.record(user, f"escalation.{status}", "escalation", esc.id, esc.district_id, now=now, **details)
-
-
-def cancel_all_for_patient(patient, text, user=None, now=None):
-    """Cancel every open escalation of a patient whose follow-up has ended, inside the caller's transaction.
-    Not a desk action: whoever ended the follow-up (or the import that did) need not work those desks."""
-    now = now or utcnow()
-    for esc in db.session.scalars(db.select(Escalation).where(
-            Escalation.patient_id == patient.id, Escalation.status.in_(OPEN_ESCALATION_STATUSES))
-            .order_by(Escalation.id).with_for_update()):
-        _close_loaded(esc, user, EscalationStatus.CANCELLED, text, now)
 
 
 def _admit(esc, user, facility_id, now):
     """The patient was admitted: move them there (with history) unless they already are."""
-    from ..records import transfers  # transfers → households → … ; imported late to keep imports acyclic
-
     if facility_id:
         facility = db.session.get(Facility, int(facility_id))
     else:

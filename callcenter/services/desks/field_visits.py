@@ -30,6 +30,7 @@ from ...models import (
 )
 from ...rules.routing import WARNING_SIGN, NeedKind
 from ..calls.calls import FAILED_OUTCOMES
+from ..calls.lock_order import lock_for_change
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.tx import transaction
@@ -152,7 +153,7 @@ def record(esc_id, user, result, note="", send_to=None, version=None, now=None):
         raise Conflict(_l("This field visit was already recorded or cancelled. Reload to see it."))
     label = str(labels.FIELD_VISIT_RESULTS[result])
     text = f"{label}: {note}" if note else label
-    patients.lock_for_change(esc.patient_id)  # before the visit's lock, in a call's order
+    lock_for_change(esc.patient_id)  # before the visit's lock, in a call's order
     # The escalations service closes it (lock, version check, timestamps, audit) as part of this transaction.
     esc = escalations.resolve(esc.id, user, text, version=version, now=now, outcome=result,
                               allowed_outcomes=RESULTS)

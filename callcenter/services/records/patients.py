@@ -1,6 +1,6 @@
 """Registering a patient: validation, the duplicate rule, the first transfer record and today's call."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ... import scope
@@ -29,7 +29,7 @@ from ..calls import call_lists
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import transaction
-from ..desks import escalations
+from ..desks import lifecycle
 
 REGISTRAR_ROLES = {Role.NODAL_OFFICER, Role.ADMIN}
 
@@ -251,19 +251,6 @@ def search_patients(user, phone=None, q=None, offset=0, limit=20):
     return found, total
 
 
-def lock_for_change(patient_id):
-    """Lock a patient's open call tasks, then the patient row; returns the patient, fresh.
-
-    That is the order in which logging a call takes its locks (the task, the patient, then an escalation of
-    the patient's). A transfer, an admission, a field visit's result or the end of the follow-up that locks
-    in the same order waits for a call being logged instead of deadlocking with it. Call it before locking
-    any of the patient's escalations (tests/services/test_lock_order.py)."""
-    db.session.execute(select(CallTask.id).where(CallTask.patient_id == patient_id,
-                                                 CallTask.status.in_(OPEN_TASK_STATUSES))
-                       .order_by(CallTask.id).with_for_update())
-    return db.session.get(Patient, patient_id, with_for_update=True, populate_existing=True)
-
-
 def end_follow_up(patient, status, reason, user, now):
     """Recovery/discharge, death or a move out of district: the follow-up ends and today's calls are
     cancelled. Part of the caller's transaction."""
@@ -290,4 +277,4 @@ def _close_open_work(patient, status, reason, user, now):
         audit.record(user, f"discharge_review.{review.status}", "discharge_review", review.id, review.district_id,
                      now=now, patient_id=patient.id, note=reason)
     text = f"follow-up ended: {status}" + (f" ({reason})" if reason else "")
-    escalations.cancel_all_for_patient(patient, text, user, now)
+    lifecycle.cancel_all_for_patient(patient, text, user, now)

@@ -29,6 +29,7 @@ from ...models import (
 )
 from ...rules.routing import EMERGENCY_NEEDS
 from ..calls import households
+from ..calls.lock_order import lock_for_change
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import transaction
@@ -80,7 +81,7 @@ def transfer(patient_id, user, to_setting, to_facility_id, reason, now=None):
         raise Forbidden(_l("Only a nodal officer, an administrator, a doctor or the control room moves patients."))
     now = now or utcnow()
     scope.get_scoped(Patient, patient_id, user)  # not found, or not theirs, before anything is locked
-    patient = patients.lock_for_change(patient_id)
+    patient = lock_for_change(patient_id)
     if not patient.is_active:
         raise Conflict(_l("This patient's follow-up has already ended."))
     if user.role == Role.CONTROL_ROOM:
@@ -140,7 +141,7 @@ def end(patient_id, user, status, reason, now=None):
         message = _l("Choose how the follow-up ends.")
         raise Invalid(message, {"status": message})
     scope.get_scoped(Patient, patient_id, user)
-    patient = patients.lock_for_change(patient_id)
+    patient = lock_for_change(patient_id)
     if not patient.is_active:
         raise Conflict(_l("This patient's follow-up has already ended."))
     reason = _reason(reason, _l("Say why the follow-up ends."))
