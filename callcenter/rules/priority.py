@@ -7,6 +7,13 @@ HIGH_RISK = 2
 ROUTINE = 3
 
 
+def high_risk(age, has_comorbidity, thresholds=Thresholds()):
+    """The rule, once, for Python values and SQL columns alike (`|` is `or` for booleans and OR for
+    SQLAlchemy expressions): over the age limit (default 60), or any listed comorbidity. The daily list's
+    SQL (services/calls/call_lists.py) uses it with the patient's columns."""
+    return (age >= thresholds.high_risk_age) | has_comorbidity
+
+
 def is_high_risk(age, comorbidities, thresholds=Thresholds()):
-    """Over the age limit (default 60) or with any listed comorbidity."""
-    return age >= thresholds.high_risk_age or bool(list(comorbidities))
+    """For one person: their age and their comorbidities (a list)."""
+    return bool(high_risk(age, bool(list(comorbidities)), thresholds))

@@ -150,8 +150,7 @@ def _task_rows(day, due_times, now, flags, district_id=None, patient_ids=None, i
     flag = {"warning_yesterday": flags.c.warning == 1,
             "unwell_or_unreached_yesterday": flags.c.unwell == 1,
             "open_emergency": flags.c.emergency == 1}
-    # Mirrors rules.priority.is_high_risk.
-    flag["high_risk"] = or_(Patient.age >= th.high_risk_age, Patient.comorbidities != "")
+    flag["high_risk"] = priority.high_risk(Patient.age, Patient.comorbidities != "", th)
     risk = case((flag["warning_yesterday"], "warning"), (flag["high_risk"], "high"), else_="normal")
     calls = case(*[(and_(Patient.setting == setting, risk == risk_class), literal(n))
                    for (setting, risk_class), n in policy.calls_per_day.items()], else_=literal(1))
