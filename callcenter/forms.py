@@ -1,5 +1,8 @@
 """Form helpers shared by the blueprints."""
+from flask_babel import gettext as _
 from wtforms import SelectMultipleField, widgets
+
+from . import labels
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -18,3 +21,11 @@ def apply_service_errors(form, exc):
         else:
             unplaced.append(str(message))
     form.form_errors = list(form.form_errors) + unplaced + ([] if exc.errors else [str(exc.message)])
+
+
+def facility_choices(field, facilities):
+    """A "move to" select: each facility with its kind and free beds (an officer moving a patient needs both)."""
+    field.choices = labels.choices(
+        [("", "—")] + [(f.id, _("%(name)s · %(kind)s · free: %(general)s general, %(oxygen)s oxygen, %(icu)s ICU",
+                                name=f.name, kind=labels.FACILITY_KINDS[f.kind], general=f.free_general,
+                                oxygen=f.free_oxygen, icu=f.free_icu)) for f in facilities])

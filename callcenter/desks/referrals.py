@@ -9,9 +9,8 @@ from flask_login import current_user
 
 from .. import labels
 from ..auth.access import roles_required
-from ..extensions import db
-from ..forms import apply_service_errors
-from ..models import Facility, Role
+from ..forms import apply_service_errors, facility_choices
+from ..models import Role
 from ..records.forms import TransferForm
 from ..services.core.errors import Conflict, Forbidden, Invalid
 from ..services.desks import consultations
@@ -73,12 +72,7 @@ def _render(context, form=None, emergency_form=None, transfer_form=None):
 
 
 def _facility_choices(form, patient):
-    facilities = db.session.scalars(db.select(Facility).where(Facility.district_id == patient.district_id)
-                                    .order_by(Facility.kind, Facility.name)).all()
-    form.to_facility_id.choices = labels.choices(
-        [("", "—")] + [(f.id, _("%(name)s · %(kind)s · free: %(general)s general, %(oxygen)s oxygen, %(icu)s ICU",
-                                name=f.name, kind=labels.FACILITY_KINDS[f.kind], general=f.free_general,
-                                oxygen=f.free_oxygen, icu=f.free_icu)) for f in facilities])
+    facility_choices(form.to_facility_id, transfers.destinations(patient))
 
 
 def _saved_message(recorded):

@@ -7,9 +7,9 @@ from .. import labels
 from ..auth.access import roles_required
 from ..clock import local_date
 from ..extensions import db
-from ..forms import apply_service_errors
+from ..forms import apply_service_errors, facility_choices
 from ..input_checks import ID_MAX, db_int
-from ..models import CallTask, Facility, Household
+from ..models import CallTask, Household
 from ..services.calls import households
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid, NotFound
@@ -66,10 +66,7 @@ def _render_record(patient, transfer_form=None, end_form=None, household_form=No
 
 
 def _facility_choices(form, patient):
-    facilities = db.session.scalars(db.select(Facility).where(Facility.district_id == patient.district_id)
-                                    .order_by(Facility.kind, Facility.name)).all()
-    form.to_facility_id.choices = labels.choices(
-        [("", "—")] + [(f.id, f"{f.name} · {labels.FACILITY_KINDS[f.kind]}") for f in facilities])
+    facility_choices(form.to_facility_id, transfers.destinations(patient))
 
 
 @bp.route("/patients/<int:patient_id>/transfer", methods=["POST"])

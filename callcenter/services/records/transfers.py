@@ -74,6 +74,12 @@ def may_end(user, patient):
     return getattr(user, "role", None) in END_ROLES and patient.is_active
 
 
+def destinations(patient):
+    """The facilities a patient can be moved to: their district's, by kind, then name."""
+    return db.session.scalars(db.select(Facility).where(Facility.district_id == patient.district_id)
+                              .order_by(Facility.kind, Facility.name)).all()
+
+
 @transaction
 def transfer(patient_id, user, to_setting, to_facility_id, reason, now=None):
     """Move the patient to another setting or facility; returns the Transfer row."""
