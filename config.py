@@ -76,6 +76,8 @@ class Config:
     # the language of the SMS to the districts' duty officers ("hi" or "en").
     ESCALATION_DEADLINES_INTERVAL_SECONDS = _env_int("ESCALATION_DEADLINES_INTERVAL_SECONDS", 60)
     DASHBOARD_SNAPSHOT_INTERVAL_SECONDS = _env_int("DASHBOARD_SNAPSHOT_INTERVAL_SECONDS", 60)  # see PERFORMANCE.md
+    # The daily report's PDF is printed by headless Chromium (Debian's package).
+    CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     DUTY_SMS_LANGUAGE = os.environ.get("DUTY_SMS_LANGUAGE", "hi")
 
     # Sign-in sessions. Cookies are Secure (sent over HTTPS only) unless SESSION_COOKIE_SECURE=0, or in

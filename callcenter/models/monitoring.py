@@ -26,6 +26,15 @@ class QueuePause(db.Model):
 
     paused_by: Mapped[User | None] = relationship(foreign_keys=[paused_by_id])
 
+    @classmethod
+    def in_force_for(cls, district_id):
+        """The pauses that hold now for a district (a value or a column): its own and state-wide ones; for
+        None (a state-level view), every pause in force. The queue and the dashboard both use this."""
+        where = cls.resumed_at.is_(None)
+        if district_id is None:
+            return where
+        return where & (cls.district_id.is_(None) | (cls.district_id == district_id))
+
 
 class DailyFiguresDay(db.Model):
     """A local day whose figures jobs/daily_figures.py has counted into the two tables below.

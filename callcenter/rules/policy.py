@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from . import priority
 
 SETTINGS = ("hospital", "ccc", "home")
-RISK_CLASSES = ("normal", "high", "warning")  # warning: reported a warning sign yesterday
 
 # Default calls per day, by setting and risk class (Ministry of Health home-isolation advice:
 # higher-risk people at home are checked twice a day). An administrator can change each cell.

@@ -114,5 +114,4 @@ def queue_counts(user, now=None):
 def _paused():
     """True for a task whose queue a nodal officer has paused (in its district, or state-wide)."""
     return db.select(QueuePause.id).where(
-        QueuePause.resumed_at.is_(None), QueuePause.setting == CallTask.setting,
-        (QueuePause.district_id.is_(None)) | (QueuePause.district_id == CallTask.district_id)).exists()
+        QueuePause.in_force_for(CallTask.district_id), QueuePause.setting == CallTask.setting).exists()

@@ -69,18 +69,13 @@ def _pause_district(officer, district_id):
 
 def open_pauses(user):
     """The pauses in force that this user can see (their district's and state-wide ones)."""
-    stmt = select(QueuePause).where(QueuePause.resumed_at.is_(None)).order_by(QueuePause.paused_at)
-    if user.district_id is not None:
-        stmt = stmt.where((QueuePause.district_id == user.district_id) | QueuePause.district_id.is_(None))
+    stmt = select(QueuePause).where(QueuePause.in_force_for(user.district_id)).order_by(QueuePause.paused_at)
     return db.session.scalars(stmt).all()
 
 
 def paused_settings(district_id):
     """Settings whose queue is paused for this district (for the call queue to skip)."""
-    stmt = select(QueuePause.setting).where(QueuePause.resumed_at.is_(None))
-    stmt = stmt.where((QueuePause.district_id == district_id) | QueuePause.district_id.is_(None)) \
-        if district_id is not None else stmt
-    return set(db.session.scalars(stmt))
+    return set(db.session.scalars(select(QueuePause.setting).where(QueuePause.in_force_for(district_id))))
 
 
 @transaction

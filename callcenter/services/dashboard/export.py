@@ -34,7 +34,6 @@ from ..core.tx import transaction
 from .overview import list_query
 
 YIELD_PER = 2000
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer"]
 PDF_TIMEOUT_SECONDS = 60
@@ -253,7 +252,7 @@ def xlsx_stream(sheet, header, convert, rows):
 
 def html_to_pdf(html):
     """Print a self-contained HTML page to PDF bytes with headless Chromium."""
-    chromium = current_app.config.get("CHROMIUM_PATH", CHROMIUM)
+    chromium = current_app.config["CHROMIUM_PATH"]
     if not Path(chromium).exists():
         raise PdfUnavailable("Chromium is not installed; print the report page instead.")
     with tempfile.TemporaryDirectory() as tmp:

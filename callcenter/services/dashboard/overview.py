@@ -228,7 +228,6 @@ def overview(user, f, now=None):
 
 # --- the lists behind the numbers -----------------------------------------------------------------
 
-LIST_KINDS = ("tasks", "patients", "escalations", "checkins", "calls")
 PATIENT_WHICH = ("active", "new", "discharged", "unreachable", "need")
 ESCALATION_WHICH = ("open", "raised", "breach")
 CALL_WHICH = ("all", "connected")

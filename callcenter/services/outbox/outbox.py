@@ -54,7 +54,6 @@ SENDER_LOCK = 0x53414D50        # PostgreSQL advisory lock: one sender pass at a
 # How far along a message is: status updates only ever move forward (callbacks arrive out of order).
 RANK = {OutboxStatus.QUEUED: 0, OutboxStatus.SENDING: 1, OutboxStatus.UNKNOWN: 1, OutboxStatus.SENT: 2,
         OutboxStatus.DELIVERED: 3, OutboxStatus.FAILED: 3, OutboxStatus.CANCELLED: 3}
-FINAL = (OutboxStatus.DELIVERED, OutboxStatus.FAILED, OutboxStatus.CANCELLED)
 
 
 # ── URLs the provider calls back ─────────────────────────────────────────────────────────────────────
