@@ -9,7 +9,7 @@ from callcenter.extensions import db
 from callcenter.services.outbox import outbox
 
 from ..factories import make_patient
-from ..services.test_concurrency import _run_in_threads
+from ..helpers import run_in_threads
 from .outbox_helpers import DAY, NOW, FakeGateway, at, config, messages  # noqa: F401  (config: a fixture)
 
 SENDERS = 6
@@ -39,7 +39,7 @@ def test_senders_at_once_never_hand_a_message_over_twice(app, district, config, 
     def sender(_i):
         return outbox.send_pending(gateway, clock=SlowClock(), now_fn=at(), exclusive=False)
 
-    results, errors = _run_in_threads(app, SENDERS, sender)
+    results, errors = run_in_threads(app, SENDERS, sender)
     assert not errors, errors
     handed = Counter(h.status_callback for h in gateway.handed)
     assert [cb for cb, n in handed.items() if n > 1] == []

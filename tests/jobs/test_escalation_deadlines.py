@@ -16,7 +16,7 @@ from jobs import runner as job_runner
 
 from ..checkins.outbox_helpers import FakeClock, FakeGateway
 from ..factories import make_district, make_patient, make_user
-from ..services.test_concurrency import _run_in_threads
+from ..helpers import run_in_threads
 
 T = local_to_utc(datetime(2021, 5, 20, 10, 0))
 DUTY = "+919826011111"
@@ -233,7 +233,7 @@ def test_passes_at_once_alert_each_escalation_once(app):
     def one_pass(i):
         return deadlines.check(now=minutes(11) + timedelta(seconds=i))
 
-    results, errors = _run_in_threads(app, 4, one_pass)
+    results, errors = run_in_threads(app, 4, one_pass)
     assert not errors, errors
     assert sum(r["breached"] for r in results) == 500 and sum(r["alerted"] for r in results) == 500
     assert len(messages()) == 1

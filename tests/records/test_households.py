@@ -315,7 +315,7 @@ def test_volunteers_claiming_at_once_call_each_household_once(app, district, off
     closes every member's task (on PostgreSQL with SKIP LOCKED, on SQLite with serialised writers)."""
     from callcenter.models import User
 
-    from ..services.test_concurrency import _run_in_threads
+    from ..helpers import run_in_threads
 
     heads = []
     for n in range(6):
@@ -338,7 +338,7 @@ def test_volunteers_claiming_at_once_call_each_household_once(app, district, off
             mine.append(task.id)
         return mine
 
-    results, errors = _run_in_threads(app, len(user_ids), work)
+    results, errors = run_in_threads(app, len(user_ids), work)
     assert not errors, errors
     claimed = [t for mine in results for t in mine]
     assert len(claimed) == len(set(claimed)) == 6 + 6  # one call per household, one per single patient

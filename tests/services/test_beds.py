@@ -102,7 +102,7 @@ def test_the_list_is_the_districts_facilities_hospitals_first_with_totals(distri
 def test_operators_saving_the_same_facility_at_once_one_wins(app, district):
     from callcenter.models import User
 
-    from .test_concurrency import _run_in_threads
+    from ..helpers import run_in_threads
 
     ids = [make_user("control_room", district).id for _ in range(5)]
     hospital_id = facility(district, "hospital").id
@@ -112,7 +112,7 @@ def test_operators_saving_the_same_facility_at_once_one_wins(app, district):
                     now=NOW + timedelta(seconds=i))
         return i
 
-    results, errors = _run_in_threads(app, 5, save)
+    results, errors = run_in_threads(app, 5, save)
     assert len(errors) == 4 and all(isinstance(e, Conflict) for _i, e in errors)
     [winner] = [r for r in results if r is not None]
     hospital = db.session.get(Facility, hospital_id)

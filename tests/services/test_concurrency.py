@@ -3,7 +3,6 @@
 On PostgreSQL this is the real guarantee (SELECT … FOR UPDATE SKIP LOCKED plus a conditional
 UPDATE); on SQLite, writers are serialised and the conditional UPDATE still gives each task once.
 """
-import threading
 from collections import Counter
 
 import pytest
@@ -15,32 +14,10 @@ from callcenter.services.core.errors import Conflict
 from callcenter.services.desks import escalations
 
 from ..factories import make_patient, make_task, make_user
+from ..helpers import run_in_threads
 
 VOLUNTEERS = 12
 TASKS = 40
-
-
-def _run_in_threads(app, n, work):
-    """Run work(i) in n threads at once, each with its own app context and session."""
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def runner(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[i] = work(i)
-            except Exception as exc:  # reported below, with the thread's index
-                errors.append((i, exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors
 
 
 def test_no_task_is_claimed_twice(app, district, is_postgres):
@@ -60,7 +37,7 @@ def test_no_task_is_claimed_twice(app, district, is_postgres):
             # finish the call so the volunteer can take another
             calls.log_attempt(task.id, me, {"outcome": "connected"}, f"t{task.id}-u{me.id}")
 
-    results, errors = _run_in_threads(app, VOLUNTEERS, claim_until_empty)
+    results, errors = run_in_threads(app, VOLUNTEERS, claim_until_empty)
     assert not errors, errors
     claimed = [t for mine in results for t in mine]
     duplicates = [t for t, n in Counter(claimed).items() if n > 1]
@@ -91,7 +68,7 @@ def test_two_operators_acting_at_once_never_corrupt_an_escalation(app, district,
         except Conflict:
             return "conflict"
 
-    results, errors = _run_in_threads(app, len(ops), act)
+    results, errors = run_in_threads(app, len(ops), act)
     assert not errors, errors
     final = db.session.get(Escalation, esc_id, populate_existing=True)
     # exactly one cancel won (perhaps after one acknowledgement); every other attempt was refused cleanly

@@ -252,7 +252,7 @@ def test_a_doctor_raises_an_emergency_for_the_control_room(district):
 
 
 def test_a_form_sent_many_times_at_once_records_one_consultation(app, district):
-    from .test_concurrency import _run_in_threads
+    from ..helpers import run_in_threads
 
     doctor_id = make_user("doctor", district).id
     patient_id = make_patient(district).id
@@ -263,7 +263,7 @@ def test_a_form_sent_many_times_at_once_records_one_consultation(app, district):
         return consultations.record(patient_id, db.session.get(User, doctor_id), "doctor", data, "one-key",
                                     now=NOW).created
 
-    results, errors = _run_in_threads(app, 6, send)
+    results, errors = run_in_threads(app, 6, send)
     assert errors == []
     assert sorted(results) == [False] * 5 + [True]
     assert db.session.scalar(db.select(db.func.count()).select_from(Consultation)) == 1

@@ -14,7 +14,7 @@ from callcenter.services.core.errors import Conflict
 from callcenter.services.desks import dispatch, escalations
 
 from ..factories import facility, make_patient, make_user
-from .test_concurrency import _run_in_threads
+from ..helpers import run_in_threads
 
 pytestmark = pytest.mark.postgres
 ROUNDS = 5
@@ -41,7 +41,7 @@ def _ambulance(district, vehicle):
 
 
 def _each(user_ids, steps):
-    """work(i) for _run_in_threads: user i does steps[i]; returns "ok" or "conflict"."""
+    """work(i) for run_in_threads: user i does steps[i]; returns "ok" or "conflict"."""
     def work(i):
         me = db.session.get(User, user_ids[i])
         try:
@@ -67,7 +67,7 @@ def test_dispatch_and_resolve_at_once_one_wins_cleanly(app, district, round_):
     steps = [lambda me: dispatch.dispatch(esc_id, me, ambulance, version=seen),
              lambda me: escalations.resolve(esc_id, me, "Family took her by car", version=seen,
                                             outcome="not_needed")]
-    results, errors = _run_in_threads(app, 2, _each(ops, steps))
+    results, errors = run_in_threads(app, 2, _each(ops, steps))
     assert not errors, errors
     assert sorted(results) == ["conflict", "ok"]
     final = db.session.get(Escalation, esc_id, populate_existing=True)
@@ -86,7 +86,7 @@ def test_two_operators_sending_an_ambulance_at_once_send_one(app, district, roun
     ops = [make_user("control_room", district).id for _ in range(2)]
     steps = [lambda me, v=v: dispatch.dispatch(esc_id, me, _ambulance(district, v), version=seen)
              for v in ("CG04AB1111", "CG04AB2222")]
-    results, errors = _run_in_threads(app, 2, _each(ops, steps))
+    results, errors = run_in_threads(app, 2, _each(ops, steps))
     assert not errors, errors
     assert sorted(results) == ["conflict", "ok"]
     winner = results.index("ok")
@@ -103,7 +103,7 @@ def test_resolving_twice_at_once_without_a_version_resolves_once(app, district, 
     esc_id, seen = _acknowledged(district)
     ops = [make_user("control_room", district).id for _ in range(2)]
     steps = [lambda me, i=i: escalations.resolve(esc_id, me, f"done by {i}", outcome="other") for i in range(2)]
-    results, errors = _run_in_threads(app, 2, _each(ops, steps))
+    results, errors = run_in_threads(app, 2, _each(ops, steps))
     assert not errors, errors
     assert sorted(results) == ["conflict", "ok"]
     final = db.session.get(Escalation, esc_id, populate_existing=True)
@@ -119,7 +119,7 @@ def test_reassign_and_cancel_at_once(app, district, round_):
     ops = [make_user("control_room", district).id for _ in range(3)]
     steps = [lambda me: escalations.reassign(esc_id, me, ops[2], "shift change", version=seen),
              lambda me: escalations.cancel(esc_id, me, "duplicate", version=seen)]
-    results, errors = _run_in_threads(app, 2, _each(ops, steps))
+    results, errors = run_in_threads(app, 2, _each(ops, steps))
     assert not errors, errors
     assert sorted(results) == ["conflict", "ok"]
     final = db.session.get(Escalation, esc_id, populate_existing=True)
