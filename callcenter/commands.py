@@ -158,8 +158,45 @@ def access_table_command():
     click.echo(role_table(current_app))
 
 
+@click.group("translate")
+def translate_command():
+    """The Hindi (and any other) catalogue: `update` after adding strings, then translate, then `compile`."""
+
+
+def _pybabel(*args):
+    """Babel's own command line, from the project's root; a failure stops the command with its exit code."""
+    import os
+
+    from babel.messages.frontend import CommandLineInterface
+    cwd = os.getcwd()
+    os.chdir(Path(__file__).resolve().parent.parent)
+    try:
+        code = CommandLineInterface().run(["pybabel", *args])
+    finally:
+        os.chdir(cwd)
+    if code:
+        raise click.ClickException(f"pybabel {args[0]} failed ({code})")
+
+
+@translate_command.command("update")
+def translate_update():
+    """Extract every marked string and add the new ones to each catalogue (callcenter/translations)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        template = str(Path(tmp) / "messages.pot")
+        # The keywords besides Babel's defaults; tests/test_translations.py extracts with the same.
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", template, ".")
+        _pybabel("update", "-i", template, "-d", "callcenter/translations")
+
+
+@translate_command.command("compile")
+def translate_compile():
+    """Compile the catalogues into the .mo files the app reads (bin/start and bin/test do this too)."""
+    _pybabel("compile", "-d", "callcenter/translations", "--statistics")
+
+
 def register(app):
     for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command,
-                    send_outbox_command, access_table_command):
+                    send_outbox_command, access_table_command, translate_command):
         app.cli.add_command(command)
     app.cli.add_command(import_patients_command)

@@ -1,4 +1,6 @@
 """Shell commands: create-user (with and without --password) and seed-demo."""
+from pathlib import Path
+
 from callcenter.extensions import db
 from callcenter.models import CallTask, District, Escalation, Patient, User
 
@@ -62,3 +64,9 @@ def test_seed_demo_leaves_other_districts_alone(runner):
     make_district("Bilaspur")
     assert runner.invoke(args=["seed-demo", "--patients", "10"]).exit_code == 0
     assert db.session.scalar(db.select(db.func.count()).select_from(District)) == 2
+
+
+def test_translate_compile_builds_the_catalogues(runner):
+    result = runner.invoke(args=["translate", "compile"])
+    assert result.exit_code == 0, result.output
+    assert (Path(__file__).resolve().parent.parent / "callcenter/translations/hi/LC_MESSAGES/messages.mo").is_file()
