@@ -2,6 +2,7 @@
 from flask import abort, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from .. import public_urls
 from ..services.checkins import ivr
 from . import texts
 from .blueprint import bp
@@ -24,8 +25,8 @@ def _say(parent, language, key):
 def _action_url(step, attempt):
     """Relative, so Twilio resolves it against the URL it called (and signs what it resolved)."""
     path = url_for("checkins.voice_step", step=step, a=attempt)
-    base = current_app.config.get("WEBHOOK_BASE_URL")
-    return base.rstrip("/") + path if base else path
+    base = public_urls.configured_webhook_base()
+    return base + path if base else path
 
 
 def render(turn):

@@ -10,15 +10,16 @@ import functools
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from .. import public_urls
 from ..auth.access import signed_by_provider
 from ..extensions import csrf
 
 
 def signed_url():
     """The URL Twilio called, as it signed it."""
-    base = current_app.config.get("WEBHOOK_BASE_URL")
+    base = public_urls.configured_webhook_base()
     if base:
-        return base.rstrip("/") + request.full_path.rstrip("?")
+        return base + request.full_path.rstrip("?")
     return request.url
 
 

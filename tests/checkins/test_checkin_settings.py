@@ -1,6 +1,7 @@
 """The administrator's check-in setting on the settings page, and the link-token hash outbox.py shares."""
 import re
 
+from callcenter import public_urls
 from callcenter.extensions import db
 from callcenter.models import AppSetting, CheckinLink
 from callcenter.services.checkins import links as checkin_links
@@ -46,7 +47,7 @@ def test_sms_links_made_in_bulk_are_found_by_their_token(district):
     patient = make_patient(district)
     outbox.enqueue_daily_checkins(DAY, now=NOW)
     [message] = messages()
-    token = message.body.rsplit(checkin_links.LINK_PATH, 1)[1].split()[0]
+    token = message.body.rsplit(public_urls.link_base(), 1)[1].split()[0]
     link = checkin_links.find(token)
     assert link is not None and link.patient_id == patient.id
     assert db.session.scalar(db.select(CheckinLink.token_hash)) == checkin_links.token_hash(token)

@@ -6,13 +6,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app
-
+from ... import public_urls
 from ...clock import local_date, start_of_local_day, utcnow
 from ...extensions import db
 from ...models import CheckinLink
 
-LINK_PATH = "/c/"  # the public form lives at /c/<token> (callcenter/checkins/views.py)
 TOKEN_BYTES = 12   # 96 bits: unguessable, and a 16-character link fits a 160-character SMS
 
 
@@ -27,7 +25,7 @@ def issue(patient, now=None):
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires = start_of_local_day(local_date(now) + timedelta(days=1))  # midnight, local time
     db.session.add(CheckinLink(token_hash=token_hash(token), patient_id=patient.id, created_at=now, expires_at=expires))
-    return token, current_app.config["PUBLIC_URL"].rstrip("/") + LINK_PATH + token
+    return token, public_urls.public_url("checkins.link", token=token)
 
 
 def find(token):

@@ -7,9 +7,7 @@ registered_text() prints what to register; render() fills one message.
 """
 from dataclasses import dataclass
 
-from flask import current_app
-
-from .links import LINK_PATH
+from ... import public_urls
 
 DEFAULT_LANGUAGE = "hi"
 MAX_VARIABLE_LENGTH = 30  # DLT providers allow 30–40 characters per variable
@@ -64,7 +62,7 @@ TEMPLATES = {t.name: t for t in (
 
 def constants():
     """Deployment constants: the same in every message, so part of the registered text."""
-    return {"link_base": current_app.config["PUBLIC_URL"].rstrip("/") + LINK_PATH}
+    return {"link_base": public_urls.link_base()}
 
 
 def language_of(language):

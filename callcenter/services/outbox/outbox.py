@@ -31,6 +31,7 @@ from sqlalchemy import JSON, case, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ... import gateway as gateways
+from ... import public_urls
 from ...clock import local_date, start_of_local_day, utcnow
 from ...extensions import db
 from ...models import CheckinChannel, CheckinLink, Desk, MessageKind, OutboundMessage, OutboxStatus, Patient, Severity
@@ -43,8 +44,6 @@ from ..desks.escalations import raise_escalation
 
 log = logging.getLogger(__name__)
 
-VOICE_PATH = "/twilio/voice"    # the IVR flow (callcenter/checkins/views.py); ?m=<message id> is appended
-STATUS_PATH = "/twilio/status"  # delivery and call status callbacks; ?m=<message id>
 LINK_BATCH = 5000               # SMS-link check-ins are made this many patients at a time (memory-flat)
 MAX_BATCH = 100                 # rows claimed at once (about a second's worth at the configured rate)
 MAX_BACKOFF = timedelta(hours=1)
@@ -58,13 +57,9 @@ RANK = {OutboxStatus.QUEUED: 0, OutboxStatus.SENDING: 1, OutboxStatus.UNKNOWN: 1
 
 # ── URLs the provider calls back ─────────────────────────────────────────────────────────────────────
 
-def webhook_base():
-    config = current_app.config
-    return (config.get("WEBHOOK_BASE_URL") or config["PUBLIC_URL"]).rstrip("/")
-
-
 def status_callback_url(message_id):
-    return f"{webhook_base()}{STATUS_PATH}?m={message_id}"
+    """Delivery and call status callbacks (checkins/outbox_views.py); ?m= names our message."""
+    return public_urls.webhook_url("checkins.twilio_status", m=message_id)
 
 
 def call_url(message):
@@ -143,7 +138,7 @@ def _insert_select(day, channel, body, now, send_at):
 
 
 def _enqueue_ivr(day, now, send_at):
-    voice = literal(webhook_base() + VOICE_PATH)
+    voice = literal(public_urls.webhook_url("checkins.voice"))  # the IVR flow (checkins/ivr.py)
     return _insert_select(day, CheckinChannel.IVR, lambda _language: voice, now, send_at)
 
 
