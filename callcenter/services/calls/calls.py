@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
 
 from ... import scope
 from ...clock import utcnow
@@ -12,7 +11,7 @@ from ...extensions import db
 from ...models import AuditLog, CallAttempt, CallTask, Escalation, Need, Outcome, TaskStatus
 from ...rules import vitals
 from ...rules.routing import Desk, NeedKind, Severity, Symptom, route
-from ..core import audit, settings
+from ..core import audit, settings, submissions
 from ..core.errors import Conflict, Invalid
 from ..desks.escalations import raise_escalation
 from . import households
@@ -68,10 +67,6 @@ def _has_readings(report):
             or bool(report.get("symptoms")) or bool(report.get("needs")))
 
 
-def _existing(submission_key):
-    return db.session.scalar(db.select(CallAttempt).where(CallAttempt.submission_key == submission_key))
-
-
 @dataclass
 class LoggedCall:
     attempt: CallAttempt
@@ -89,16 +84,8 @@ def log_attempt(task_id, user, report, submission_key, now=None):
     The same submission_key arriving again (double click, browser retry, API retry) returns the
     attempt already recorded instead of recording a second one.
     """
-    try:
-        return _log_attempt(task_id, user, report, submission_key, now)
-    except IntegrityError:
-        db.session.rollback()  # the twin request committed first
-        attempt = _existing(submission_key)
-        if attempt is None:
-            raise
-        return _logged_before(attempt)
-    except _AlreadyLogged as done:
-        return _logged_before(done.attempt)
+    return submissions.once(CallAttempt, submission_key,
+                            lambda: _log_attempt(task_id, user, report, submission_key, now), _logged_before)
 
 
 def _logged_before(attempt):
@@ -112,23 +99,13 @@ def _logged_before(attempt):
                       members=[m["patient_id"] for m in details.get("members", [])])
 
 
-class _AlreadyLogged(Exception):
-    def __init__(self, attempt):
-        self.attempt = attempt
-
-
 def _log_attempt(task_id, user, report, submission_key, now):
     _require_caller(user)
     now = now or utcnow()
-    if not submission_key or len(submission_key) > 64:
-        raise Invalid(_l("The form is missing its submission key; reload the call screen."),
-                      {"submission_key": _l("Between 1 and 64 characters.")})
     try:
-        previous = _existing(submission_key)
-        if previous is not None:
-            if previous.user_id != user.id or previous.task_id != task_id:
-                raise Conflict(_l("This form was already used for another call."))
-            raise _AlreadyLogged(previous)
+        submissions.check_unused(CallAttempt, submission_key,
+                                 lambda previous: previous.user_id == user.id and previous.task_id == task_id,
+                                 _l("The form is missing its submission key; reload the call screen."))
         task = scope.get_scoped(CallTask, task_id, user, lock=True)
         _validate(report, now)
         if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ... import scope
@@ -32,7 +31,7 @@ from ...models import (
 from ...rules import priority
 from ...rules.routing import EMERGENCY_NEEDS, WARNING_SIGN
 from ..calls.call_lists import slot_times
-from ..core import audit
+from ..core import audit, submissions
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import transaction
 from . import escalations
@@ -156,10 +155,6 @@ def _validate(report, today, patient):
     return notes
 
 
-def _existing(submission_key):
-    return db.session.scalar(db.select(Consultation).where(Consultation.submission_key == submission_key))
-
-
 def record(patient_id, user, desk, report, submission_key, now=None):
     """Record a doctor's or counsellor's call to a patient, in one transaction.
 
@@ -167,35 +162,20 @@ def record(patient_id, user, desk, report, submission_key, now=None):
     patient), follow_up_date (a local date: the desk's next call). The same submission_key arriving
     again returns the consultation already recorded.
     """
-    try:
-        return _record(patient_id, user, desk, report, submission_key, now)  # rolled back if it raises
-    except IntegrityError:
-        # A twin request committed first, or a follow-up raced into the same slot.
-        previous = _existing(submission_key)
-        if previous is None:
-            raise Conflict(_l("Someone else changed this patient's calls a moment ago. Try again.")) from None
-        return Recorded(previous, created=False)
-    except _AlreadyRecorded as done:
-        return Recorded(done.consultation, created=False)
-
-
-class _AlreadyRecorded(Exception):
-    def __init__(self, consultation):
-        self.consultation = consultation
+    # An integrity error without a twin: a follow-up raced into the same slot.
+    return submissions.once(Consultation, submission_key,
+                            lambda: _record(patient_id, user, desk, report, submission_key, now),
+                            lambda previous: Recorded(previous, created=False),
+                            race_message=_l("Someone else changed this patient's calls a moment ago. Try again."))
 
 
 @transaction
 def _record(patient_id, user, desk, report, submission_key, now):
     desk = _require_desk(user, desk)
     now = now or utcnow()
-    if not submission_key or len(submission_key) > 64:
-        raise Invalid(_l("The form is missing its submission key; reload the page."),
-                      {"submission_key": _l("Between 1 and 64 characters.")})
-    previous = _existing(submission_key)
-    if previous is not None:
-        if previous.user_id != user.id or previous.patient_id != patient_id:
-            raise Conflict(_l("This form was already used for another call."))
-        raise _AlreadyRecorded(previous)
+    submissions.check_unused(Consultation, submission_key,
+                             lambda previous: previous.user_id == user.id and previous.patient_id == patient_id,
+                             _l("The form is missing its submission key; reload the page."))
     patient = scope.get_scoped(Patient, patient_id, user, lock=True)
     today = local_date(now)
     notes = _validate(report, today, patient)
