@@ -73,10 +73,15 @@ class Routing:
     reasons: tuple  # machine-readable: ("spo2", 91), ("symptom", "chest_pain"), ("need", "ambulance")
 
 
+def spo2_too_low(spo2, thresholds=Thresholds()):
+    """The SpO2 rule, once, for a reading (not None) and for a SQL column alike (the daily list's SQL)."""
+    return spo2 < thresholds.spo2_emergency_below
+
+
 def warning_signs(symptoms=(), spo2=None, thresholds=Thresholds()):
     """The reasons (if any) that make this report a medical emergency."""
     reasons = []
-    if spo2 is not None and spo2 < thresholds.spo2_emergency_below:
+    if spo2 is not None and spo2_too_low(spo2, thresholds):
         reasons.append(("spo2", spo2))
     for s in sorted(set(symptoms) & WARNING_SYMPTOMS):
         reasons.append(("symptom", str(s)))

@@ -51,7 +51,7 @@ from ...models import (
 )
 from ...rules import priority
 from ...rules.policy import MAX_CALLS_PER_DAY, PRIORITY_RULES
-from ...rules.routing import WARNING_SYMPTOMS
+from ...rules.routing import WARNING_SYMPTOMS, spo2_too_low
 from ..core import audit, settings
 from ..core.tx import insert_ignoring_conflicts, is_postgres, transaction
 
@@ -97,9 +97,9 @@ def patient_events(day):
     attempts are the big one: ~420,000 rows for a state)."""
     th = settings.thresholds()
     start, end = start_of_local_day(day - timedelta(days=1)), start_of_local_day(day)
-    # Mirror rules.routing.warning_signs (SpO2 below the limit, or a warning symptom) …
-    attempt_warning = or_(CallAttempt.spo2 < th.spo2_emergency_below, _has_warning_symptom(CallAttempt.symptoms))
-    checkin_warning = or_(CheckIn.spo2 < th.spo2_emergency_below, _has_warning_symptom(CheckIn.symptoms))
+    # rules.routing.warning_signs in SQL: SpO2 below the limit (the same spo2_too_low), or a warning symptom …
+    attempt_warning = or_(spo2_too_low(CallAttempt.spo2, th), _has_warning_symptom(CallAttempt.symptoms))
+    checkin_warning = or_(spo2_too_low(CheckIn.spo2, th), _has_warning_symptom(CheckIn.symptoms))
     # … and services.checkins.Report.is_unwell for a check-in: not feeling well, any symptom, a fever
     # (a need it asked for is a Need row, read below).
     checkin_unwell = or_(checkin_warning, CheckIn.feeling_ok.is_(False), CheckIn.symptoms != "",

@@ -16,7 +16,7 @@ from ...extensions import db
 from ...models import CallTask, CheckIn, CheckinChannel, CheckinLink, Need, Patient, PatientStatus, Severity, TaskStatus
 from ...rules import priority, vitals
 from ...rules.policy import MAX_CALLS_PER_DAY
-from ...rules.routing import NeedKind, Symptom, route
+from ...rules.routing import NeedKind, Symptom, route, spo2_too_low
 from ..core import audit, settings
 from ..core.errors import Invalid
 from ..core.tx import transaction
@@ -39,7 +39,7 @@ class Report:
 
     def is_fine(self, thresholds):
         return (self.feeling_ok is True and not self.needs and not self.symptoms
-                and (self.spo2 is None or self.spo2 >= thresholds.spo2_emergency_below)
+                and (self.spo2 is None or not spo2_too_low(self.spo2, thresholds))
                 and (self.temperature_f is None or self.temperature_f < thresholds.fever_f))
 
     def is_unwell(self, thresholds):

@@ -16,6 +16,7 @@ from ...clock import utcnow
 from ...extensions import db
 from ...models import IvrCall, MessageKind, OutboundMessage, Patient
 from ...rules import replies
+from ...rules.routing import spo2_too_low
 from ..core import audit, settings
 from .checkins import Report, outcome, queue_volunteer_call, record_checkin
 from .inbound import identify, normalise_phone, senders
@@ -100,7 +101,7 @@ def answer(call_sid, step, attempt, digits, now=None):
     except replies.InvalidKeys:
         return _invalid(call, now)
     answers = {**(call.answers or {}), step: value}
-    low_spo2 = step == "spo2" and value is not None and value < settings.thresholds().spo2_emergency_below
+    low_spo2 = step == "spo2" and value is not None and spo2_too_low(value, settings.thresholds())
     following = STEPS.index(step) + 1
     if following < len(STEPS) and not low_spo2:
         if not _advance(call, step, attempt, step=STEPS[following], retries=0, answers=answers):
