@@ -39,11 +39,6 @@ def select_locale():
         request.accept_languages.best_match(list(languages), default="en")
 
 
-def _models_only(obj, name, type_, reflected, compare_to):
-    """Alembic compares only our models' tables (APScheduler keeps a table of its own)."""
-    return not (type_ == "table" and reflected and compare_to is None and name == "apscheduler_jobs")
-
-
 def register_extensions(app):
     from pathlib import Path
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -57,7 +52,7 @@ def register_extensions(app):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-                     render_as_batch=True, include_object=_models_only)
+                     render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)  # limits are per view (the public check-in link); none by default
     babel.init_app(app, locale_selector=select_locale)

@@ -1,25 +1,13 @@
-"""The scheduler: persistent jobs, a missed 07:00 run made up once, catch-up on a first start."""
+"""The scheduler: jobs in memory per process, a missed 07:00 run made up once, catch-up on a first start."""
 import time as clock
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
-import pytest
-from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import text
-
-from callcenter.clock import local_date, local_to_utc, utcnow
+from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
 from callcenter.models import CallTask, JobRun
 from jobs import runner, scheduler
 
 from ..factories import make_patient
-
-
-@pytest.fixture
-def clean_job_store(app):
-    yield
-    scheduler._app = None
-    with db.engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {scheduler.JOB_TABLE}"))
 
 
 def local_today_at(hour, minute=0):
@@ -37,7 +25,7 @@ def wait_for_runs(count, seconds=20):
     return db.session.scalars(db.select(JobRun)).all()
 
 
-def test_first_start_after_the_hour_builds_todays_list(app, district, clean_job_store):
+def test_first_start_after_the_hour_builds_todays_list(app, district):
     make_patient(district)
     running = scheduler.start(app, now=local_today_at(9, 30))
     try:
@@ -53,56 +41,55 @@ def test_first_start_after_the_hour_builds_todays_list(app, district, clean_job_
         # the outbox sender runs every few seconds, its passes not recorded as job runs
         sender = running.get_job("outbox_sender")
         assert sender.trigger.interval == timedelta(seconds=app.config["OUTBOX_SEND_INTERVAL_SECONDS"])
-        assert sender.func_ref == "jobs.scheduler:tick"
+        assert (sender.func, sender.args) == (scheduler.tick, (app, "outbox_sender"))
     finally:
         running.shutdown()
 
 
-def test_start_before_the_hour_waits_for_it(app, district, clean_job_store):
+def test_start_before_the_hour_waits_for_it(app, district):
     make_patient(district)
     running = scheduler.start(app, now=local_today_at(6, 0))
     running.shutdown()
     assert db.session.scalars(db.select(JobRun)).all() == []
 
 
-def test_a_missed_run_is_made_up_once_when_the_scheduler_comes_back(app, district, clean_job_store):
+def test_a_missed_run_is_made_up_once_when_the_scheduler_comes_back(app, district):
     make_patient(district)
-    # The scheduler stored its 07:00 job, then the server was down when it was due. (The stand-in for
-    # the dead process must not run the job itself: APScheduler would try while shutting down.)
-    down = scheduler.create(app)
-    down._process_jobs = lambda: None
-    down.start(paused=True)
-    down.add_job("jobs.scheduler:fire", trigger=CronTrigger(hour=7, minute=0, timezone=app.config["TIMEZONE"]),
-                 args=["daily_call_list"], id="daily_call_list", name="daily_call_list",
-                 next_run_time=datetime.now(timezone.utc) - timedelta(hours=1))
-    down.shutdown()
-
-    # Back up (at a time when the catch-up would not fire, so this is APScheduler's misfire handling).
-    running = scheduler.start(app, now=local_today_at(6, 0))
-    try:
-        runs = wait_for_runs(1)
-        assert [(r.job, r.trigger, r.status) for r in runs] == [("daily_call_list", "scheduled", "succeeded")]
-        assert running.get_job("daily_call_list").next_run_time > datetime.now(timezone.utc)
-    finally:
-        running.shutdown()
+    # The scheduler was down at 07:00 and comes back at 09:30: it builds today's list once …
+    running = scheduler.start(app, now=local_today_at(9, 30))
+    running.shutdown()
+    daily = db.session.scalars(db.select(JobRun).where(JobRun.job == "daily_call_list")).all()
+    assert [(r.trigger, r.status) for r in daily] == [("catch_up", "succeeded")]
     assert db.session.scalar(db.select(db.func.count()).select_from(CallTask)) == 1
 
-    # A second restart the same day does not build it again.
-    again = scheduler.start(app, now=utcnow())
+    # … and a second restart the same day does not build it again (the JobRun record is what lasts).
+    again = scheduler.start(app, now=local_today_at(10, 0))
     again.shutdown()
     daily = db.session.scalars(db.select(JobRun).where(JobRun.job == "daily_call_list")).all()
     assert len(daily) == 1
 
 
-def test_an_interval_pass_is_not_recorded(app, district, clean_job_store):
+def test_two_schedulers_keep_their_own_jobs(app):
+    """Each process's scheduler holds its jobs in memory: no job store is shared between processes."""
+    first, second = scheduler.create(app), scheduler.create(app)
+    for one in (first, second):
+        one.start(paused=True)
+    try:
+        first.add_job(scheduler.tick, "interval", seconds=60, args=[app, "outbox_sender"], id="outbox_sender")
+        assert second.get_job("outbox_sender") is None
+    finally:
+        first.shutdown()
+        second.shutdown()
+
+
+def test_an_interval_pass_is_not_recorded(app, district):
     from callcenter.models import OutboundMessage
     from callcenter.services.outbox import outbox
 
     patient = make_patient(district)
     outbox.enqueue_sms("tick:1", patient.phone, "checkin_reply", "en", patient_id=patient.id)
     db.session.commit()
-    scheduler._app = app
-    scheduler.tick("outbox_sender")  # what APScheduler calls every OUTBOX_SEND_INTERVAL_SECONDS
+    scheduler.tick(app, "outbox_sender")  # what APScheduler calls every OUTBOX_SEND_INTERVAL_SECONDS
     db.session.expire_all()
     assert db.session.scalar(db.select(OutboundMessage.status)) == "sent"
     assert db.session.scalars(db.select(JobRun)).all() == []
