@@ -6,6 +6,8 @@ at run time (stored in the database, see callcenter/services/settings.py).
 import os
 from pathlib import Path
 
+from callcenter.rules.adjustable import SETTINGS as ADJUSTABLE
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -122,24 +124,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
 
-    # Defaults for administrator-editable settings (see callcenter/services/settings.py).
-    SETTING_DEFAULTS = {
-        "spo2_emergency_below": _env_int("SPO2_EMERGENCY_BELOW", 94),
-        "fever_f": float(os.environ.get("FEVER_F", 100.0)),
-        "claim_timeout_minutes": _env_int("CLAIM_TIMEOUT_MINUTES", 15),
-        "retry_interval_minutes": _env_int("RETRY_INTERVAL_MINUTES", 30),
-        "max_attempts_per_day": _env_int("MAX_ATTEMPTS_PER_DAY", 3),
-        # The longest any emergency waits to be acknowledged; each kind's own deadline may be shorter
-        # (deadline_minutes.<kind>, defaults in callcenter/rules/deadlines.py).
-        "emergency_ack_minutes": _env_int("EMERGENCY_ACK_MINUTES", 15),
-        # While an overdue escalation is still unacknowledged, the district's duty officer is re-alerted this often.
-        "realert_minutes": _env_int("REALERT_MINUTES", 10),
-        "high_risk_age": _env_int("HIGH_RISK_AGE", 60),
-        "release_min_days": _env_int("RELEASE_MIN_DAYS", 10),
-        "release_fever_free_days": _env_int("RELEASE_FEVER_FREE_DAYS", 3),
-        # 1: a patient who checks in fine with normal readings is called after everyone else today.
-        "checkin_ok_deprioritises": _env_int("CHECKIN_OK_DEPRIORITISES", 1),
-    }
+    # Defaults for the settings an administrator can change, declared in callcenter/rules/adjustable.py; an
+    # environment variable named as the setting in capitals (SPO2_EMERGENCY_BELOW, FEVER_F …) replaces one.
+    SETTING_DEFAULTS = {setting.key: setting.from_environment(os.environ) for setting in ADJUSTABLE}
     # The daily jobs (local time) and the two call slots; see jobs/scheduler.py.
     CALL_LIST_TIME = os.environ.get("CALL_LIST_TIME", "07:00")
     RELEASE_REVIEW_TIME = os.environ.get("RELEASE_REVIEW_TIME", "07:15")

@@ -4,38 +4,33 @@ from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..services.core.settings import DEADLINE_KEY, LABELS
+from ..services.core.settings import ON_PAGE
 
 
 class SettingsForm(FlaskForm):
-    spo2_emergency_below = IntegerField(LABELS["spo2_emergency_below"], validators=[InputRequired()])
-    fever_f = DecimalField(LABELS["fever_f"], places=1, validators=[InputRequired()])
-    claim_timeout_minutes = IntegerField(LABELS["claim_timeout_minutes"], validators=[InputRequired()])
-    retry_interval_minutes = IntegerField(LABELS["retry_interval_minutes"], validators=[InputRequired()])
-    max_attempts_per_day = IntegerField(LABELS["max_attempts_per_day"], validators=[InputRequired()])
-    emergency_ack_minutes = IntegerField(LABELS["emergency_ack_minutes"], validators=[InputRequired()])
-    high_risk_age = IntegerField(LABELS["high_risk_age"], validators=[InputRequired()])
-    # The release rule: who is flagged each morning for a discharge review (rules/isolation.py).
-    release_min_days = IntegerField(LABELS["release_min_days"], validators=[InputRequired()])
-    release_fever_free_days = IntegerField(LABELS["release_fever_free_days"], validators=[InputRequired()])
-    checkin_ok_deprioritises = BooleanField(
-        _l("Call patients who checked in fine after everyone else"),
-        description=_l("When a patient's SMS, link or IVR check-in says they feel fine, with no symptom or need, "
-                       "and any SpO2 or temperature they gave is within the limits above, their call today moves to "
-                       "the bottom of the queue, so volunteers reach the others first. They are still called. "
-                       "Patients who share a phone with their household are not moved."))
+    """One field per setting on the page, built from their declarations (services/core/settings.ON_PAGE)."""
     submit = SubmitField(_l("Save settings"))
 
     def values(self):
-        converters = {"fever_f": float, "checkin_ok_deprioritises": int}  # stored as numbers: 1 = yes, 0 = no
-        return {key: converters.get(key, lambda v: v)(f.data) for key, f in self._fields.items() if key in LABELS}
+        return {setting.key: _stored(setting, self[setting.key].data) for setting in ON_PAGE}
 
 
-# Response deadlines (services/core/settings.py): the re-alert interval, then minutes to acknowledge for each
-# escalation kind, most urgent first (fields named by their setting key, e.g. "deadline_minutes.ambulance").
-SettingsForm.realert_minutes = IntegerField(LABELS["realert_minutes"], validators=[InputRequired()])
-for _key in [k for k in LABELS if k.startswith(DEADLINE_KEY.format(""))]:
-    setattr(SettingsForm, _key, IntegerField(LABELS[_key], validators=[InputRequired()]))
+def _stored(setting, data):
+    if setting.kind is bool:
+        return int(bool(data))  # kept as a number: 1 = yes, 0 = no
+    return setting.kind(data) if data is not None else None
+
+
+def _field(setting):
+    if setting.kind is bool:
+        return BooleanField(setting.label, description=setting.help)
+    if setting.kind is float:
+        return DecimalField(setting.label, places=1, description=setting.help, validators=[InputRequired()])
+    return IntegerField(setting.label, description=setting.help, validators=[InputRequired()])
+
+
+for _setting in ON_PAGE:  # (fields named by their setting key, e.g. "deadline_minutes.ambulance")
+    setattr(SettingsForm, _setting.key, _field(_setting))
 
 
 class UserForm(FlaskForm):

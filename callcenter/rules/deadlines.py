@@ -25,6 +25,7 @@ emergency gets 15 minutes, an ambulance keeps its 10.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .adjustable import DEFAULTS
 from .routing import WARNING_SIGN, NeedKind, Severity
 
 FIELD_VISIT = "field_visit"
@@ -43,7 +44,7 @@ DEFAULT_DEADLINE_MINUTES = {
     FIELD_VISIT: 24 * 60,
     PHONE_CHECK: 24 * 60,
 }
-DEFAULT_EMERGENCY_MINUTES = 15
+DEFAULT_EMERGENCY_MINUTES = DEFAULTS["emergency_ack_minutes"]
 FALLBACK_KIND = str(NeedKind.OTHER)  # a kind without a deadline of its own takes this one's
 MAX_DEADLINE_MINUTES = 7 * 24 * 60
 

@@ -6,11 +6,13 @@ people without symptoms, and no fever for the last 3 days); the January 2022 rev
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .adjustable import DEFAULTS
+
 
 @dataclass(frozen=True)
 class ReleaseRule:
-    min_days: int = 10
-    fever_free_days: int = 3
+    min_days: int = DEFAULTS["release_min_days"]
+    fever_free_days: int = DEFAULTS["release_fever_free_days"]
 
 
 def isolation_day_zero(symptom_onset_date, positive_date):

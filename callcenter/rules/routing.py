@@ -5,6 +5,8 @@ One function, `route`, decides for calls and check-ins alike.
 import enum
 from dataclasses import dataclass
 
+from .adjustable import DEFAULTS
+
 
 class NeedKind(enum.StrEnum):
     MEDICINE = "medicine"
@@ -60,9 +62,9 @@ WARNING_SIGN = "warning_sign"  # the escalation kind raised for a warning sign w
 
 @dataclass(frozen=True)
 class Thresholds:
-    spo2_emergency_below: int = 94
-    fever_f: float = 100.0
-    high_risk_age: int = 60
+    spo2_emergency_below: int = DEFAULTS["spo2_emergency_below"]
+    fever_f: float = DEFAULTS["fever_f"]
+    high_risk_age: int = DEFAULTS["high_risk_age"]
 
 
 @dataclass(frozen=True)

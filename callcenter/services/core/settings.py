@@ -1,4 +1,4 @@
-"""Administrator-editable settings over the defaults in config.SETTING_DEFAULTS."""
+"""Administrator-editable settings: the values saved under *Settings* over the declared defaults."""
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 
@@ -6,6 +6,8 @@ from ... import labels
 from ...clock import utcnow
 from ...extensions import db
 from ...models import AppSetting
+from ...rules.adjustable import SETTINGS as ADJUSTABLE
+from ...rules.adjustable import Adjustable
 from ...rules.deadlines import DEFAULT_DEADLINE_MINUTES, MAX_DEADLINE_MINUTES, DeadlineRule
 from ...rules.isolation import ReleaseRule
 from ...rules.policy import DEFAULT_CALLS_PER_DAY, MAX_CALLS_PER_DAY, CallPolicy
@@ -14,49 +16,26 @@ from . import audit
 from .errors import Forbidden, Invalid
 from .tx import transaction
 
-LABELS = {
-    "spo2_emergency_below": _l("Emergency when SpO2 is below (%)"),
-    "fever_f": _l("Fever from (°F)"),
-    "claim_timeout_minutes": _l("A claimed call returns to the queue after (minutes)"),
-    "retry_interval_minutes": _l("Retry a failed call after (minutes)"),
-    "max_attempts_per_day": _l("Failed attempts before a patient is unreachable for the day"),
-    "emergency_ack_minutes": _l("Minutes to acknowledge an emergency"),
-    "high_risk_age": _l("High risk from age"),
-    "release_min_days": _l("Discharge review after (days from symptom onset or sample)"),
-    "release_fever_free_days": _l("… with no fever for the last (days)"),
-    "checkin_ok_deprioritises": _l("A patient who checks in fine is called last (1 = yes, 0 = no)"),
-}
 POLICY_KEY = "calls_per_day.{}.{}"  # setting, risk class: the daily-list policy grid
-# Response deadlines (rules/deadlines.py): minutes to acknowledge, per escalation kind; the re-alert interval.
+# Response deadlines (rules/deadlines.py): minutes to acknowledge, per escalation kind.
 DEADLINE_KEY = "deadline_minutes.{}"
-LABELS["realert_minutes"] = _l("Re-alert the duty officer every (minutes) while an overdue escalation waits")
-LABELS.update({DEADLINE_KEY.format(kind): _l("Minutes to acknowledge: %(kind)s (0 = no deadline)",
-                                             kind=labels.ESCALATION_KINDS.get(kind, kind))
-               for kind in DEFAULT_DEADLINE_MINUTES})
-BOUNDS = {
-    "spo2_emergency_below": (80, 100),
-    "fever_f": (98.0, 104.0),
-    "claim_timeout_minutes": (1, 240),
-    "retry_interval_minutes": (1, 600),
-    "max_attempts_per_day": (1, 10),
-    "emergency_ack_minutes": (1, 240),
-    "high_risk_age": (30, 100),
-    "release_min_days": (5, 30),
-    "release_fever_free_days": (1, 7),
-    "checkin_ok_deprioritises": (0, 1),
-    **{POLICY_KEY.format(*cell): (0, MAX_CALLS_PER_DAY) for cell in DEFAULT_CALLS_PER_DAY},
-    "realert_minutes": (1, 240),
-    **{DEADLINE_KEY.format(kind): (0, MAX_DEADLINE_MINUTES) for kind in DEFAULT_DEADLINE_MINUTES},
-}
+# Every setting: the administrator's own (rules/adjustable.py), then the grid and the deadlines, declared
+# beside their rules. The settings page shows all but the grid.
+SETTINGS = (
+    *ADJUSTABLE,
+    *(Adjustable(POLICY_KEY.format(*cell), calls, 0, MAX_CALLS_PER_DAY, None)  # not on the page
+      for cell, calls in DEFAULT_CALLS_PER_DAY.items()),
+    *(Adjustable(DEADLINE_KEY.format(kind), minutes, 0, MAX_DEADLINE_MINUTES,
+                 _l("Minutes to acknowledge: %(kind)s (0 = no deadline)", kind=labels.ESCALATION_KINDS.get(kind, kind)))
+      for kind, minutes in DEFAULT_DEADLINE_MINUTES.items()),
+)
+ON_PAGE = tuple(s for s in SETTINGS if not s.key.startswith(POLICY_KEY.split("{")[0]))
+BOUNDS = {s.key: (s.low, s.high) for s in SETTINGS}
 
 
 def defaults():
-    values = dict(current_app.config["SETTING_DEFAULTS"])
-    for cell, calls in DEFAULT_CALLS_PER_DAY.items():
-        values.setdefault(POLICY_KEY.format(*cell), calls)
-    for kind, minutes in DEFAULT_DEADLINE_MINUTES.items():
-        values.setdefault(DEADLINE_KEY.format(kind), minutes)
-    return values
+    """Each setting's default: the deployment's (config.SETTING_DEFAULTS, from the environment), else declared."""
+    return {**{s.key: s.default for s in SETTINGS}, **current_app.config["SETTING_DEFAULTS"]}
 
 
 def all_settings():
