@@ -5,9 +5,8 @@ from flask_login import current_user
 
 from .. import labels, scope
 from ..auth.access import STATE, roles_required
-from ..extensions import db
 from ..forms import apply_service_errors
-from ..models import Role, User
+from ..models import Role
 from ..services.core import accounts, two_factor
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid
@@ -63,8 +62,7 @@ def users():
         else:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for(".users"))
-    people = db.session.scalars(scope.scoped(db.select(User).order_by(User.role, User.username), User,
-                                             current_user)).all()
+    people = accounts.users(current_user)
     return render_template("admin/users.html", form=form, people=people)
 
 

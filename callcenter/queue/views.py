@@ -7,9 +7,8 @@ from flask_login import current_user
 
 from .. import labels, scope
 from ..auth.access import roles_required
-from ..extensions import db
 from ..forms import apply_service_errors
-from ..models import CallTask, Household, Role, Setting, TaskStatus
+from ..models import CallTask, Role, Setting, TaskStatus
 from ..services.calls import calls, households, queue
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid
@@ -99,9 +98,9 @@ def _household_screen(task, members, form):
     # or a forged one) shows nobody; the service has refused the form already.
     people = {patient.id: patient for patient, _task in members}
     records.log_views(current_user, list(people.values()), "call")
-    household_id = task.patient.household_id  # None: the household broke up after the form was shown
-    household = db.session.get(Household, household_id) if household_id else None
-    return render_template("queue/household_call.html", task=task, patient=task.patient, household=household,
+    # (None when the household broke up after the form was shown)
+    return render_template("queue/household_call.html", task=task, patient=task.patient,
+                           household=households.of(task.patient),
                            people=people, form=form, release_form=ReleaseForm(),
                            histories={pid: records.recent_history(p) for pid, p in people.items()},
                            thresholds=app_settings.thresholds())

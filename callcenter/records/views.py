@@ -5,11 +5,8 @@ from flask_login import current_user
 
 from .. import labels
 from ..auth.access import roles_required
-from ..clock import local_date
-from ..extensions import db
 from ..forms import apply_service_errors, facility_choices
 from ..input_checks import ID_MAX, db_int
-from ..models import CallTask, Household
 from ..services.calls import households
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid, NotFound
@@ -51,11 +48,10 @@ def record(patient_id):
 def _render_record(patient, transfer_form=None, end_form=None, household_form=None):
     transfer_form = transfer_form or TransferForm(formdata=None)
     _facility_choices(transfer_form, patient)
-    household = db.session.get(Household, patient.household_id) if patient.household_id else None
-    today = db.session.scalars(db.select(CallTask).where(
-        CallTask.patient_id == patient.id, CallTask.task_date == local_date()).order_by(CallTask.slot)).all()
+    household = households.of(patient)
     return render_template(
-        "records/record.html", patient=patient, events=records.timeline(patient), today_tasks=today,
+        "records/record.html", patient=patient, events=records.timeline(patient),
+        today_tasks=records.todays_calls(patient),
         household=household, members=households.members(household.id) if household else [],
         suggestions=households.suggestions(patient) if households.may_group(current_user) else [],
         may_transfer=transfers.may_transfer(current_user, patient), may_end=transfers.may_end(current_user, patient),

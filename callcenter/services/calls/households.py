@@ -26,6 +26,11 @@ def may_group(user):
     return getattr(user, "role", None) in HOUSEHOLD_ROLES
 
 
+def of(patient):
+    """The patient's household, or None."""
+    return db.session.get(Household, patient.household_id) if patient.household_id else None
+
+
 def members(household_id, active_only=False):
     """The household's patients, lowest id first."""
     if household_id is None:

@@ -208,6 +208,11 @@ def revoke_token(raw, now=None):
     return True
 
 
+def users(actor):
+    """The users an administrator manages: their district's (state-level: everyone), by role and name."""
+    return db.session.scalars(scope.scoped(db.select(User).order_by(User.role, User.username), User, actor)).all()
+
+
 def get_user(user_id, actor):
     """A user the actor (an admin) may manage: state-level admins everyone, district admins their district."""
     return scope.get_scoped(User, user_id, actor)

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import selectinload
 
 from ... import scope
-from ...clock import utcnow
+from ...clock import local_date, utcnow
 from ...extensions import db
 from ...models import (
     OPEN_ESCALATION_STATUSES,
@@ -174,6 +174,12 @@ class Event:
 # Events at the same moment read in the order things happen (registration before its first call …).
 EVENT_ORDER = ("registered", "imported", "transfer", "household", "attempt", "checkin", "escalation",
                "consultation", "escalation_closed", "task_missed", "review", "review_decided", "ended")
+
+
+def todays_calls(patient, today=None):
+    """The patient's call tasks of today, by slot (the record shows what is planned)."""
+    return db.session.scalars(db.select(CallTask).where(
+        CallTask.patient_id == patient.id, CallTask.task_date == (today or local_date())).order_by(CallTask.slot)).all()
 
 
 def timeline(patient):
