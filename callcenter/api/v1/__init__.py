@@ -2,7 +2,7 @@
 from flask_smorest import Api
 
 from ...extensions import csrf
-from .schemas import ErrorSchema
+from .schemas.common import ErrorSchema
 from .security import register_scheme
 
 

@@ -7,7 +7,7 @@ from ...auth.access import OWN, public
 from ...auth.limits import sign_in_limit
 from ...services.core import accounts, two_factor
 from .blueprint import Blueprint  # reads every unreadable body as 400
-from .schemas import TokenRequestSchema, TokenSchema
+from .schemas.auth import TokenRequestSchema, TokenSchema
 from .security import bearer_token, token_required
 
 blp = Blueprint("api_auth", __name__, url_prefix="/auth", description="Sign in for a bearer token.")

@@ -2,7 +2,7 @@
 from ...services.desks import dispatch, escalations
 from ...services.records import records
 from .blueprint import Blueprint
-from .schemas import (
+from .schemas.escalations import (
     DispatchCreateSchema,
     EscalationActionSchema,
     EscalationDetailSchema,

@@ -3,7 +3,7 @@ import json
 
 from ...services.records import patients, records
 from .blueprint import Blueprint
-from .schemas import PAGINATION_HEADER, PatientCreateSchema, PatientQuerySchema, PatientSchema
+from .schemas.patients import PAGINATION_HEADER, PatientCreateSchema, PatientQuerySchema, PatientSchema
 from .security import api_user, token_required
 
 blp = Blueprint("api_patients", __name__, url_prefix="/patients", description="Patient records.")

@@ -4,7 +4,7 @@ from flask import Response
 from ...services.calls import calls, queue
 from ...services.records import records
 from .blueprint import Blueprint
-from .schemas import AttemptCreateSchema, ClaimSchema, LoggedCallSchema, TaskSchema
+from .schemas.tasks import AttemptCreateSchema, ClaimSchema, LoggedCallSchema, TaskSchema
 from .security import api_user, token_required
 
 blp = Blueprint("api_tasks", __name__, url_prefix="/tasks", description="The volunteer's call queue.")
