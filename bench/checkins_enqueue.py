@@ -5,7 +5,7 @@
 
 The data set comes from bench/generate.py (into a database of its own, so the call-list benchmark's is
 left alone). Each scenario sets the patients' check-in channels, empties the outbox, and runs the real
-service (callcenter.services.outbox.outbox.enqueue_daily_checkins) at the window's start in a fresh process,
+service (callcenter.services.outbox.enqueue.enqueue_daily_checkins) at the window's start in a fresh process,
 twice: the second run must enqueue nothing. Scenarios: every patient on an SMS link (the worst case: a
 random token per patient, made in Python), a mix of IVR calls, SMS links and SMS replies, and no links
 at all (IVR calls and SMS replies: one INSERT … SELECT each).
@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from callcenter.extensions import db
 from callcenter.services.checkins import schedule as checkin_schedule
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins
 
 from . import databases, generate
 from .build_once import PeakSampler, _status_kib
@@ -109,7 +109,7 @@ def _once(url, day):
         maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         sampler.start()
         started = time.perf_counter()
-        counts = outbox.enqueue_daily_checkins(day, now=now)
+        counts = enqueue_daily_checkins(day, now=now)
         seconds = time.perf_counter() - started
         sampler.stop()
         maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -98,7 +98,7 @@ EXPORT_COLUMNS = {  # headings of the dashboard's lists and exports
     "symptoms": _l("Symptoms"), "outcome": _l("Outcome"), "volunteer": _l("Volunteer"),
 }
 
-# The outbox (callcenter/services/outbox/outbox.py)
+# The outbox (callcenter/services/outbox/)
 JOBS.update(checkins_enqueue=_l("Daily check-ins"), outbox_sender=_l("Send SMS and IVR calls"))
 OUTBOX_STATUSES = {
     "queued": _l("Waiting to send"), "sending": _l("Sending"), "sent": _l("Sent"), "delivered": _l("Delivered"),

@@ -5,7 +5,7 @@ ones); a PostgreSQL advisory lock in the sender keeps it to one pass at a time a
 """
 from flask import current_app
 
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.sender import send_pending
 
 NAME = "outbox_sender"
 CONFIG_INTERVAL = "OUTBOX_SEND_INTERVAL_SECONDS"
@@ -15,7 +15,7 @@ def run(now, user=None, max_seconds="config"):
     """Returns (messages handed to the provider, counts by outcome)."""
     if max_seconds == "config":
         max_seconds = current_app.config["OUTBOX_PASS_SECONDS"]
-    counts = outbox.send_pending(max_seconds=max_seconds)
+    counts = send_pending(max_seconds=max_seconds)
     if counts is None:
         return 0, {"skipped": "another sender is running"}
     return counts.get("handed", 0), counts

@@ -14,7 +14,8 @@ from ..auth.access import roles_required
 from ..gateway.twilio_backend import TwilioGateway, outbox_status
 from ..input_checks import db_int
 from ..models import OutboxStatus, Role
-from ..services.outbox import outbox
+from ..services.outbox.reads import drain_forecast, latest
+from ..services.outbox.status import RESOLVABLE, apply_status, resolve
 from .blueprint import bp
 from .security import twilio_signed
 
@@ -23,7 +24,7 @@ PAGE = 100
 
 
 class ResolveForm(FlaskForm):
-    action = HiddenField(validators=[AnyOf(list(outbox.RESOLVABLE))])
+    action = HiddenField(validators=[AnyOf(list(RESOLVABLE))])
 
 
 @bp.route("/outbox")
@@ -33,11 +34,11 @@ def outbox_page():
     if status not in {s.value for s in OutboxStatus}:
         status = None
     before = request.args.get("before", type=db_int)
-    messages = outbox.latest(current_user, status=status, before=before, limit=PAGE + 1)
+    messages = latest(current_user, status=status, before=before, limit=PAGE + 1)
     older = messages[PAGE - 1].id if len(messages) > PAGE else None
     return render_template("checkins/outbox.html", messages=messages[:PAGE], status=status, older=older,
-                           console=gateways.uses_console(), resolvable=outbox.RESOLVABLE, form=ResolveForm(),
-                           forecast=outbox.drain_forecast())
+                           console=gateways.uses_console(), resolvable=RESOLVABLE, form=ResolveForm(),
+                           forecast=drain_forecast())
 
 
 @bp.route("/outbox/<int:message_id>/resolve", methods=["POST"])
@@ -47,7 +48,7 @@ def outbox_resolve(message_id):
     form = ResolveForm()
     if not form.validate_on_submit():
         abort(400)
-    if outbox.resolve(message_id, form.action.data, current_user) is None:
+    if resolve(message_id, form.action.data, current_user) is None:
         flash(_("That message cannot be changed now; it may already be settled."), "warning")
     elif form.action.data == "resend":
         flash(_("The message will be sent again on the next pass."), "success")
@@ -71,6 +72,6 @@ def twilio_status():
         return "", 204
     code = form.get("ErrorCode", "")
     error = f"{raw} (Twilio error {code})" if code else raw
-    outbox.apply_status(sid, outbox_status(kind, raw), TwilioGateway.name,
+    apply_status(sid, outbox_status(kind, raw), TwilioGateway.name,
                         message_id=request.args.get("m", type=int), error=error)
     return "", 204  # whatever happened: Twilio must not retry a callback we have read

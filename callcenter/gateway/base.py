@@ -1,6 +1,6 @@
 """The one interface every messaging provider implements, and the errors it may raise.
 
-The outbox (callcenter/services/outbox/outbox.py) is the only caller. What an error means for a message:
+The outbox (callcenter/services/outbox/sender.py) is the only caller. What an error means for a message:
 
 - RetryableError: the provider certainly did not take the message (rate limit, service unavailable,
   no connection made); it may be sent again after a back-off.

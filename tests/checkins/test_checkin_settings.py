@@ -1,4 +1,4 @@
-"""The administrator's check-in setting on the settings page, and the link-token hash outbox.py shares."""
+"""The administrator's check-in setting on the settings page, and the link-token hash the outbox enqueue shares."""
 import re
 
 from callcenter import public_urls
@@ -6,7 +6,7 @@ from callcenter.extensions import db
 from callcenter.models import AppSetting, CheckinLink
 from callcenter.services.checkins import links as checkin_links
 from callcenter.services.core import settings as app_settings
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins
 
 from ..conftest import csrf_token
 from ..factories import make_patient, make_user
@@ -45,7 +45,7 @@ def test_the_check_in_setting_is_on_the_settings_page(client, login):
 
 def test_sms_links_made_in_bulk_are_found_by_their_token(district):
     patient = make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     [message] = messages()
     token = message.body.rsplit(public_urls.link_base(), 1)[1].split()[0]
     link = checkin_links.find(token)

@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 
 from callcenter.extensions import db
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins
+from callcenter.services.outbox.sender import _one_sender, send_pending
 
 from ..factories import make_patient
 from ..helpers import run_in_threads
@@ -33,11 +34,11 @@ def test_senders_at_once_never_hand_a_message_over_twice(app, district, config, 
     config["OUTBOX_RATE_PER_SECOND"] = 5  # claims of five: the senders meet over the same rows
     for i in range(MESSAGES):
         make_patient(district, checkin_channel="ivr" if i % 3 == 0 else "sms_reply")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
 
     def sender(_i):
-        return outbox.send_pending(gateway, clock=SlowClock(), now_fn=at(), exclusive=False)
+        return send_pending(gateway, clock=SlowClock(), now_fn=at(), exclusive=False)
 
     results, errors = run_in_threads(app, SENDERS, sender)
     assert not errors, errors
@@ -56,9 +57,9 @@ def test_one_scheduled_pass_at_a_time(app, district, is_postgres):
     if not is_postgres:
         pytest.skip("the advisory lock is PostgreSQL's; SQLite runs one process")
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
-    with outbox._one_sender(True) as mine:  # another process's pass is running
+    enqueue_daily_checkins(DAY, now=NOW)
+    with _one_sender(True) as mine:  # another process's pass is running
         assert mine
-        assert outbox.send_pending(FakeGateway(), now_fn=at()) is None
+        assert send_pending(FakeGateway(), now_fn=at()) is None
     db.session.remove()
-    assert outbox.send_pending(FakeGateway(), now_fn=at())["sent"] == 1
+    assert send_pending(FakeGateway(), now_fn=at())["sent"] == 1

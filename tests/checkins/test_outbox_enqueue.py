@@ -5,7 +5,7 @@ from callcenter.extensions import db
 from callcenter.models import CheckinLink, JobRun
 from callcenter.services.checkins import links as checkin_links
 from callcenter.services.checkins import sms_templates
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins, enqueue_sms
 from jobs import runner as job_runner
 
 from ..factories import make_patient
@@ -19,7 +19,7 @@ def test_each_channel_gets_its_message_in_the_patients_language(district, config
     reply = make_patient_speaking(district, "en", checkin_channel="sms_reply")
     make_patient(district, checkin_channel="none")
 
-    counts = outbox.enqueue_daily_checkins(DAY, now=NOW)
+    counts = enqueue_daily_checkins(DAY, now=NOW)
 
     assert counts == {"ivr": 1, "sms_reply": 1, "sms_link": 1, "enqueued": 3}
     by_patient = {m.patient_id: m for m in messages()}
@@ -49,18 +49,18 @@ def test_each_channel_gets_its_message_in_the_patients_language(district, config
 def test_enqueue_is_idempotent(district):
     for channel in ("ivr", "sms_link", "sms_reply"):
         make_patient(district, checkin_channel=channel)
-    first = outbox.enqueue_daily_checkins(DAY, now=NOW)
-    again = outbox.enqueue_daily_checkins(DAY, now=NOW + timedelta(minutes=30))
+    first = enqueue_daily_checkins(DAY, now=NOW)
+    again = enqueue_daily_checkins(DAY, now=NOW + timedelta(minutes=30))
     assert first["enqueued"] == 3 and again["enqueued"] == 0
     assert len(messages()) == 3
     assert db.session.scalar(db.select(db.func.count()).select_from(CheckinLink)) == 1  # no token made twice
     # the next day is a new check-in
-    assert outbox.enqueue_daily_checkins(DAY + timedelta(days=1), now=NOW + timedelta(days=1))["enqueued"] == 3
+    assert enqueue_daily_checkins(DAY + timedelta(days=1), now=NOW + timedelta(days=1))["enqueued"] == 3
 
 
 def test_links_are_made_in_batches_each_with_its_own_token(district):
     patients = [make_patient(district) for _ in range(5)]  # sms_link is the default channel
-    assert outbox.enqueue_daily_checkins(DAY, now=NOW, batch_size=2)["sms_link"] == 5
+    assert enqueue_daily_checkins(DAY, now=NOW, batch_size=2)["sms_link"] == 5
     tokens = [m.params["token"] for m in messages()]
     assert len(set(tokens)) == 5
     assert sorted(checkin_links.find(t).patient_id for t in tokens) == sorted(p.id for p in patients)
@@ -73,21 +73,21 @@ def test_who_is_not_asked(district):
     make_patient(district, sms_opt_out=True, checkin_channel="sms_reply")
     called = make_patient(district, sms_opt_out=True, checkin_channel="ivr")  # STOP is about SMS: calls go on
     make_patient(district, checkin_channel="none")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     assert [m.patient_id for m in messages()] == [called.id]
 
 
 def test_the_window_sets_when_they_go(district, config):  # noqa: F811
     make_patient(district)
     early = NOW - timedelta(hours=2)  # 07:00: wait for 09:00
-    outbox.enqueue_daily_checkins(DAY, now=early)
+    enqueue_daily_checkins(DAY, now=early)
     assert messages()[0].next_attempt_at == NOW
 
 
 def test_nothing_is_enqueued_once_the_window_has_closed(district):
     make_patient(district)
     late = NOW + timedelta(hours=3)  # 12:00
-    assert outbox.enqueue_daily_checkins(DAY, now=late) == {
+    assert enqueue_daily_checkins(DAY, now=late) == {
         "ivr": 0, "sms_reply": 0, "sms_link": 0, "enqueued": 0, "window_closed": True}
     assert messages() == []
 
@@ -95,7 +95,7 @@ def test_nothing_is_enqueued_once_the_window_has_closed(district):
 def test_webhook_base_url_is_where_the_ivr_flow_is(district, config):  # noqa: F811
     config["WEBHOOK_BASE_URL"] = "https://hooks.example.gov.in/"
     make_patient(district, checkin_channel="ivr")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     assert messages()[0].body == "https://hooks.example.gov.in/twilio/voice"
 
 
@@ -110,8 +110,8 @@ def test_the_daily_job_enqueues_once_a_day(district):
 
 def test_one_sms_by_template(district):
     patient = make_patient(district)
-    assert outbox.enqueue_sms("help:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
-    assert not outbox.enqueue_sms("help:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
+    assert enqueue_sms("help:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
+    assert not enqueue_sms("help:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
     db.session.commit()
     (m,) = messages()
     assert (m.template, m.language, m.status, m.body) == (
@@ -122,6 +122,6 @@ def test_a_rate_too_low_for_the_window_is_reported(district, config, caplog):  #
     config["OUTBOX_RATE_PER_SECOND"] = 0.0001  # one message every 2.8 hours; the window is 3 hours
     for _ in range(2):
         make_patient(district)
-    counts = outbox.enqueue_daily_checkins(DAY, now=NOW)
+    counts = enqueue_daily_checkins(DAY, now=NOW)
     assert counts["hours_to_send"] == 5.6
     assert "longer than the window" in caplog.text

@@ -3,7 +3,7 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import OutboundMessage
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_user
@@ -14,7 +14,7 @@ from .outbox_helpers import DAY, NOW, config, messages  # noqa: F401  (config: a
 def queued(district):
     make_patient(district, name="Asha Verma")
     make_patient(district, name="Ravi Sahu", checkin_channel="ivr")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     return messages()
 
 
@@ -69,7 +69,7 @@ def test_older_messages_page_by_page(client, login, district, monkeypatch):
     monkeypatch.setattr(outbox_views, "PAGE", 2)
     for _ in range(3):
         make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     ids = [m.id for m in messages()]
     login(make_user("nodal_officer", district))
     html = client.get("/outbox").get_data(as_text=True)

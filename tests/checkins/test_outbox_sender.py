@@ -8,7 +8,11 @@ from callcenter.extensions import db
 from callcenter.gateway import OutcomeUnknown, PermanentError, RetryableError
 from callcenter.gateway.twilio_backend import TwilioGateway
 from callcenter.models import Escalation, Patient
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox import messages as outbox_messages
+from callcenter.services.outbox import sender as outbox_sender
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins, enqueue_sms
+from callcenter.services.outbox.sender import TokenBucket, send_pending
+from callcenter.services.outbox.status import resolve
 
 from ..factories import make_district, make_patient, make_user
 from ..gateway.test_twilio_backend import CONFIG as TWILIO_CONFIG
@@ -30,13 +34,13 @@ class ProcessDied(Exception):
 
 
 def send(gateway, now_fn=at(), clock=None, **kwargs):
-    return outbox.send_pending(gateway, clock=clock or FakeClock(), now_fn=now_fn, **kwargs)
+    return send_pending(gateway, clock=clock or FakeClock(), now_fn=now_fn, **kwargs)
 
 
 def test_a_pass_sends_each_message_once(district):
     ivr = make_patient(district, checkin_channel="ivr")
     sms = make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
 
     counts = send(gateway)
@@ -58,7 +62,7 @@ def test_a_pass_sends_each_message_once(district):
 
 def test_a_link_token_is_masked_once_the_provider_has_it(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     token = messages()[0].params["token"]
     send(FakeGateway())
     m = messages()[0]
@@ -67,22 +71,22 @@ def test_a_link_token_is_masked_once_the_provider_has_it(district):
 
 def test_the_console_keeps_the_text_for_its_outbox_page(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     token = messages()[0].params["token"]
-    outbox.send_pending(clock=FakeClock(), now_fn=at())  # the configured (console) backend
+    send_pending(clock=FakeClock(), now_fn=at())  # the configured (console) backend
     m = messages()[0]
     assert (m.status, m.provider) == ("sent", "console") and token in m.body
 
 
 def test_crash_after_the_provider_took_it_never_sends_again(district, monkeypatch):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
 
     def killed(*args, **kwargs):
         raise ProcessDied("killed after the provider answered, before the answer was saved")
 
-    monkeypatch.setattr(outbox, "record_result", killed)
+    monkeypatch.setattr(outbox_messages, "record_result", killed)
     with pytest.raises(ProcessDied):
         send(gateway)
     monkeypatch.undo()
@@ -104,13 +108,13 @@ def test_crash_after_the_provider_took_it_never_sends_again(district, monkeypatc
 
 def test_crash_before_the_provider_call_is_sent_once_the_provider_confirms_it_has_none(district, monkeypatch):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
 
     def killed(*args, **kwargs):
         raise ProcessDied("killed after the claim, before the provider was called")
 
-    monkeypatch.setattr(outbox, "send_one", killed)
+    monkeypatch.setattr(outbox_sender, "send_one", killed)
     with pytest.raises(ProcessDied):
         send(gateway)
     monkeypatch.undo()
@@ -128,9 +132,9 @@ def test_crash_before_the_provider_call_is_sent_once_the_provider_confirms_it_ha
 
 def test_when_the_provider_cannot_tell_the_message_waits_for_a_person(district, monkeypatch, client, login):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
-    monkeypatch.setattr(outbox, "send_one", lambda *a, **k: (_ for _ in ()).throw(ProcessDied()))
+    monkeypatch.setattr(outbox_sender, "send_one", lambda *a, **k: (_ for _ in ()).throw(ProcessDied()))
     with pytest.raises(ProcessDied):
         send(gateway)
     monkeypatch.undo()
@@ -144,14 +148,14 @@ def test_when_the_provider_cannot_tell_the_message_waits_for_a_person(district, 
 
     # the nodal officer checks the provider's console and sends it again
     nodal = make_user("nodal_officer", district)
-    assert outbox.resolve(m.id, "resend", nodal, now=NOW + timedelta(hours=2)) is not None
+    assert resolve(m.id, "resend", nodal, now=NOW + timedelta(hours=2)) is not None
     send(gateway, now_fn=at(minutes=121))
     assert len(gateway.handed) == 1 and messages()[0].status == "sent"
 
 
 def test_an_answer_lost_in_transit_is_reconciled_not_resent(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
     # the provider took it, but its answer never arrived (read timeout)
     real_take = gateway._take
@@ -173,7 +177,7 @@ def test_an_answer_lost_in_transit_is_reconciled_not_resent(district):
 
 def test_an_unexpected_error_in_a_backend_is_treated_as_unknown(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
     gateway.errors = [ValueError("a bug after the request went out, perhaps")]
     assert send(gateway)["unknown"] == 1
@@ -183,7 +187,7 @@ def test_an_unexpected_error_in_a_backend_is_treated_as_unknown(district):
 def test_retryable_errors_back_off_then_fail_after_the_last_try(district, config):  # noqa: F811
     config["OUTBOX_MAX_TRIES"] = 3
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
     gateway.errors = [RetryableError("Twilio 20429: too many requests", 20429)] * 3
 
@@ -202,7 +206,7 @@ def test_retryable_errors_back_off_then_fail_after_the_last_try(district, config
 
 def test_a_retry_that_succeeds(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
     gateway.errors = [RetryableError("503 service unavailable", 503)]
     send(gateway)
@@ -214,8 +218,8 @@ def test_a_retry_that_succeeds(district):
 
 def test_an_invalid_number_fails_and_is_marked(district):
     patient = make_patient(district, checkin_channel="ivr")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
-    outbox.enqueue_sms("extra:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
+    enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_sms("extra:1", patient.phone, "checkin_reply", "en", now=NOW, patient_id=patient.id)
     db.session.commit()
     gateway = FakeGateway()
     gateway.errors = [PermanentError("Twilio 21211: invalid 'To' number", 21211, reason="invalid_number")]
@@ -235,7 +239,7 @@ def test_through_the_twilio_backend(district):
     """The real Twilio client (its requests answered by a fake HTTP client): one sent, one invalid number."""
     good = make_patient(district, checkin_channel="sms_reply")
     bad = make_patient(district, checkin_channel="sms_reply")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     replies = {good.phone: ok(twilio_message(sid="SM" + "7" * 32)), bad.phone: error(400, 21211, "Invalid 'To'")}
 
     class ByNumber(FakeHttp):
@@ -257,7 +261,7 @@ def test_through_the_twilio_backend(district):
 
 def test_a_provider_opt_out_is_recorded(district):
     patient = make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
     gateway.errors = [PermanentError("Twilio 21610: unsubscribed recipient", 21610, reason="opted_out")]
     assert send(gateway)["failed"] == 1
@@ -269,7 +273,7 @@ def test_opted_out_invalid_and_ended_patients_are_not_sent_what_was_queued(distr
     invalid = make_patient(district)
     recovered = make_patient(district)
     called = make_patient(district, checkin_channel="ivr")
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     # after the morning's enqueue, before the sender got to them
     db.session.get(Patient, opted.id).sms_opt_out = True
     db.session.get(Patient, invalid.id).phone_invalid = True
@@ -291,8 +295,8 @@ def test_opted_out_invalid_and_ended_patients_are_not_sent_what_was_queued(distr
 def test_check_ins_not_sent_by_the_end_of_the_window_are_dropped(district):
     make_patient(district)
     other = make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
-    outbox.enqueue_sms("not-a-checkin", other.phone, "checkin_reply", "en", now=NOW, patient_id=other.id)
+    enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_sms("not-a-checkin", other.phone, "checkin_reply", "en", now=NOW, patient_id=other.id)
     db.session.commit()
     gateway = FakeGateway()
     gateway.errors = [RetryableError("down", 503)] * 3
@@ -309,7 +313,7 @@ def test_rate_limit_spaces_the_messages(district, config):  # noqa: F811
     config["OUTBOX_RATE_PER_SECOND"] = 4
     for _ in range(9):
         make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     clock = FakeClock()
     gateway = FakeGateway(clock)
 
@@ -323,7 +327,7 @@ def test_a_pass_stops_after_its_time(district, config):  # noqa: F811
     config["OUTBOX_RATE_PER_SECOND"] = 1
     for _ in range(5):
         make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     clock = FakeClock()
     counts = send(FakeGateway(clock), clock=clock, max_seconds=2)
     assert counts["sent"] == 3  # at 0, 1 and 2 seconds
@@ -332,7 +336,7 @@ def test_a_pass_stops_after_its_time(district, config):  # noqa: F811
 
 def test_token_bucket():
     clock = FakeClock()
-    bucket = outbox.TokenBucket(10, clock, burst=3)
+    bucket = TokenBucket(10, clock, burst=3)
     for _ in range(3):
         bucket.acquire()
     assert clock.sleeps == []  # a burst of three
@@ -343,24 +347,24 @@ def test_token_bucket():
         bucket.acquire()
     assert len(clock.sleeps) == 2
     with pytest.raises(ValueError):
-        outbox.TokenBucket(0, clock)
+        TokenBucket(0, clock)
 
 
 def test_a_person_can_cancel_a_queued_message(district):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     m = messages()[0]
     elsewhere = make_user("nodal_officer", make_district())
-    assert outbox.resolve(m.id, "cancel", elsewhere) is None  # not their district's patient
+    assert resolve(m.id, "cancel", elsewhere) is None  # not their district's patient
     nodal = make_user("nodal_officer", district)
-    assert outbox.resolve(m.id, "resend", nodal) is None  # queued: nothing to resend
-    assert outbox.resolve(m.id, "cancel", nodal).status == "cancelled"
+    assert resolve(m.id, "resend", nodal) is None  # queued: nothing to resend
+    assert resolve(m.id, "cancel", nodal).status == "cancelled"
     assert send(FakeGateway())["handed"] == 0
 
 
 def test_the_send_outbox_command(runner, district):
     patient = make_patient(district)
-    outbox.enqueue_sms("cli:1", patient.phone, "checkin_reply", "hi", patient_id=patient.id)
+    enqueue_sms("cli:1", patient.phone, "checkin_reply", "hi", patient_id=patient.id)
     db.session.commit()
     result = runner.invoke(args=["send-outbox"])
     assert result.exit_code == 0, result.output

@@ -4,7 +4,9 @@ from twilio.request_validator import RequestValidator
 
 from callcenter.extensions import db
 from callcenter.models import OutboundMessage
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.enqueue import enqueue_daily_checkins
+from callcenter.services.outbox.reconcile import reconcile
+from callcenter.services.outbox.sender import send_pending
 
 from ..factories import make_patient
 from .outbox_helpers import DAY, NOW, FakeClock, FakeGateway, at, config, messages  # noqa: F401
@@ -31,9 +33,9 @@ def post(client, path, params, token=TOKEN, url=None, signature=None):
 
 def sent_message(district, channel="sms_reply"):
     make_patient(district, checkin_channel=channel)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     gateway = FakeGateway()
-    outbox.send_pending(gateway, clock=FakeClock(), now_fn=at())
+    send_pending(gateway, clock=FakeClock(), now_fn=at())
     return messages()[0]
 
 
@@ -79,7 +81,7 @@ def test_call_status(client, district, twilio):
 
 def test_a_callback_settles_a_message_whose_outcome_was_unknown(client, district, twilio):
     make_patient(district)
-    outbox.enqueue_daily_checkins(DAY, now=NOW)
+    enqueue_daily_checkins(DAY, now=NOW)
     m = messages()[0]
     db.session.get(OutboundMessage, m.id).status = "unknown"  # its sender died with Twilio's answer
     db.session.commit()
@@ -89,7 +91,7 @@ def test_a_callback_settles_a_message_whose_outcome_was_unknown(client, district
     assert (settled.status, settled.provider_sid, settled.provider) == ("delivered", sid, "twilio")
     assert settled.params == {"token": "…"}  # Twilio has the text: our copy of the token goes
     # and the reconciliation has nothing left to do
-    assert outbox.reconcile(FakeGateway(), NOW) == {}
+    assert reconcile(FakeGateway(), NOW) == {}
 
 
 def test_a_callback_naming_another_message_changes_nothing(client, district, twilio):

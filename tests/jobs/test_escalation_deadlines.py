@@ -10,7 +10,7 @@ from callcenter.models import AuditLog, Escalation, JobRun, OutboundMessage
 from callcenter.rules.routing import Desk, Severity
 from callcenter.services.core import settings
 from callcenter.services.desks import deadlines, escalations
-from callcenter.services.outbox import outbox
+from callcenter.services.outbox.sender import send_pending
 from jobs import escalation_deadlines
 from jobs import runner as job_runner
 
@@ -213,7 +213,7 @@ def test_the_duty_officers_sms_is_sent_by_the_outbox():
     raise_at(district)
     run(minutes(11))
     gateway = FakeGateway()
-    counts = outbox.send_pending(gateway, clock=FakeClock(), now_fn=lambda: minutes(11))
+    counts = send_pending(gateway, clock=FakeClock(), now_fn=lambda: minutes(11))
     assert counts["sent"] == 1
     [handed] = gateway.handed
     assert handed.to == DUTY and "अनुरोध" in handed.content

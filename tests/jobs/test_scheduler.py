@@ -84,10 +84,10 @@ def test_two_schedulers_keep_their_own_jobs(app):
 
 def test_an_interval_pass_is_not_recorded(app, district):
     from callcenter.models import OutboundMessage
-    from callcenter.services.outbox import outbox
+    from callcenter.services.outbox.enqueue import enqueue_sms
 
     patient = make_patient(district)
-    outbox.enqueue_sms("tick:1", patient.phone, "checkin_reply", "en", patient_id=patient.id)
+    enqueue_sms("tick:1", patient.phone, "checkin_reply", "en", patient_id=patient.id)
     db.session.commit()
     scheduler.tick(app, "outbox_sender")  # what APScheduler calls every OUTBOX_SEND_INTERVAL_SECONDS
     db.session.expire_all()

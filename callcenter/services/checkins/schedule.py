@@ -1,6 +1,6 @@
 """Who is due a daily check-in, by which channel and when: the one place this rule lives.
 
-Set-based: due() is a SELECT over every patient, used by the enqueue (callcenter/services/outbox/outbox.py);
+Set-based: due() is a SELECT over every patient, used by the enqueue (callcenter/services/outbox/enqueue.py);
 reachable() is the same test on one message's patient, used by the sender just before it sends.
 """
 from datetime import datetime, time, timedelta

@@ -35,7 +35,7 @@ from ..checkins import sms_templates
 from ..core import audit, settings
 from ..core.errors import Invalid, NotFound
 from ..core.tx import transaction, try_pass_lock
-from ..outbox import outbox
+from ..outbox.enqueue import enqueue_sms
 from ..records import patients
 
 TEMPLATE = "escalation_overdue"
@@ -129,7 +129,7 @@ def _alert(now, user):
         district = districts[district_id]
         worst = min(escs, key=lambda r: (r.respond_by, r.id))
         key = f"{TEMPLATE}:{district_id}:{now.isoformat(timespec='seconds')}"
-        messages += outbox.enqueue_sms(
+        messages += enqueue_sms(
             key, district.duty_phone, TEMPLATE, language, now=now,
             district=district.name[:sms_templates.MAX_VARIABLE_LENGTH], count=len(escs),
             kind=kind_word(worst.kind, language), late=_minutes(now - worst.respond_by))

@@ -16,7 +16,7 @@ from ...models import Dispatch, DispatchKind, Facility, FacilityKind, Role
 from ..core import audit
 from ..core.errors import Forbidden, Invalid
 from ..core.tx import transaction
-from ..outbox import outbox
+from ..outbox.enqueue import enqueue_sms
 from ..records import patients
 from . import escalations
 
@@ -140,5 +140,5 @@ def _tell_patient(esc, sent, now):
         template, variables = "help_delivery", {
             "what": names.get(esc.kind, names["other"]), "by": sent.delivered_by[:30].strip(),
             "when": to_local(sent.delivery_at).strftime("%d/%m %H:%M")}
-    return outbox.enqueue_sms(f"dispatch:{sent.id}", patient.phone, template, language, now=now,
+    return enqueue_sms(f"dispatch:{sent.id}", patient.phone, template, language, now=now,
                               patient_id=patient.id, **variables)
