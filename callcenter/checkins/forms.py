@@ -8,7 +8,8 @@ from wtforms.validators import DataRequired, Length
 
 from ..forms import MultiCheckboxField
 from ..labels import choices
-from ..rules import replies, vitals
+from ..rules import vitals
+from ..rules.replies.lexicon import normalise
 from . import texts
 
 
@@ -43,7 +44,7 @@ class LinkCheckinForm(FlaskForm):
 
 def _number(text):
     """A typed number (Devanagari digits and a decimal comma allowed); None if empty, "bad" if not one."""
-    text = replies.normalise(text or "").strip().replace(",", ".").rstrip("%").rstrip("°f").strip()
+    text = normalise(text or "").strip().replace(",", ".").rstrip("%").rstrip("°f").strip()
     if not text:
         return None
     try:

@@ -1,8 +1,9 @@
-"""rules/replies.py: every form of SMS reply (English, Hindi, romanised, mixed, garbage) and the IVR keys."""
+"""rules/replies/: every form of SMS reply (English, Hindi, romanised, mixed, garbage) and the IVR keys."""
 import pytest
 
-from callcenter.rules import replies, vitals
-from callcenter.rules.replies import parse_sms
+from callcenter.rules import vitals
+from callcenter.rules.replies.keys import InvalidKeys, ivr_feeling, ivr_need, ivr_spo2, ivr_temperature
+from callcenter.rules.replies.sms import Reply, language_of, parse_sms
 
 # text → what must be understood (fields not named must be empty/None); "understood" is checked too.
 CASES = [
@@ -108,7 +109,7 @@ def test_understood(text, expected):
     want = dict(keyword=None, feeling_ok=None, needs=(), symptoms=(), spo2=None, temperature_f=None, unknown=(),
                 rejected=())
     want.update(expected)
-    assert reply == replies.Reply(**want)
+    assert reply == Reply(**want)
     assert reply.understood and reply.has_report
 
 
@@ -186,43 +187,43 @@ def test_the_bounds_are_those_of_rules_vitals():
 
 
 def test_language_of_a_message():
-    assert replies.language_of("ठीक हूँ") == "hi"
-    assert replies.language_of("theek hoon") == "en"
-    assert replies.language_of("") == "en"
+    assert language_of("ठीक हूँ") == "hi"
+    assert language_of("theek hoon") == "en"
+    assert language_of("") == "en"
 
 
 # --- IVR keys ---
 
 @pytest.mark.parametrize("digits,value", [("1", True), ("2", False)])
 def test_ivr_feeling(digits, value):
-    assert replies.ivr_feeling(digits) is value
+    assert ivr_feeling(digits) is value
 
 
 @pytest.mark.parametrize("digits,value", [("96", 96), ("88", 88), ("50", 50), ("0", None), ("00", None)])
 def test_ivr_spo2(digits, value):
-    assert replies.ivr_spo2(digits) == value
+    assert ivr_spo2(digits) == value
 
 
 @pytest.mark.parametrize("digits,value", [
     ("1012", 101.2), ("1012#", 101.2), ("986", 98.6), ("101", 101.0), ("99", 99.0), ("1000", 100.0),
     ("101*2", 101.2), ("0", None), ("0#", None), ("93", 93.0), ("1080", 108.0)])
 def test_ivr_temperature(digits, value):
-    assert replies.ivr_temperature(digits) == value
+    assert ivr_temperature(digits) == value
 
 
 @pytest.mark.parametrize("digits,value", [("0", None), ("1", None), ("2", "medicine"), ("3", "doctor"),
                                           ("4", "ambulance"), ("5", "counselling")])
 def test_ivr_need(digits, value):
-    assert replies.ivr_need(digits) == value
+    assert ivr_need(digits) == value
 
 
 @pytest.mark.parametrize("parser,digits", [
-    (replies.ivr_feeling, ""), (replies.ivr_feeling, "3"), (replies.ivr_feeling, "12"), (replies.ivr_feeling, "*"),
-    (replies.ivr_spo2, ""), (replies.ivr_spo2, "9"), (replies.ivr_spo2, "12"), (replies.ivr_spo2, "#"),
-    (replies.ivr_temperature, ""), (replies.ivr_temperature, "#"), (replies.ivr_temperature, "12"),
-    (replies.ivr_temperature, "1200"), (replies.ivr_temperature, "10123"), (replies.ivr_temperature, "1*0*1"),
-    (replies.ivr_need, ""), (replies.ivr_need, "6"), (replies.ivr_need, "9"), (replies.ivr_need, "22"),
+    (ivr_feeling, ""), (ivr_feeling, "3"), (ivr_feeling, "12"), (ivr_feeling, "*"),
+    (ivr_spo2, ""), (ivr_spo2, "9"), (ivr_spo2, "12"), (ivr_spo2, "#"),
+    (ivr_temperature, ""), (ivr_temperature, "#"), (ivr_temperature, "12"),
+    (ivr_temperature, "1200"), (ivr_temperature, "10123"), (ivr_temperature, "1*0*1"),
+    (ivr_need, ""), (ivr_need, "6"), (ivr_need, "9"), (ivr_need, "22"),
 ])
 def test_ivr_invalid_keys(parser, digits):
-    with pytest.raises(replies.InvalidKeys):
+    with pytest.raises(InvalidKeys):
         parser(digits)

@@ -29,7 +29,7 @@ CHECKED_IN_OK = priority.ROUTINE + 1
 
 @dataclass(frozen=True)
 class Report:
-    """What the patient said, already parsed (rules/replies.py, the IVR keys or the link form)."""
+    """What the patient said, already parsed (rules/replies/, the IVR keys or the link form)."""
     feeling_ok: bool | None = None
     spo2: int | None = None
     temperature_f: float | None = None

@@ -17,8 +17,9 @@ from ...checkins import texts
 from ...clock import utcnow
 from ...extensions import db
 from ...models import InboundMessage, InboundStatus, Patient, PatientStatus, Role
-from ...rules import replies
 from ...rules.identity import InvalidValue, normalize_indian_mobile
+from ...rules.replies.lexicon import Keyword
+from ...rules.replies.sms import language_of, parse_sms
 from ..core import audit
 from ..core.errors import Conflict, NotFound
 from ..core.tx import transaction
@@ -93,8 +94,8 @@ def _receive(provider_sid, from_phone, to_phone, body, now):
         return Received(earlier, (earlier.parsed or {}).get("reply", ""), created=False)
     matches = senders(normalise_phone(from_phone))
     patient, shared = identify(matches)
-    parsed = replies.parse_sms(body)
-    lang = texts.language(patient.language if patient else replies.language_of(body))
+    parsed = parse_sms(body)
+    lang = texts.language(patient.language if patient else language_of(body))
     message = InboundMessage(provider_sid=provider_sid, from_phone=(from_phone or "")[:32],
                              to_phone=(to_phone or "")[:32], body=body, received_at=now,
                              patient_id=patient.id if patient else None, status=InboundStatus.NOT_UNDERSTOOD,
@@ -138,9 +139,9 @@ def _receive(provider_sid, from_phone, to_phone, body, now):
 def _keyword(keyword, matches, message, lang, now):
     """STOP / START apply to the number: every active patient on it (a shared phone is one inbox)."""
     words = texts.SMS[lang]
-    if keyword == replies.Keyword.HELP:
+    if keyword == Keyword.HELP:
         return words["help"]
-    opt_out = keyword == replies.Keyword.STOP
+    opt_out = keyword == Keyword.STOP
     for patient in matches:
         if patient.sms_opt_out != opt_out:
             patient.sms_opt_out = opt_out

@@ -15,15 +15,15 @@ from ...checkins import texts
 from ...clock import utcnow
 from ...extensions import db
 from ...models import IvrCall, MessageKind, OutboundMessage, Patient
-from ...rules import replies
+from ...rules.replies.keys import InvalidKeys, ivr_feeling, ivr_need, ivr_spo2, ivr_temperature
 from ...rules.routing import spo2_too_low
 from ..core import audit, settings
 from .checkins import Report, outcome, queue_volunteer_call, record_checkin
 from .inbound import identify, normalise_phone, senders
 
 STEPS = ("feeling", "spo2", "temperature", "need")
-PARSERS = {"feeling": replies.ivr_feeling, "spo2": replies.ivr_spo2,
-           "temperature": replies.ivr_temperature, "need": replies.ivr_need}
+PARSERS = {"feeling": ivr_feeling, "spo2": ivr_spo2,
+           "temperature": ivr_temperature, "need": ivr_need}
 IN_PROGRESS, COMPLETED, GAVE_UP, UNKNOWN_CALLER = "in_progress", "completed", "gave_up", "unknown_caller"
 MAX_RETRIES = 1  # asked again once
 
@@ -98,7 +98,7 @@ def answer(call_sid, step, attempt, digits, now=None):
         return _turn(call)  # a repeated or stale webhook: say where the call is, record nothing
     try:
         value = PARSERS[step](digits or "")
-    except replies.InvalidKeys:
+    except InvalidKeys:
         return _invalid(call, now)
     answers = {**(call.answers or {}), step: value}
     low_spo2 = step == "spo2" and value is not None and spo2_too_low(value, settings.thresholds())
