@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 from callcenter.clock import local_date
 from callcenter.demo import FIRST, LAST
 from callcenter.extensions import db
-from callcenter.services.intake import imports
+from callcenter.services.intake import imports, refusing, storage
 
 from . import databases, generate
 from .build_once import PeakSampler, _cpu_seconds, _status_kib
@@ -243,14 +243,14 @@ def _once(url, path, dry_run):
     with app.app_context():
         server_pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
         db.session.commit()
-        stored = imports.local_file(path)
+        stored = storage.local_file(path)
         sampler = PeakSampler(server_pid)
         server_before = _status_kib(server_pid, "RssAnon") or 0
         rss_before = _status_kib("self", "VmRSS") or 0
         cpu_before, server_cpu_before = _own_cpu(), _cpu_seconds(server_pid)
         sampler.start()
         started = time.perf_counter()
-        batch = imports.import_line_list(stored, imports.shell_user(), dry_run=dry_run, source="cli")
+        batch = imports.import_line_list(stored, refusing.shell_user(), dry_run=dry_run, source="cli")
         seconds = time.perf_counter() - started
         sampler.stop()
         cpu, server_cpu = _own_cpu() - cpu_before, _cpu_seconds(server_pid)

@@ -97,7 +97,7 @@ def import_patients_command(file, dry_run, district_name, maps, report):
     from .extensions import db
     from .models import District
     from .rules import linelist
-    from .services.intake import imports
+    from .services.intake import batches, imports, messages, reading, refusing, storage
     district_id = None
     if district_name:
         district = db.session.scalar(db.select(District).where(db.func.lower(District.name) == district_name.lower()))
@@ -111,30 +111,30 @@ def import_patients_command(file, dry_run, district_name, maps, report):
             raise click.ClickException(f"--map {item!r}: write HEADER=FIELD, FIELD one of "
                                        f"{', '.join((*linelist.FIELDS, linelist.IGNORE))}.")
         chosen[header.strip()] = field
-    user = imports.shell_user(district_id)
+    user = refusing.shell_user(district_id)
     try:
         if chosen:
-            imports.remember_mapping(chosen, user)
-        batch = imports.import_line_list(imports.local_file(file), user, dry_run=dry_run, district_id=district_id,
+            reading.remember_mapping(chosen, user)
+        batch = imports.import_line_list(storage.local_file(file), user, dry_run=dry_run, district_id=district_id,
                                          mapping=chosen or None, source="cli")
-    except imports.NeedsMapping as exc:
+    except messages.NeedsMapping as exc:
         raise click.ClickException(_mapping_help(exc.inspection)) from None
     except ServiceError as exc:
         raise click.ClickException(str(exc.message)) from None
-    click.echo(f"Import #{batch.id}: {imports.summary(batch)}")
+    click.echo(f"Import #{batch.id}: {batches.summary(batch)}")
     if getattr(batch, "tasks_created", 0):
         click.echo(f"{batch.tasks_created} calls added to today's queue.")
     if batch.rows_rejected:
-        rows, total = imports.batch_rows(batch, "rejected", limit=20)
+        rows, total = batches.batch_rows(batch, "rejected", limit=20)
         for row, _name, _phone in rows:
             for error in row.errors:
                 click.echo(f"  row {row.row_number}, {error['column'] or '-'} \"{error['value']}\": "
-                           f"{imports.reason_text(error)}")
+                           f"{messages.reason_text(error)}")
         if total > len(rows):
             click.echo(f"  … and {total - len(rows)} more rejected rows.")
         report = report or file.with_name(f"{file.stem}-errors.csv")
         with open(report, "w", encoding="utf-8", newline="") as out:
-            for chunk in imports.error_report(batch):
+            for chunk in batches.error_report(batch):
                 out.write(chunk)
         click.echo(f"Error report (correct it and import it again): {report}")
 

@@ -23,7 +23,7 @@ from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction
 from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules import linelist
 from ..services.core.errors import Conflict, Invalid, NotFound
-from ..services.intake import imports
+from ..services.intake import batches, messages, queue, reading, storage
 from ..services.records import patients
 from .forms import ImportForm, PatientForm, mapping_form
 
@@ -99,20 +99,20 @@ def import_upload():
         district_id = form.district_id.data if state_level else None
         upload = form.file.data
         try:
-            stored = imports.store_upload(upload.stream, upload.filename, current_user, district_id)
-            batch = imports.submit(stored, current_user, dry_run=form.dry_run.data, district_id=district_id)
-        except imports.NeedsMapping:
+            stored = storage.store_upload(upload.stream, upload.filename, current_user, district_id)
+            batch = queue.submit(stored, current_user, dry_run=form.dry_run.data, district_id=district_id)
+        except messages.NeedsMapping:
             return _to_columns(stored, form.dry_run.data, district_id)
-        except (imports.Refused, Conflict) as exc:
+        except (messages.Refused, Conflict) as exc:
             form.form_errors = [str(exc.message)]
             status = 422
         else:
             return _after_import(batch)
     elif form.is_submitted():
         status = 422
-    recent, _total = imports.batches(current_user, limit=5)
+    recent, _total = batches.batches(current_user, limit=5)
     return render_template("intake/import_upload.html", form=form, state_level=state_level, recent=recent,
-                           max_mb=imports.megabytes(current_app.config["IMPORT_MAX_BYTES"]),
+                           max_mb=storage.megabytes(current_app.config["IMPORT_MAX_BYTES"]),
                            inline_kb=current_app.config["IMPORT_INLINE_MAX_BYTES"] // 1024), status
 
 
@@ -123,16 +123,16 @@ def import_columns(sha):
     dry_run = request.args.get("dry_run") == "1"
     district_id = request.args.get("district", type=db_int)
     try:
-        stored = imports.stored_upload_for(current_user, sha, name)
+        stored = storage.stored_upload_for(current_user, sha, name)
     except NotFound as exc:
         flash(str(exc.message), "warning")
         return redirect(url_for(".import_upload"))
     earlier = None
     if request.method == "GET" and request.args.get("batch", type=db_int):
-        earlier = imports.open_batch(current_user, request.args.get("batch", type=db_int)).mapping
+        earlier = batches.open_batch(current_user, request.args.get("batch", type=db_int)).mapping
     try:
-        inspection = imports.inspect(stored, current_user, district_id, chosen=earlier)
-    except imports.Refused as exc:
+        inspection = reading.inspect(stored, current_user, district_id, chosen=earlier)
+    except messages.Refused as exc:
         flash(str(exc.message), "danger")
         return redirect(url_for(".import_upload"))
     form = mapping_form(inspection.headers, inspection.map.fields)
@@ -142,13 +142,13 @@ def import_columns(sha):
         chosen_map = linelist.map_headers(inspection.headers, chosen=chosen)
         problems = _mapping_problems(chosen_map, inspection.required)
         if not problems:
-            imports.remember_mapping(chosen, current_user)
+            reading.remember_mapping(chosen, current_user)
             try:
-                batch = imports.submit(stored, current_user, dry_run=dry_run, district_id=district_id,
+                batch = queue.submit(stored, current_user, dry_run=dry_run, district_id=district_id,
                                        mapping=chosen)
-            except imports.NeedsMapping as exc:
+            except messages.NeedsMapping as exc:
                 problems = _mapping_problems(exc.inspection.map, exc.inspection.required)
-            except (imports.Refused, Conflict) as exc:
+            except (messages.Refused, Conflict) as exc:
                 flash(str(exc.message), "danger")
                 return redirect(url_for(".import_upload"))
             else:
@@ -179,22 +179,22 @@ def _mapping_problems(header_map, required):
 @roles_required(*IMPORTERS)
 def import_list():
     page = page_number()
-    found, total = imports.batches(current_user, offset=(page - 1) * 50, limit=50)
+    found, total = batches.batches(current_user, offset=(page - 1) * 50, limit=50)
     return render_template("intake/import_list.html", batches=found, total=total, page=page, per_page=50)
 
 
 @bp.route("/imports/<int:batch_id>")
 @roles_required(*IMPORTERS)
 def import_batch(batch_id):
-    batch = imports.open_batch(current_user, batch_id)
+    batch = batches.open_batch(current_user, batch_id)
     action = request.args.get("action") if request.args.get("action") in set(RowAction) else None
     page = page_number()
-    rows, total = imports.batch_rows(batch, action, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
+    rows, total = batches.batch_rows(batch, action, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
     return render_template("intake/import_batch.html", batch=batch, rows=rows, total=total, page=page,
-                           per_page=ROWS_PER_PAGE, action=action, summary=imports.summary(batch),
-                           waiting=batch.status in WAITING_IMPORT_STATUSES, progress=imports.progress(batch),
-                           earlier=imports.earlier_imports(batch), can_run=imports.can_run(batch),
-                           reason_text=imports.reason_text,
+                           per_page=ROWS_PER_PAGE, action=action, summary=batches.summary(batch),
+                           waiting=batch.status in WAITING_IMPORT_STATUSES, progress=batches.progress(batch),
+                           earlier=batches.earlier_imports(batch), can_run=batches.can_run(batch),
+                           reason_text=messages.reason_text,
                            name_header=next((h for h, f in (batch.mapping or {}).items() if f == "name"), None))
 
 
@@ -203,26 +203,26 @@ def import_batch(batch_id):
 def import_progress(batch_id):
     """How far a background import got (the batch page polls it, and reloads when it is done)."""
     batch = scope.get_scoped(ImportBatch, batch_id, current_user)
-    return imports.progress(batch)
+    return batches.progress(batch)
 
 
 @bp.route("/imports/<int:batch_id>/run", methods=["POST"])
 @roles_required(*IMPORTERS)
 def import_run(batch_id):
     """Import for real a file that was checked first (its upload is still kept)."""
-    batch = imports.open_batch(current_user, batch_id)
+    batch = batches.open_batch(current_user, batch_id)
     if batch.status != ImportStatus.DRY_RUN:
         abort(409)
     try:
-        stored = imports.stored_upload(batch.file_hash, batch.filename)
-        new = imports.submit(stored, current_user, dry_run=False, district_id=batch.district_id,
+        stored = storage.stored_upload(batch.file_hash, batch.filename)
+        new = queue.submit(stored, current_user, dry_run=False, district_id=batch.district_id,
                              mapping=batch.mapping)
     except NotFound as exc:
         flash(str(exc.message), "warning")
         return redirect(url_for(".import_upload"))
-    except imports.NeedsMapping:
+    except messages.NeedsMapping:
         return _to_columns(stored, False, batch.district_id)
-    except (imports.Refused, Conflict) as exc:
+    except (messages.Refused, Conflict) as exc:
         flash(str(exc.message), "danger")
         return redirect(url_for(".import_batch", batch_id=batch.id))
     return _after_import(new)
@@ -232,8 +232,8 @@ def import_run(batch_id):
 @roles_required(*IMPORTERS)
 def import_errors(batch_id):
     batch = scope.get_scoped(ImportBatch, batch_id, current_user)
-    imports.log_error_report(current_user, batch)
+    batches.log_error_report(current_user, batch)
     # Built inside the request (the rows are read with its session); at most the rejected rows of one file.
-    body = "".join(imports.error_report(batch)).encode("utf-8")
-    filename = secure_filename(imports.error_report_name(batch)) or f"errors-{batch.id}.csv"
+    body = "".join(batches.error_report(batch)).encode("utf-8")
+    filename = secure_filename(batches.error_report_name(batch)) or f"errors-{batch.id}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})

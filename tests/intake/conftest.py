@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from callcenter.clock import local_date
-from callcenter.services.intake import imports
+from callcenter.services.intake import imports, storage
 
 from ..factories import make_user
 
@@ -61,5 +61,5 @@ def run_import(tmp_path):
             write_xlsx(path, headers, rows)
         else:
             write_csv(path, headers, rows)
-        return imports.import_line_list(imports.local_file(path), user, dry_run=dry_run, **kwargs)
+        return imports.import_line_list(storage.local_file(path), user, dry_run=dry_run, **kwargs)
     return _run

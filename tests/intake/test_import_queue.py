@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, select
 from callcenter.clock import utcnow
 from callcenter.extensions import db
 from callcenter.models import AuditLog, CallTask, ImportBatch, Patient
-from callcenter.services.intake import imports
+from callcenter.services.intake import batches, imports, queue, reading, storage, writing
 from jobs import runner
 
 from ..conftest import csrf_token
@@ -52,7 +52,7 @@ def test_a_large_upload_is_queued_then_imported_by_the_job(client, login, distri
     state = client.get(f"/intake/imports/{batch.id}/progress.json").get_json()
     assert state["status"] == "queued" and state["waiting"] and not state["stalled"]
     # Nobody picked it up for a while: the page says the scheduler may not be running.
-    assert imports.progress(batch, now=batch.started_at + timedelta(minutes=10))["stalled"]
+    assert batches.progress(batch, now=batch.started_at + timedelta(minutes=10))["stalled"]
 
     ran, counts = runner.tick("import_queue")
     assert (ran, counts) == (1, {"completed": 1})
@@ -65,7 +65,7 @@ def test_a_large_upload_is_queued_then_imported_by_the_job(client, login, distri
     html = client.get(f"/intake/imports/{batch.id}").get_data(as_text=True)
     assert "Imported 2 rows: 1 added" in html and "import-progress.js" not in html
     assert "Download the error report (1 rows)" in html
-    assert not list(imports.upload_dir().iterdir())  # the upload is deleted once imported
+    assert not list(storage.upload_dir().iterdir())  # the upload is deleted once imported
     assert runner.tick("import_queue") == (0, {})  # nothing left
 
 
@@ -80,14 +80,14 @@ def test_the_same_file_twice_is_recognised(client, login, district, in_backgroun
     check = upload(client, content, dry_run=True)
     assert batch_id(check) != batch_id(first)
     assert count(ImportBatch) == 2
-    assert imports.run_queue() == {"completed": 1, "dry_run": 1}
+    assert queue.run_queue() == {"completed": 1, "dry_run": 1}
     assert count(Patient) == 5
     # Once imported, the same file again is imported again and changes nothing.
     later = upload(client, content, dry_run=False)
     assert batch_id(later) not in (batch_id(first), batch_id(check))
     html = client.get(later.headers["Location"]).get_data(as_text=True)
     assert f"This file was imported before: import #{batch_id(first)}" in html
-    imports.run_queue()
+    queue.run_queue()
     batch = fresh(batch_id(later))
     assert (batch.status, batch.rows_added, batch.rows_unchanged) == ("completed", 0, 5)
     assert count(Patient) == 5
@@ -99,7 +99,7 @@ def test_a_dry_run_in_the_background_then_the_real_import(client, login, distric
     dry = fresh(batch_id(response))
     assert (dry.status, dry.dry_run) == ("queued", True)
     assert "check only: nothing is saved" in client.get(response.headers["Location"]).get_data(as_text=True)
-    imports.run_queue()
+    queue.run_queue()
     dry = fresh(dry)
     assert (dry.status, dry.rows_added, dry.rows_rejected) == ("dry_run", 1, 1) and count(Patient) == 0
     html = client.get(f"/intake/imports/{dry.id}").get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_a_dry_run_in_the_background_then_the_real_import(client, login, distric
     response = client.post(f"/intake/imports/{dry.id}/run", data={"csrf_token": csrf_token(client, "/intake/import")})
     real = fresh(batch_id(response))
     assert (real.status, real.dry_run, real.mapping) == ("queued", False, dry.mapping)
-    imports.run_queue()
+    queue.run_queue()
     assert (fresh(real).status, fresh(real).rows_added) == ("completed", 1) and count(Patient) == 1
 
 
@@ -115,24 +115,24 @@ def test_a_run_that_fails_mid_way_leaves_nothing_and_is_tried_again(client, logi
                                                                      monkeypatch):
     login(make_user("nodal_officer", district))
     batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
-    real_write = imports._Run._write
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 2)
+    real_write = writing.ChunkWriter.write
     writes = []
 
-    def crash_on_the_second_chunk(run, checked):
+    def crash_on_the_second_chunk(writer, checked):
         writes.append(len(checked))
         if len(writes) == 2:
             raise RuntimeError("the worker fell over")
-        return real_write(run, checked)
+        return real_write(writer, checked)
 
-    monkeypatch.setattr(imports._Run, "_write", crash_on_the_second_chunk)
-    assert imports.run_queue(limit=1) == {"queued": 1}
+    monkeypatch.setattr(writing.ChunkWriter, "write", crash_on_the_second_chunk)
+    assert queue.run_queue(limit=1) == {"queued": 1}
     batch = fresh(batch)
     assert (batch.status, batch.attempts) == ("queued", 1)
     assert "attempt 1 of 3" in batch.message and "tried again" in batch.message
     assert count(Patient) == 0 and count(CallTask) == 0  # the first chunk was rolled back with the rest
-    monkeypatch.setattr(imports._Run, "_write", real_write)
-    assert imports.run_queue() == {"completed": 1}
+    monkeypatch.setattr(writing.ChunkWriter, "write", real_write)
+    assert queue.run_queue() == {"completed": 1}
     batch = fresh(batch)
     assert (batch.status, batch.attempts, batch.rows_added, batch.message) == ("completed", 2, 5, "")
     assert count(Patient) == 5 and count(CallTask) == 5
@@ -145,16 +145,16 @@ def test_a_worker_that_died_is_replaced_and_repeated_deaths_stop(client, login, 
     # Claimed a minute ago: its worker may still be at it; nobody else takes it.
     batch.status, batch.claimed_at, batch.attempts = "running", now - timedelta(minutes=1), 1
     db.session.commit()
-    assert imports.run_queue(now=now) == {}
+    assert queue.run_queue(now=now) == {}
     assert fresh(batch).status == "running"
     # Quiet for longer than IMPORT_STALE_MINUTES: its worker died; another takes it and finishes the job.
-    assert imports.run_queue(now=now + timedelta(minutes=20)) == {"completed": 1}
+    assert queue.run_queue(now=now + timedelta(minutes=20)) == {"completed": 1}
     assert (fresh(batch).status, fresh(batch).attempts, count(Patient)) == ("completed", 2, 5)
 
     other = fresh(batch_id(upload(client, good_file(district), dry_run=False)))
     other.status, other.claimed_at, other.attempts = "running", now - timedelta(hours=1), 3
     db.session.commit()
-    assert imports.run_queue(now=now) == {"failed": 1}
+    assert queue.run_queue(now=now) == {"failed": 1}
     other = fresh(other)
     assert other.status == "failed" and "stopped on an error 3 times" in other.message
     html = client.get(f"/intake/imports/{other.id}").get_data(as_text=True)
@@ -164,12 +164,12 @@ def test_a_worker_that_died_is_replaced_and_repeated_deaths_stop(client, login, 
 def test_an_overtaken_run_writes_nothing(client, login, district, in_background):
     login(make_user("nodal_officer", district))
     batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
-    claim = imports.claim_next()
+    claim = queue.claim_next()
     assert claim == (batch.id, 1)
     # Meanwhile another worker took it over (it looked stale): this run must not record its result.
     batch.attempts = 2
     db.session.commit()
-    assert imports.run_queued(claim) == "running"
+    assert queue.run_queued(claim) == "running"
     assert count(Patient) == 0 and fresh(batch).status == "running"
 
 
@@ -178,7 +178,7 @@ def test_a_file_refused_in_the_background_is_refused_on_its_batch(client, login,
     login(make_user("nodal_officer", district))
     batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 3)
-    assert imports.run_queue() == {"refused": 1}
+    assert queue.run_queue() == {"refused": 1}
     batch = fresh(batch)
     assert batch.status == "refused" and "more than 3 rows" in batch.message
     assert count(ImportBatch) == 1 and count(Patient) == 0
@@ -188,9 +188,9 @@ def test_a_file_refused_in_the_background_is_refused_on_its_batch(client, login,
 def test_an_upload_that_is_gone_fails_with_a_message(client, login, district, in_background):
     login(make_user("nodal_officer", district))
     batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
-    for path in imports.upload_dir().iterdir():
+    for path in storage.upload_dir().iterdir():
         path.unlink()
-    assert imports.run_queue() == {"failed": 1}
+    assert queue.run_queue() == {"failed": 1}
     assert "Upload it again" in fresh(batch).message
 
 
@@ -205,7 +205,7 @@ def test_unknown_columns_are_matched_before_the_file_is_queued(client, login, di
                                                            "col_2": "sex", "col_3": "phone", "col_4": "positive_date"})
     batch = fresh(batch_id(done))
     assert batch.status == "queued" and batch.mapping["Umar"] == "age"
-    imports.run_queue()
+    queue.run_queue()
     assert (fresh(batch).status, fresh(batch).rows_added) == ("completed", 1)
 
 
@@ -216,14 +216,14 @@ def test_small_files_are_still_imported_at_once(client, login, district):
 
 
 def test_progress_is_reported_chunk_by_chunk(district, tmp_path, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 2)
     v = village(district).name
     path = write_csv(tmp_path / "list.csv", ["Name", "Age", "Sex", "Mobile", "Date of Sample", "Village"],
                      [[f"Person {i}", "40", "M", f"98260123{i:02d}", dmy(), v] for i in range(5)])
     seen = []
-    imports.import_line_list(imports.local_file(path), make_user("nodal_officer", district), progress=seen.append)
+    imports.import_line_list(storage.local_file(path), make_user("nodal_officer", district), progress=seen.append)
     assert seen == [2, 4, 5]
-    assert imports.estimate_rows(imports.local_file(path)) == 5
+    assert reading.estimate_rows(storage.local_file(path)) == 5
 
 
 def test_progress_is_visible_while_the_import_runs(client, login, district, in_background, monkeypatch,
@@ -232,11 +232,11 @@ def test_progress_is_visible_while_the_import_runs(client, login, district, in_b
         pytest.skip("SQLite has one writer at a time: progress is written beside the import only on PostgreSQL")
     login(make_user("nodal_officer", district))
     upload(client, five_rows(district), dry_run=False)
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(imports, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(queue, "PROGRESS_EVERY_SECONDS", 0)
     observer = create_engine(db.engine.url)  # another process's view of the batch, mid-run
     seen = []
-    real_writer = imports._progress_writer
+    real_writer = queue.progress_writer
 
     def watched(batch_id):
         write = real_writer(batch_id)
@@ -248,9 +248,9 @@ def test_progress_is_visible_while_the_import_runs(client, login, district, in_b
                                                .where(ImportBatch.id == batch_id)).one())
         return both
 
-    monkeypatch.setattr(imports, "_progress_writer", watched)
+    monkeypatch.setattr(queue, "progress_writer", watched)
     try:
-        assert imports.run_queue() == {"completed": 1}
+        assert queue.run_queue() == {"completed": 1}
     finally:
         observer.dispose()
     assert [tuple(row) for row in seen] == [(2, "running"), (4, "running"), (5, "running")]
@@ -272,7 +272,7 @@ def test_waiting_pages_are_not_logged_as_views_of_patients(client, login, distri
         client.get(response.headers["Location"])
     views = select(db.func.count()).select_from(AuditLog).where(AuditLog.action == "import.view")
     assert db.session.scalar(views) == 0
-    imports.run_queue()
+    queue.run_queue()
     client.get(response.headers["Location"])
     assert db.session.scalar(views) == 1
 

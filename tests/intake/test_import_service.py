@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from callcenter.clock import local_date, local_to_utc
+from callcenter.clock import local_date, local_to_utc, utcnow
 from callcenter.extensions import db
 from callcenter.models import (
     AuditLog,
@@ -20,7 +20,7 @@ from callcenter.models import (
     Village,
 )
 from callcenter.services.core.errors import Forbidden
-from callcenter.services.intake import imports
+from callcenter.services.intake import batches, imports, messages, reading, storage
 
 from ..factories import make_district, make_patient, make_task, make_user
 from .conftest import day, dmy, write_csv, write_xlsx
@@ -63,7 +63,7 @@ def run(user, tmp_path, rows, name="list.csv", headers=COLUMNS, **kwargs):
     path = tmp_path / name
     cells = [[r.get(h, "") for h in headers] for r in rows]
     (write_xlsx if name.endswith(".xlsx") else write_csv)(path, headers, cells)
-    return imports.import_line_list(imports.local_file(path), user, **kwargs)
+    return imports.import_line_list(storage.local_file(path), user, **kwargs)
 
 
 def count(model):
@@ -123,7 +123,7 @@ def test_hindi_headers_in_an_excel_workbook_with_a_title_row(tmp_path, officer, 
         [2, "गीता वर्मा", "34 वर्ष", "महिला", "+91 98260 54321", day(1).strftime("%d.%m.%y"), "", "Mandir Hasaud",
          "गृह एकांतवास"],
     ], title="जिला रायपुर — कोविड पॉजिटिव सूची")
-    batch = imports.import_line_list(imports.local_file(path), officer)
+    batch = imports.import_line_list(storage.local_file(path), officer)
     assert (batch.rows_added, batch.rows_rejected) == (2, 0), outcomes(batch)
     ramesh = patient_by_phone("+919826012345")
     assert (ramesh.name, ramesh.age, ramesh.sex, ramesh.positive_date, ramesh.village.block.name) == (
@@ -180,7 +180,7 @@ def test_each_rule_names_the_row_column_value_and_reason(tmp_path, officer, raip
 
 def test_reasons_read_as_sentences_with_suggestions(tmp_path, officer, raipur):
     batch = run(officer, tmp_path, [row(1, Village="Gobri"), row(2, Village="Kendri"), row(3, Comorbidity="DM, gout")])
-    texts = {r.row_number: imports.reason_text(r.errors[0]) for r in db.session.scalars(
+    texts = {r.row_number: messages.reason_text(r.errors[0]) for r in db.session.scalars(
         db.select(ImportRow).where(ImportRow.batch_id == batch.id))}
     assert texts[2] == "Not a name we know in this district. Did you mean: Gobra Navapara (Abhanpur)?"
     assert texts[3].startswith("More than one place has this name: Kendri (Abhanpur), Kendri (Arang).")
@@ -235,12 +235,12 @@ def test_importing_the_same_file_twice_changes_nothing(tmp_path, officer, raipur
     assert {p.id: (p.age, p.address, p.setting, p.facility_id, p.lab_id)
             for p in db.session.scalars(db.select(Patient))} == snapshot
     assert (count(Patient), count(Transfer), count(CallTask)) == counts
-    assert imports.earlier_imports(second) == [first]
+    assert batches.earlier_imports(second) == [first]
 
 
 @pytest.mark.parametrize("chunk_rows", [1000, 1])
 def test_the_same_person_twice_in_one_file_is_one_patient(tmp_path, officer, raipur, monkeypatch, chunk_rows):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)  # also across chunks
+    monkeypatch.setattr(reading, "CHUNK_ROWS", chunk_rows)  # also across chunks
     batch = run(officer, tmp_path, [
         row(1, **{"SRF ID": ""}),
         row(2, **{"S.No.": 2, "Patient Name": "smt. sunita sahoo", "Mobile No": "+91 98260-00001", "SRF ID": "",
@@ -257,7 +257,7 @@ def test_the_same_person_twice_in_one_file_is_one_patient(tmp_path, officer, rai
     assert count(Patient) == 2
     error = db.session.scalar(db.select(ImportRow).where(ImportRow.row_number == 6)).errors[0]
     assert error["params"] == {"row": 2, "value": "42"}
-    assert imports.reason_text(error).startswith("Differs from 42, which this person already has: row 2 of this file")
+    assert messages.reason_text(error).startswith("Differs from 42, which this person already has: row 2 of this file")
 
 
 def test_a_person_on_record_is_updated_never_overwritten_with_blanks(tmp_path, officer, raipur):
@@ -315,7 +315,7 @@ def test_someone_elses_lab_id_is_rejected(tmp_path, officer, raipur):
     make_patient(raipur, name="Ramesh Verma", phone_number="+919826077777", lab_id="CG-0001")
     batch = run(officer, tmp_path, [row(1)])
     assert outcomes(batch)[2] == ("rejected", [("SRF ID", "CG-0001", "lab_conflict")])
-    assert "Ramesh Verma" in imports.reason_text(db.session.scalar(db.select(ImportRow)).errors[0])
+    assert "Ramesh Verma" in messages.reason_text(db.session.scalar(db.select(ImportRow)).errors[0])
 
 
 def test_a_recovered_patient_positive_again_is_a_new_episode(tmp_path, officer, raipur):
@@ -353,7 +353,7 @@ def test_the_corrected_error_report_finishes_the_job(tmp_path, officer, raipur):
                                     row(4, Age="abc")])
     assert (first.rows_added, first.rows_rejected) == (1, 3)
     report = tmp_path / "errors.csv"
-    report.write_text("".join(imports.error_report(first)), encoding="utf-8")
+    report.write_text("".join(batches.error_report(first)), encoding="utf-8")
     with open(report, encoding="utf-8-sig", newline="") as f:
         lines = list(csv.reader(f))
     assert lines[0] == COLUMNS + ["errors"]
@@ -363,7 +363,7 @@ def test_the_corrected_error_report_finishes_the_job(tmp_path, officer, raipur):
     lines[1][4], lines[2][8], lines[3][2] = "9826000002", "Gobra Navapara", "33"  # corrected in Excel
     with open(report, "w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f).writerows(lines)
-    second = imports.import_line_list(imports.local_file(report), officer)
+    second = imports.import_line_list(storage.local_file(report), officer)
     assert (second.rows_total, second.rows_added, second.rows_rejected) == (3, 3, 0)
     assert count(Patient) == 4
     assert second.mapping["errors"] == "ignore"
@@ -372,8 +372,8 @@ def test_the_corrected_error_report_finishes_the_job(tmp_path, officer, raipur):
 # --- files that are not line lists ----------------------------------------------------------------------------
 
 def _refused(officer, path):
-    with pytest.raises(imports.Refused) as exc:
-        imports.import_line_list(imports.local_file(path), officer)
+    with pytest.raises(messages.Refused) as exc:
+        imports.import_line_list(storage.local_file(path), officer)
     assert exc.value.batch.status == "refused" and exc.value.batch.message == str(exc.value.message)
     return str(exc.value.message)
 
@@ -405,7 +405,7 @@ def test_broken_files_are_refused_with_a_clear_message(tmp_path, officer, raipur
 
 def test_too_many_rows_is_refused_and_nothing_is_written(tmp_path, officer, raipur, app, monkeypatch):
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 2)
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 1)
     path = tmp_path / "many.csv"
     write_csv(path, COLUMNS, [[r[h] for h in COLUMNS] for r in (row(1), row(2), row(3))])
     assert "more than 2 rows" in _refused(officer, path)
@@ -420,7 +420,7 @@ def test_unicode_csv_encodings_and_delimiters_are_read(tmp_path, officer, raipur
         writer = csv.writer(f, delimiter=delimiter)
         writer.writerow(["नाम", "आयु", "लिंग", "मोबाइल नंबर", "जांच की तारीख"])
         writer.writerow(["सुनीता साहू", "42", "महिला", "9826012345", dmy()])
-    batch = imports.import_line_list(imports.local_file(path), officer)
+    batch = imports.import_line_list(storage.local_file(path), officer)
     assert batch.rows_added == 1 and patient_by_phone("+919826012345").name == "सुनीता साहू"
 
 
@@ -429,8 +429,8 @@ def test_unicode_csv_encodings_and_delimiters_are_read(tmp_path, officer, raipur
 def test_unknown_headers_need_a_person_and_are_remembered(tmp_path, officer, raipur):
     headers = ["Rogi ka naam", "Umar", "Sex", "Mobile", "Date of Sample", "Colour"]
     path = write_csv(tmp_path / "a.csv", headers, [["Sunita Sahu", "42", "F", "9826012345", dmy(), "red"]])
-    with pytest.raises(imports.NeedsMapping) as exc:
-        imports.import_line_list(imports.local_file(path), officer)
+    with pytest.raises(messages.NeedsMapping) as exc:
+        imports.import_line_list(storage.local_file(path), officer)
     inspection = exc.value.inspection
     assert inspection.map.unknown == ["Rogi ka naam", "Umar", "Colour"]
     assert inspection.missing == ["name", "age"]
@@ -438,23 +438,23 @@ def test_unknown_headers_need_a_person_and_are_remembered(tmp_path, officer, rai
     assert count(ImportBatch) == 0
     chosen = {"Rogi ka naam": "name", "Umar": "age", "Sex": "sex", "Mobile": "phone", "Date of Sample": "positive_date",
               "Colour": "ignore"}
-    imports.remember_mapping(chosen, officer)
+    reading.remember_mapping(chosen, officer)
     assert {(m.header_key, m.field) for m in db.session.scalars(db.select(HeaderMapping))} == {
         ("rogi ka naam", "name"), ("umar", "age"), ("colour", "ignore")}  # built-in names are not stored
-    assert imports.import_line_list(imports.local_file(path), officer, mapping=chosen).rows_added == 1
+    assert imports.import_line_list(storage.local_file(path), officer, mapping=chosen).rows_added == 1
     # The next file with these headers goes straight through.
     path2 = write_csv(tmp_path / "b.csv", headers, [["Geeta Verma", "30", "F", "9826054321", dmy(), "blue"]])
-    assert imports.import_line_list(imports.local_file(path2), officer).rows_added == 1
+    assert imports.import_line_list(storage.local_file(path2), officer).rows_added == 1
 
 
 def test_two_columns_for_one_field_need_a_choice(tmp_path, officer, raipur):
     headers = ["Name", "Age", "Sex", "Mobile", "Contact No", "Date of Sample"]
     path = write_csv(tmp_path / "a.csv", headers, [["Sunita Sahu", "42", "F", "9826012345", "9826099999", dmy()]])
-    with pytest.raises(imports.NeedsMapping) as exc:
-        imports.import_line_list(imports.local_file(path), officer)
+    with pytest.raises(messages.NeedsMapping) as exc:
+        imports.import_line_list(storage.local_file(path), officer)
     assert exc.value.inspection.map.duplicates == {"phone": ["Mobile", "Contact No"]}
     chosen = dict(zip(headers, ["name", "age", "sex", "phone", "attendant_phone", "positive_date"], strict=True))
-    imports.import_line_list(imports.local_file(path), officer, mapping=chosen)
+    imports.import_line_list(storage.local_file(path), officer, mapping=chosen)
     assert patient_by_phone("+919826012345").attendant_phone == "+919826099999"
 
 
@@ -467,7 +467,7 @@ def test_a_state_officer_imports_by_each_rows_district(tmp_path, raipur):
     rows = [row(1, District="Raipur"), row(2, District="durg", Village="", Block=""), row(3, District="Atlantis"),
             row(4, District="")]
     path = write_csv(tmp_path / "state.csv", headers, [[r.get(h, "") for h in headers] for r in rows])
-    batch = imports.import_line_list(imports.local_file(path), admin)
+    batch = imports.import_line_list(storage.local_file(path), admin)
     assert batch.district_id is None
     found = outcomes(batch)
     assert [found[n][0] for n in (2, 3, 4, 5)] == ["added", "added", "rejected", "rejected"]
@@ -477,20 +477,20 @@ def test_a_state_officer_imports_by_each_rows_district(tmp_path, raipur):
     assert patient_by_phone("+919826000002").district_id == other.id
     # Without a District column, the state officer names the district.
     path = write_csv(tmp_path / "raipur.csv", COLUMNS, [[row(5)[h] for h in COLUMNS]])
-    with pytest.raises(imports.NeedsMapping) as exc:
-        imports.import_line_list(imports.local_file(path), admin)
+    with pytest.raises(messages.NeedsMapping) as exc:
+        imports.import_line_list(storage.local_file(path), admin)
     assert exc.value.inspection.missing == ["district"]
-    assert imports.import_line_list(imports.local_file(path), admin, district_id=raipur.id).rows_added == 1
+    assert imports.import_line_list(storage.local_file(path), admin, district_id=raipur.id).rows_added == 1
 
 
 def test_district_scope_and_roles(tmp_path, officer, raipur):
     other = make_district()
     path = write_csv(tmp_path / "a.csv", COLUMNS, [[row(1)[h] for h in COLUMNS]])
     with pytest.raises(Forbidden):
-        imports.import_line_list(imports.local_file(path), officer, district_id=other.id)
+        imports.import_line_list(storage.local_file(path), officer, district_id=other.id)
     for role in ("volunteer", "control_room", "doctor", "counsellor"):
         with pytest.raises(Forbidden):
-            imports.import_line_list(imports.local_file(path), make_user(role, raipur))
+            imports.import_line_list(storage.local_file(path), make_user(role, raipur))
     assert count(ImportBatch) == 0
 
 
@@ -498,12 +498,12 @@ def test_the_row_says_another_district(tmp_path, officer, raipur):
     make_district("Durg")
     headers = COLUMNS + ["District"]
     path = write_csv(tmp_path / "a.csv", headers, [[row(1, District="Durg").get(h, "") for h in headers]])
-    batch = imports.import_line_list(imports.local_file(path), officer)
+    batch = imports.import_line_list(storage.local_file(path), officer)
     assert outcomes(batch)[2][1] == [("District", "Durg", "place_unknown")]  # not a district this officer sees
 
 
 def test_import_rows_record_when(tmp_path, officer, raipur):
-    now = imports.utcnow() - timedelta(hours=1)
+    now = utcnow() - timedelta(hours=1)
     batch = run(officer, tmp_path, [row(1)], now=now)
     assert batch.started_at == now == batch.finished_at
     assert db.session.scalar(db.select(District).where(District.id == batch.district_id)).name == "Raipur"

@@ -7,7 +7,7 @@ import pytest
 
 from callcenter.extensions import db
 from callcenter.models import AuditLog, HeaderMapping, ImportBatch, Patient
-from callcenter.services.intake import imports
+from callcenter.services.intake import storage
 
 from ..conftest import csrf_token
 from ..factories import make_district, make_user, village
@@ -155,7 +155,7 @@ def test_a_file_too_big_is_refused(client, login, district, app, monkeypatch):
     login(make_user("nodal_officer", district))
     response = upload(client, b"Name\n" + b"x" * (200 * 1024))
     assert response.status_code == 422 and "larger than 0.2 MB" in response.get_data(as_text=True)
-    assert not list((imports.upload_dir()).iterdir())  # nothing of it kept
+    assert not list((storage.upload_dir()).iterdir())  # nothing of it kept
 
 
 def test_no_file_and_no_csrf(client, login, district):

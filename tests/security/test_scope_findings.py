@@ -212,14 +212,14 @@ def test_a_duplicate_registration_says_the_same_wherever_the_twin_is(client, log
 
 def test_an_import_row_of_a_patient_elsewhere_does_not_say_where(tmp_path, app, monkeypatch, district):
     from callcenter.models import ImportRow
-    from callcenter.services.intake import imports
+    from callcenter.services.intake import imports, messages, storage
 
     from ..intake.conftest import write_csv
     monkeypatch.setitem(app.config, "IMPORT_UPLOAD_DIR", str(tmp_path / "uploads"))
     make_patient(make_district(), name="Ram Kumar", phone_number="+919826012345", lab_id="CG-77")
     path = write_csv(tmp_path / "list.csv", ["Patient Name", "Age", "Sex", "Mobile No", "SRF ID", "Date of Sample"],
                      [["Ram Kumar", 40, "M", "9826012345", "CG-77", "01/12/2026"]])
-    imports.import_line_list(imports.local_file(path), make_user("nodal_officer", district))
+    imports.import_line_list(storage.local_file(path), make_user("nodal_officer", district))
     [error] = db.session.scalars(db.select(ImportRow)).one().errors
-    reason = str(imports.reason_text(error))
+    reason = str(messages.reason_text(error))
     assert "district" not in reason.lower() and "Ram Kumar" not in reason
