@@ -41,13 +41,13 @@ def _ensure_schema(db):
             index.create(db.engine, checkfirst=True)
 
 
-def _parts(dashboard, dashboard_reports, user, f, now):
+def _parts(dashboard, dashboard_trends, dashboard_geography, dashboard_people, user, f, now):
     return (("overview", lambda: dashboard.overview(user, f, now)),
-            ("trends", lambda: dashboard_reports.trends(user, f, now)),
-            ("geography", lambda: dashboard_reports.geography(user, f, now)),
-            ("facilities", lambda: dashboard_reports.facilities(user, f)),
-            ("volunteers", lambda: dashboard_reports.volunteers_table(user, f, now)),
-            ("desks", lambda: dashboard_reports.desks_table(user, f)))
+            ("trends", lambda: dashboard_trends.trends(user, f, now)),
+            ("geography", lambda: dashboard_geography.geography(user, f, now)),
+            ("facilities", lambda: dashboard_geography.facilities(user, f)),
+            ("volunteers", lambda: dashboard_people.volunteers_table(user, f, now)),
+            ("desks", lambda: dashboard_people.desks_table(user, f)))
 
 
 def _time_snapshots(app, db, dashboard_snapshots, views, officers, day, now, runs, rows):
@@ -105,9 +105,11 @@ def main(argv=None):
     from callcenter.models import CallTask, DailyFiguresDay, DashboardSnapshot
     from callcenter.services.dashboard import daily_figures
     from callcenter.services.dashboard import export as dashboard_export
+    from callcenter.services.dashboard import geography as dashboard_geography
     from callcenter.services.dashboard import overview as dashboard
-    from callcenter.services.dashboard import reports as dashboard_reports
+    from callcenter.services.dashboard import people as dashboard_people
     from callcenter.services.dashboard import snapshots as dashboard_snapshots
+    from callcenter.services.dashboard import trends as dashboard_trends
     from callcenter.services.dashboard.overview import Filters
 
     app = create_app(SQLALCHEMY_DATABASE_URI=str(normalized(args.url).render_as_string(hide_password=False)))
@@ -154,7 +156,8 @@ def main(argv=None):
             with app.test_request_context(qs):
                 login_user(user)
                 f = Filters(date_from=day, date_to=day)
-                for name, fn in _parts(dashboard, dashboard_reports, user, f, now):
+                parts_of = _parts(dashboard, dashboard_trends, dashboard_geography, dashboard_people, user, f, now)
+                for name, fn in parts_of:
                     t0 = time.perf_counter()
                     fn()
                     parts.setdefault(name, []).append(time.perf_counter() - t0)

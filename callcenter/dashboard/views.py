@@ -28,8 +28,9 @@ from ..services.core.errors import ServiceError
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
 from ..services.dashboard import overview as dashboard
-from ..services.dashboard import reports as dashboard_reports
+from ..services.dashboard import people as dashboard_people
 from ..services.dashboard import snapshots as dashboard_snapshots
+from ..services.dashboard import summary as dashboard_summary
 from . import charts
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
 
@@ -171,8 +172,8 @@ def export(kind, fmt):
 def _report_context(f):
     now = utcnow()
     return {"f": f, "figures": dashboard.overview(current_user, f.with_(date_from=f.date_to), now),
-            "summary": dashboard_reports.daily_summary(current_user, f, now),
-            "desks": dashboard_reports.desks_table(current_user, f.with_(date_from=f.date_to)), "now": now}
+            "summary": dashboard_summary.daily_summary(current_user, f, now),
+            "desks": dashboard_people.desks_table(current_user, f.with_(date_from=f.date_to)), "now": now}
 
 
 @bp.route("/report")

@@ -5,7 +5,8 @@ from datetime import timedelta
 from callcenter.extensions import db
 from callcenter.models import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, JobRun
 from callcenter.services.dashboard import daily_figures
-from callcenter.services.dashboard import reports as dashboard_reports
+from callcenter.services.dashboard import people as dashboard_people
+from callcenter.services.dashboard import trends as dashboard_trends
 from callcenter.services.dashboard.overview import Filters
 from jobs import runner
 
@@ -27,8 +28,8 @@ def _history(s):
 
 
 def _views(s, f):
-    return (dashboard_reports.trends(s.officer, f, s.now),
-            sorted(dashboard_reports.volunteers_table(s.officer, f, s.now), key=lambda r: r["username"]))
+    return (dashboard_trends.trends(s.officer, f, s.now),
+            sorted(dashboard_people.volunteers_table(s.officer, f, s.now), key=lambda r: r["username"]))
 
 
 def test_counted_days_match_the_live_count_for_every_filter():
@@ -72,7 +73,7 @@ def test_the_job_is_idempotent_and_recounts_yesterday():
     factories.make_attempt(s.p[0], s.vol, s.now - timedelta(days=1))
     assert daily_figures.days_to_count(s.now) == [Filters.today(s.now).date_to - timedelta(days=1)]
     runner.run("daily_figures", trigger="manual", now=s.now)
-    assert dashboard_reports.trends(s.officer, Filters.today(s.now), s.now)[-2]["calls"] == 3
+    assert dashboard_trends.trends(s.officer, Filters.today(s.now), s.now)[-2]["calls"] == 3
     # … and days older than the window are dropped.
     later = s.now + timedelta(days=30)
     runner.run("daily_figures", trigger="manual", now=later)
@@ -106,10 +107,10 @@ def test_a_district_officer_reads_only_their_districts_counted_rows():
     _history(s)
     runner.run("daily_figures", trigger="manual", now=s.now)
     other = factories.make_user("nodal_officer", s.b)
-    trend = dashboard_reports.trends(other, Filters.today(s.now), s.now)
+    trend = dashboard_trends.trends(other, Filters.today(s.now), s.now)
     assert trend[-2]["calls"] == 1  # only the other district's call yesterday
     admin = factories.make_user("admin")
-    assert dashboard_reports.trends(admin, Filters.today(s.now), s.now)[-2]["calls"] == 3
+    assert dashboard_trends.trends(admin, Filters.today(s.now), s.now)[-2]["calls"] == 3
 
 
 def _rows():

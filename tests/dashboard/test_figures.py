@@ -1,8 +1,11 @@
 """Every figure of the dashboard against a day built for the test."""
 from datetime import timedelta
 
+from callcenter.services.dashboard import geography as dashboard_geography
 from callcenter.services.dashboard import overview as dashboard
-from callcenter.services.dashboard import reports as dashboard_reports
+from callcenter.services.dashboard import people as dashboard_people
+from callcenter.services.dashboard import summary as dashboard_summary
+from callcenter.services.dashboard import trends as dashboard_trends
 from callcenter.services.dashboard.overview import Filters
 
 from .. import factories
@@ -88,12 +91,12 @@ def test_each_list_matches_its_number():
 def test_people_tables():
     s = scenario.build()
     f = Filters.today(s.now)
-    rows = {r["username"]: r for r in dashboard_reports.volunteers_table(s.officer, f, s.now)}
+    rows = {r["username"]: r for r in dashboard_people.volunteers_table(s.officer, f, s.now)}
     v = rows[s.vol.username]
     assert (v["calls_today"], v["connected_today"], v["raised_today"], v["calls_week"]) == (2, 1, 2, 2)
     assert v["aht_today"] == 180  # (4 min + 2 min) / 2
     assert rows[s.vol2.username]["aht_today"] is None  # no start time recorded
-    desks = {d["desk"]: d for d in dashboard_reports.desks_table(s.officer, f)}
+    desks = {d["desk"]: d for d in dashboard_people.desks_table(s.officer, f)}
     assert desks["control_room"] == {"desk": "control_room", "handled": 1, "open": 2, "median_ack": 240,
                                      "median_resolve": 3600}
 
@@ -101,24 +104,24 @@ def test_people_tables():
 def test_trends_and_breakdowns():
     s = scenario.build()
     f = Filters.today(s.now)
-    trend = dashboard_reports.trends(s.officer, f, s.now)
+    trend = dashboard_trends.trends(s.officer, f, s.now)
     assert len(trend) == 14 and trend[-1]["day"] == f.date_to
     assert (trend[-1]["calls"], trend[-1]["connected"], trend[-1]["escalations"]) == (3, 1, 3)
     assert trend[-1]["active"] == {"hospital": 1, "ccc": 1, "home": 2}
     # Yesterday: p1–p3 did not exist yet, p5 (home) was still active.
     assert trend[-2]["active"] == {"hospital": 1, "ccc": 0, "home": 1}
-    geo = dashboard_reports.geography(s.officer, f, s.now)
+    geo = dashboard_geography.geography(s.officer, f, s.now)
     assert geo["blocks"][0]["active"] == 3 and geo["blocks"][0]["unreachable"] == 1
     village = geo["villages"][0]
     assert (village["active"], village["open_needs"], village["unreachable"]) == (3, 2, 1)
     assert village["contacts"][0].name == "Ramesh Sarpanch"
-    fac = {r["kind"]: r["active"] for r in dashboard_reports.facilities(s.officer, f)}
+    fac = {r["kind"]: r["active"] for r in dashboard_geography.facilities(s.officer, f)}
     assert fac == {"ccc": 1, "hospital": 1}
 
 
 def test_daily_summary_by_sex_block_and_setting():
     s = scenario.build()
-    summary = dashboard_reports.daily_summary(s.officer, Filters.today(s.now), s.now)
+    summary = dashboard_summary.daily_summary(s.officer, Filters.today(s.now), s.now)
     assert summary["sex"]["male"]["active"] == 1 and summary["sex"]["female"]["active"] == 3
     assert summary["sex"]["male"]["calls"] == 2 and summary["sex"]["female"]["connected"] == 1
     assert summary["setting"]["home"]["checkins"] == 2 and summary["setting"]["home"]["discharged"] == 1

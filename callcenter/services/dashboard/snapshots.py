@@ -35,8 +35,10 @@ from ...extensions import db
 from ...models import DashboardSnapshot, District, Role
 from ..core.tx import dialect_insert, try_pass_lock
 from . import breaches as dashboard_breaches
+from . import geography as dashboard_geography
 from . import overview as dashboard
-from . import reports as dashboard_reports
+from . import people as dashboard_people
+from . import trends as dashboard_trends
 
 VERSION = 1  # of the payload's layout: a snapshot of another version is ignored (counted live)
 STATE = "state"
@@ -57,11 +59,11 @@ def compute(user, f, now):
     figures = dashboard.overview(user, f, now)
     return {
         "figures": figures,
-        "trend": dashboard_reports.trends(user, f, now, active_now=figures["active"]),
-        "geo": dashboard_reports.geography(user, f, now),
-        "facilities": dashboard_reports.facilities(user, f),
-        "people": dashboard_reports.volunteers_table(user, f, now),
-        "desks": dashboard_reports.desks_table(user, f),
+        "trend": dashboard_trends.trends(user, f, now, active_now=figures["active"]),
+        "geo": dashboard_geography.geography(user, f, now),
+        "facilities": dashboard_geography.facilities(user, f),
+        "people": dashboard_people.volunteers_table(user, f, now),
+        "desks": dashboard_people.desks_table(user, f),
         # Escalations past their deadline now: flagged and alerted by a job that runs every minute itself.
         "breaches": dashboard_breaches.summary(user, f, now),
     }
