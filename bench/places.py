@@ -1,4 +1,4 @@
-"""Place-name matching in line lists (callcenter/rules/linelist.py PlaceIndex) against difflib's ratio over the
+"""Place-name matching in line lists (callcenter/rules/linelist/places.py PlaceIndex) against difflib's ratio over the
 same names, the measure it used before, in the same run.
 
     .venv/bin/python -m bench.places [--names 3000] [--queries 200] [--repeat 3]
@@ -13,7 +13,8 @@ import statistics
 import time
 from types import SimpleNamespace
 
-from callcenter.rules.linelist import CellError, PlaceIndex, fold
+from callcenter.rules.linelist.cells import CellError, fold
+from callcenter.rules.linelist.places import PlaceIndex
 
 SYLLABLES = ["ra", "pur", "gan", "dhi", "na", "gar", "kho", "mand", "hi", "ta", "la", "sar", "bo", "di", "ka",
              "ur", "be", "mi", "sa", "ri"]

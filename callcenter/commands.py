@@ -96,7 +96,7 @@ def import_patients_command(file, dry_run, district_name, maps, report):
     a call today, people already on record are updated, bad rows go to an error report."""
     from .extensions import db
     from .models import District
-    from .rules import linelist
+    from .rules.linelist.headers import FIELDS, IGNORE
     from .services.intake import batches, imports, messages, reading, refusing, storage
     district_id = None
     if district_name:
@@ -107,9 +107,9 @@ def import_patients_command(file, dry_run, district_name, maps, report):
     chosen = {}
     for item in maps:
         header, _sep, field = item.rpartition("=")
-        if not header or field not in (*linelist.FIELDS, linelist.IGNORE):
+        if not header or field not in (*FIELDS, IGNORE):
             raise click.ClickException(f"--map {item!r}: write HEADER=FIELD, FIELD one of "
-                                       f"{', '.join((*linelist.FIELDS, linelist.IGNORE))}.")
+                                       f"{', '.join((*FIELDS, IGNORE))}.")
         chosen[header.strip()] = field
     user = refusing.shell_user(district_id)
     try:
@@ -140,13 +140,13 @@ def import_patients_command(file, dry_run, district_name, maps, report):
 
 
 def _mapping_help(inspection):
-    from .rules import linelist
+    from .rules.linelist.headers import FIELDS, IGNORE
     lines = ["Some columns must be matched to patient fields first (use --map \"HEADER=FIELD\"):"]
     lines += [f"  not known: {header!r}" for header in inspection.map.unknown]
     lines += [f"  {', '.join(map(repr, headers))} all hold {field}" for field, headers in
               inspection.map.duplicates.items()]
     lines += [f"  no column holds: {field}" for field in inspection.missing]
-    lines.append(f"Fields: {', '.join((*linelist.FIELDS, linelist.IGNORE))}.")
+    lines.append(f"Fields: {', '.join((*FIELDS, IGNORE))}.")
     return "\n".join(lines)
 
 

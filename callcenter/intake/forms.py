@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
 from ..forms import MultiCheckboxField
-from ..rules import linelist
+from ..rules.linelist.headers import FIELDS, IGNORE
 
 
 def _int_or_none(value):
@@ -68,7 +68,7 @@ class ImportForm(FlaskForm):
 
 def mapping_form(headers, fields):
     """One choice per column of the file ('col_0', 'col_1' …), preset to what the column seems to hold."""
-    choices = [("", _l("— choose —"))] + [(f, labels.IMPORT_FIELDS[f]) for f in (*linelist.FIELDS, linelist.IGNORE)]
+    choices = [("", _l("— choose —"))] + [(f, labels.IMPORT_FIELDS[f]) for f in (*FIELDS, IGNORE)]
 
     class MappingForm(FlaskForm):
         submit = SubmitField(_l("Use these columns"))

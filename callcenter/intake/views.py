@@ -21,7 +21,7 @@ from ..forms import apply_service_errors
 from ..input_checks import db_int, page_number
 from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
 from ..models.intake import WAITING_IMPORT_STATUSES
-from ..rules import linelist
+from ..rules.linelist.headers import map_headers
 from ..services.core.errors import Conflict, Invalid, NotFound
 from ..services.intake import batches, messages, queue, reading, storage
 from ..services.records import patients
@@ -139,7 +139,7 @@ def import_columns(sha):
     problems = []
     if form.validate_on_submit():
         chosen = {h: form[f"col_{i}"].data for i, h in enumerate(inspection.headers)}
-        chosen_map = linelist.map_headers(inspection.headers, chosen=chosen)
+        chosen_map = map_headers(inspection.headers, chosen=chosen)
         problems = _mapping_problems(chosen_map, inspection.required)
         if not problems:
             reading.remember_mapping(chosen, current_user)

@@ -1,10 +1,25 @@
-"""The pure line-list rules (callcenter/rules/linelist.py), table by table."""
+"""The pure line-list rules (callcenter/rules/linelist/), table by table."""
 from datetime import date, datetime
 
 import pytest
 
-from callcenter.rules import linelist
-from callcenter.rules.linelist import CellError, Place, PlaceIndex
+from callcenter.rules.linelist.cells import (
+    NOT_HOME,
+    CellError,
+    cell_text,
+    parse_age,
+    parse_comorbidities,
+    parse_home_isolation,
+    parse_id,
+    parse_phones,
+    parse_setting,
+    parse_sex,
+)
+from callcenter.rules.linelist.dates import parse_date
+from callcenter.rules.linelist.headers import find_header_row, guess_field, map_headers, unique_headers
+from callcenter.rules.linelist.places import Place, PlaceIndex
+from callcenter.rules.linelist.records import overwrites, plan_update, same_person, similar_names
+from callcenter.rules.linelist.rows import parse_row
 
 
 @pytest.fixture
@@ -29,32 +44,32 @@ def _fresh_database():
     ("S.No.", "ignore"), ("क्रमांक", "ignore"), ("errors", "ignore"), ("Favourite colour", None),
 ])
 def test_headers_in_english_and_hindi(header, field):
-    assert linelist.guess_field(header) == field
+    assert guess_field(header) == field
 
 
 def test_a_remembered_mapping_wins_over_the_built_in_names():
-    assert linelist.guess_field("Status", {"status": "ignore"}) == "ignore"
-    assert linelist.guess_field("Rogi", {"rogi": "name"}) == "name"
+    assert guess_field("Status", {"status": "ignore"}) == "ignore"
+    assert guess_field("Rogi", {"rogi": "name"}) == "name"
 
 
 def test_map_headers_reports_unknown_duplicate_and_missing():
-    header_map = linelist.map_headers(["Name", "Mobile", "Contact No", "Colour", "(5)"])
+    header_map = map_headers(["Name", "Mobile", "Contact No", "Colour", "(5)"])
     assert header_map.unknown == ["Colour"]
     assert header_map.duplicates == {"phone": ["Mobile", "Contact No"]}
     assert header_map.missing() == ["age", "sex", "positive_date"]
     assert header_map.fields[4] == "ignore"  # a column without a header
     assert header_map.needs_mapping()
-    chosen = linelist.map_headers(["Name", "Mobile", "Contact No", "Colour"],
+    chosen = map_headers(["Name", "Mobile", "Contact No", "Colour"],
                                   chosen={"Contact No": "attendant_phone", "Colour": "ignore"})
     assert not chosen.unknown and not chosen.duplicates
 
 
 def test_unique_headers_and_the_header_row_below_a_title():
-    assert linelist.unique_headers(["Mobile", "Mobile", None, " Name "]) == ["Mobile", "Mobile (2)", "(3)", "Name"]
+    assert unique_headers(["Mobile", "Mobile", None, " Name "]) == ["Mobile", "Mobile (2)", "(3)", "Name"]
     rows = [["District Raipur line list 12.05.2021"], [], ["S.No", "Name", "Age", "Mobile"], [1, "A", 3, "9"]]
-    assert linelist.find_header_row(rows) == 2
-    assert linelist.find_header_row([["a", "b"], ["c"]]) == 0
-    assert linelist.find_header_row([[None, ""], []]) is None
+    assert find_header_row(rows) == 2
+    assert find_header_row([["a", "b"], ["c"]]) == 0
+    assert find_header_row([[None, ""], []]) is None
 
 
 # --- cells ---
@@ -69,7 +84,7 @@ def test_unique_headers_and_the_header_row_below_a_title():
     (date(2021, 5, 12), date(2021, 5, 12)), ("१२/०५/२०२१", date(2021, 5, 12)),
 ])
 def test_dates_day_first(value, expected):
-    assert linelist.parse_date(value) == expected
+    assert parse_date(value) == expected
 
 
 @pytest.mark.parametrize("value, code", [
@@ -78,7 +93,7 @@ def test_dates_day_first(value, expected):
 ])
 def test_bad_dates(value, code):
     with pytest.raises(CellError) as exc:
-        linelist.parse_date(value)
+        parse_date(value)
     assert exc.value.code == code
 
 
@@ -87,13 +102,13 @@ def test_bad_dates(value, code):
     ("45 साल", 45), ("45Y 3M", 45), ("6 months", 0), ("6 M", 0), ("10 days", 0), ("४५", 45), ("45.5", 45),
 ])
 def test_ages(value, expected):
-    assert linelist.parse_age(value) == expected
+    assert parse_age(value) == expected
 
 
 @pytest.mark.parametrize("value", ["forty", "4 5 6", True, "45 M", "nan", "4 years 5 6"])
 def test_bad_ages(value):
     with pytest.raises(CellError):
-        linelist.parse_age(value)
+        parse_age(value)
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -102,7 +117,7 @@ def test_bad_ages(value):
     ("अन्य", "other"),
 ])
 def test_sexes(value, expected):
-    assert linelist.parse_sex(value) == expected
+    assert parse_sex(value) == expected
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -111,16 +126,16 @@ def test_sexes(value, expected):
     ("home", "home"), ("होम आइसोलेशन", "home"), ("गृह एकांतवास", "home"),
 ])
 def test_settings(value, expected):
-    assert linelist.parse_setting(value) == expected
+    assert parse_setting(value) == expected
 
 
 def test_home_isolation_column():
-    assert linelist.parse_home_isolation("Yes") == "home"
-    assert linelist.parse_home_isolation("हाँ") == "home"
-    assert linelist.parse_home_isolation("No") == linelist.NOT_HOME
-    assert linelist.parse_home_isolation("CCC") == "ccc"
+    assert parse_home_isolation("Yes") == "home"
+    assert parse_home_isolation("हाँ") == "home"
+    assert parse_home_isolation("No") == NOT_HOME
+    assert parse_home_isolation("CCC") == "ccc"
     with pytest.raises(CellError):
-        linelist.parse_home_isolation("maybe")
+        parse_home_isolation("maybe")
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -129,12 +144,12 @@ def test_home_isolation_column():
     ("sugar; sugar", ["diabetes"]),
 ])
 def test_comorbidities(value, expected):
-    assert linelist.parse_comorbidities(value) == expected
+    assert parse_comorbidities(value) == expected
 
 
 def test_unknown_comorbidity_is_named():
     with pytest.raises(CellError) as exc:
-        linelist.parse_comorbidities("DM, gout")
+        parse_comorbidities("DM, gout")
     assert (exc.value.code, exc.value.params) == ("comorbidity_unknown", {"word": "gout"})
 
 
@@ -144,31 +159,31 @@ def test_unknown_comorbidity_is_named():
     ("9826012345 / 9826099999", ["9826012345", "9826099999"]), ("9826012345, 9826099999", ["9826012345", "9826099999"]),
 ])
 def test_phone_cells(value, expected):
-    assert linelist.parse_phones(value) == expected
+    assert parse_phones(value) == expected
 
 
 def test_a_phone_excel_shortened_is_refused():
     with pytest.raises(CellError) as exc:
-        linelist.parse_phones("9.83E+09")
+        parse_phones("9.83E+09")
     assert exc.value.code == "phone_excel_shortened"
 
 
 @pytest.mark.parametrize("value, expected", [("CG-0001", "CG-0001"), (" CG 0001 ", "CG0001"),
                                              (2100012345678, "2100012345678"), (2100012345678.0, "2100012345678")])
 def test_lab_ids(value, expected):
-    assert linelist.parse_id(value) == expected
+    assert parse_id(value) == expected
 
 
 def test_cell_text_for_the_error_report():
-    assert linelist.cell_text(datetime(2021, 5, 12)) == "12/05/2021"
-    assert linelist.cell_text(datetime(2021, 5, 12, 10, 30)) == "12/05/2021 10:30"
-    assert linelist.cell_text(9826012345.0) == "9826012345"
-    assert linelist.cell_text(None) == ""
-    assert linelist.cell_text("  x ") == "x"
+    assert cell_text(datetime(2021, 5, 12)) == "12/05/2021"
+    assert cell_text(datetime(2021, 5, 12, 10, 30)) == "12/05/2021 10:30"
+    assert cell_text(9826012345.0) == "9826012345"
+    assert cell_text(None) == ""
+    assert cell_text("  x ") == "x"
 
 
 def test_parse_row_reports_each_field_once_and_keeps_blanks_blank():
-    data, errors = linelist.parse_row({"name": "????", "age": "", "sex": "X", "phone": "98260 12345 / 98261 11111",
+    data, errors = parse_row({"name": "????", "age": "", "sex": "X", "phone": "98260 12345 / 98261 11111",
                                        "positive_date": "12/05/2021", "address": "NA", "setting": None})
     assert {(f, c) for f, c, _p in errors} == {("name", "name_no_letters"), ("age", "required_blank"),
                                                ("sex", "sex_unknown")}
@@ -178,9 +193,9 @@ def test_parse_row_reports_each_field_once_and_keeps_blanks_blank():
 
 
 def test_parse_row_home_isolation_no_needs_a_facility():
-    data, _errors = linelist.parse_row({"home_isolation": "No"})
+    data, _errors = parse_row({"home_isolation": "No"})
     assert data.get("not_home") and data["setting"] is None
-    data, _errors = linelist.parse_row({"home_isolation": "Yes", "setting": None})
+    data, _errors = parse_row({"home_isolation": "Yes", "setting": None})
     assert data["setting"] == "home"
 
 
@@ -238,8 +253,8 @@ def test_a_prefix_of_one_name_matches():
     ("सुनीता साहू", "सुनीता साहू", True), ("सुनीता साहू", "Sunita Sahu", False),
 ])
 def test_similar_names(a, b, same):
-    assert linelist.similar_names(a, b) is same
-    assert linelist.similar_names(b, a) is same
+    assert similar_names(a, b) is same
+    assert similar_names(b, a) is same
 
 
 def _row(**kw):
@@ -260,7 +275,7 @@ def _row(**kw):
     (_row(active=True, phone="+919826099999"), None),
 ])
 def test_same_person(record, expected):
-    assert linelist.same_person(_row(lab_id="CG-1"), record) == expected
+    assert same_person(_row(lab_id="CG-1"), record) == expected
 
 
 def test_plan_update_never_overwrites_with_blanks_and_moves_only_when_said():
@@ -270,16 +285,16 @@ def test_plan_update_never_overwrites_with_blanks_and_moves_only_when_said():
                "abha_number": None}
     blank = {"age": None, "address": "", "village_id": None, "comorbidities": [], "lab_id": None, "setting": "home",
              "explicit_setting": False, "language": None}
-    assert linelist.plan_update(current, blank) == {}
+    assert plan_update(current, blank) == {}
     incoming = {"age": 41, "address": "House 2", "lab_id": "CG-2", "comorbidities": ["hypertension", "diabetes"],
                 "symptom_onset_date": date(2021, 5, 10), "setting": "hospital", "facility_id": 7,
                 "explicit_setting": True, "phone": "+919826099999"}
-    changes = linelist.plan_update(current, incoming)
+    changes = plan_update(current, incoming)
     assert changes == {"age": (40, 41), "address": ("House 1", "House 2"),
                        "comorbidities": (["diabetes"], ["diabetes", "hypertension"]),
                        "symptom_onset_date": (None, date(2021, 5, 10)),
                        "setting": ("home", "hospital"), "facility_id": (None, 7)}  # lab ID kept, phone kept
-    assert set(linelist.overwrites(changes)) == {"age", "address", "setting"}
-    assert linelist.plan_update(current, incoming, phone_may_change=True)["phone"] == (
+    assert set(overwrites(changes)) == {"age", "address", "setting"}
+    assert plan_update(current, incoming, phone_may_change=True)["phone"] == (
         "+919826012345", "+919826099999")
-    assert "setting" not in linelist.plan_update(dict(current, active=False), incoming)
+    assert "setting" not in plan_update(dict(current, active=False), incoming)

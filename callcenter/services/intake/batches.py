@@ -12,7 +12,7 @@ from ...clock import utcnow
 from ...extensions import db
 from ...models import ImportBatch, ImportRow, ImportStatus, Patient, RowAction
 from ...models.intake import WAITING_IMPORT_STATUSES
-from ...rules import linelist
+from ...rules.linelist.headers import ERRORS_COLUMN
 from ..core import audit
 from ..core.errors import NotFound
 from ..core.tx import transaction
@@ -93,7 +93,7 @@ def error_report(batch):
     """The rejected rows as CSV text, chunk by chunk: the file's own columns, then an 'errors' column
     saying what to correct. Corrected and imported again, it finishes the job (the extra column is ignored)."""
     headers = list(batch.mapping or {})
-    columns = headers + [linelist.ERRORS_COLUMN]
+    columns = headers + [ERRORS_COLUMN]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)

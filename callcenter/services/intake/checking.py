@@ -1,5 +1,5 @@
 """Checking a line list's rows: each row's cells against the parsing and registration rules and the places
-the import may name (rules/linelist.py, services/records/patients.py check_fields), then, a chunk at a time,
+the import may name (rules/linelist/, services/records/patients.py check_fields), then, a chunk at a time,
 who each valid row is about: someone on record, someone an earlier row of this file added, or a new patient.
 Nothing here writes: writing.py does, once a chunk is checked."""
 from collections import namedtuple
@@ -9,8 +9,12 @@ from sqlalchemy import func, or_, select
 
 from ...extensions import db
 from ...models import Block, District, Facility, ImportRow, Patient, PatientStatus, RowAction, Setting, Village
-from ...rules import linelist
 from ...rules.identity import name_key
+from ...rules.linelist.cells import CellError, cell_text
+from ...rules.linelist.headers import IGNORE
+from ...rules.linelist.places import Place, PlaceIndex
+from ...rules.linelist.records import lab_key, overwrites, plan_update, same_person
+from ...rules.linelist.rows import parse_row
 from ..records.patients import check_facility, check_fields
 
 FacilityRef = namedtuple("FacilityRef", "id kind district_id")
@@ -20,24 +24,24 @@ class Places:
     """The districts, facilities, blocks and villages an import may name, matched by rules.linelist."""
 
     def __init__(self, district_ids):
-        places = linelist.Place
-        self.districts = linelist.PlaceIndex(
+        places = Place
+        self.districts = PlaceIndex(
             places(d.id, d.name) for d in db.session.scalars(select(District).where(District.id.in_(district_ids))))
         self.facilities, self.blocks, self.villages = {}, {}, {}
         self.facility_names, self.village_names = {}, {}
         rows = db.session.execute(select(Facility.id, Facility.name, Facility.kind, Facility.district_id)
                                   .where(Facility.district_id.in_(district_ids))).all()
         for d in district_ids:
-            self.facilities[d] = linelist.PlaceIndex(places(i, n, group=dd, kind=k) for i, n, k, dd in rows if dd == d)
+            self.facilities[d] = PlaceIndex(places(i, n, group=dd, kind=k) for i, n, k, dd in rows if dd == d)
         self.facility_names = {i: n for i, n, _k, _d in rows}
         rows = db.session.execute(select(Block.id, Block.name, Block.district_id)
                                   .where(Block.district_id.in_(district_ids))).all()
         for d in district_ids:
-            self.blocks[d] = linelist.PlaceIndex(places(i, n, group=dd) for i, n, dd in rows if dd == d)
+            self.blocks[d] = PlaceIndex(places(i, n, group=dd) for i, n, dd in rows if dd == d)
         rows = db.session.execute(select(Village.id, Village.name, Village.block_id, Block.name, Block.district_id)
                                   .join(Block).where(Block.district_id.in_(district_ids))).all()
         for d in district_ids:
-            self.villages[d] = linelist.PlaceIndex(places(i, n, group=b, label=f"{n} ({bn})")
+            self.villages[d] = PlaceIndex(places(i, n, group=b, label=f"{n} ({bn})")
                                                    for i, n, b, bn, dd in rows if dd == d)
         self.village_names = {i: n for i, n, _b, _bn, _d in rows}
 
@@ -84,14 +88,14 @@ class RowChecker:
         self.district_id, self.places, self.today = district_id, places, today
         self.headers = inspection.headers
         fields = inspection.map.fields
-        self.mapped = [(i, f) for i, f in enumerate(fields) if f not in (None, linelist.IGNORE)]
+        self.mapped = [(i, f) for i, f in enumerate(fields) if f not in (None, IGNORE)]
         self.column_of = {f: self.headers[i] for i, f in self.mapped}
 
     # --- checking one row ---
 
     def row(self, row_number, cells):
         """One row checked; who it is about is found with the rest of its chunk (resolve)."""
-        raw = {h: (linelist.cell_text(cells[i]) if i < len(cells) else "") for i, h in enumerate(self.headers)}
+        raw = {h: (cell_text(cells[i]) if i < len(cells) else "") for i, h in enumerate(self.headers)}
         data, errors = self.check(cells, raw)
         return CheckedRow(row_number, raw, data, errors)
 
@@ -108,7 +112,7 @@ class RowChecker:
     def check(self, cells, raw):
         """(data, errors) for one row: data holds the clean values when there is no error."""
         values = {f: (cells[i] if i < len(cells) else None) for i, f in self.mapped}
-        data, parse_errors = linelist.parse_row(values)
+        data, parse_errors = parse_row(values)
         errors = [self._error(f, code, params, raw) for f, code, params in parse_errors]
         failed = {f for f, _c, _p in parse_errors}
 
@@ -116,7 +120,7 @@ class RowChecker:
         if data.get("district"):
             try:
                 found = self.places.districts.match(data["district"]).id
-            except linelist.CellError as exc:
+            except CellError as exc:
                 errors.append(self._error("district", exc.code, exc.params, raw))
                 found = None
             if found is not None and district_id not in (None, found):
@@ -131,20 +135,20 @@ class RowChecker:
                 try:
                     place = self.places.facilities[district_id].match(data["facility"])
                     facility = FacilityRef(place.id, place.kind, place.group)
-                except linelist.CellError as exc:
+                except CellError as exc:
                     errors.append(self._error("facility", exc.code, exc.params, raw))
                     failed.add("facility")
             block = None
             if data.get("block") and data.get("village"):
                 try:
                     block = self.places.blocks[district_id].match(data["block"]).id
-                except linelist.CellError as exc:
+                except CellError as exc:
                     errors.append(self._error("block", exc.code, exc.params, raw))
                     failed.add("village")
             if data.get("village") and "village" not in failed:
                 try:
                     village = self.places.villages[district_id].match(data["village"], group=block)
-                except linelist.CellError as exc:
+                except CellError as exc:
                     errors.append(self._error("village", exc.code, exc.params, raw))
 
         setting = data.get("setting")
@@ -211,7 +215,7 @@ class RowChecker:
 
         def index(person):
             if person.values.get("lab_id"):
-                by_lab.setdefault(linelist.lab_key(person.values["lab_id"]), []).append(person)
+                by_lab.setdefault(lab_key(person.values["lab_id"]), []).append(person)
             by_phone.setdefault(person.values["phone"], []).append(person)
 
         for person in self._candidates(checked, batch_id):
@@ -243,13 +247,13 @@ class RowChecker:
     def _find(self, data, by_lab, by_phone):
         conflict = None
         if data["lab_id"]:
-            for person in by_lab.get(linelist.lab_key(data["lab_id"]), ()):
-                how = linelist.same_person(data, person.values)
+            for person in by_lab.get(lab_key(data["lab_id"]), ()):
+                how = same_person(data, person.values)
                 if how == "lab":
                     return person, how
                 conflict = conflict or person
         for person in by_phone.get(data["phone"], ()):
-            if linelist.same_person(data, person.values) == "phone_name":
+            if same_person(data, person.values) == "phone_name":
                 return person, "phone_name"
         return (conflict, "lab_conflict") if conflict else (None, None)
 
@@ -264,11 +268,11 @@ class RowChecker:
     def _update(self, person, data, how, row_number, raw, errors, by_phone):
         """Apply a row to a person on record (or added earlier in this file); None if the row is rejected."""
         incoming = dict(data, language=data["language_given"])
-        changes = linelist.plan_update(person.values, incoming, phone_may_change=how == "lab")
+        changes = plan_update(person.values, incoming, phone_may_change=how == "lab")
         if person.touched_at is not None:
             # The first row about a person may change their record; later rows may only fill blanks, or
             # importing the same file twice would change it again.
-            for field_name, (old, _new) in linelist.overwrites(changes).items():
+            for field_name, (old, _new) in overwrites(changes).items():
                 errors.append(self._error(field_name, "conflicts_with_row",
                                           {"row": person.touched_at, "value": self._shown(field_name, old)}, raw))
             if errors:

@@ -9,7 +9,7 @@ does exactly the same work, rolls it back, and then records what it found.
 This module runs an import; the steps are beside it: storage.py (the file), reading.py (its rows and
 columns), checking.py (each row, and whom it is about), writing.py (a checked chunk written), refusing.py
 (a file refused, recorded), queue.py (large uploads imported in the background), batches.py (imports
-looked at afterwards). The parsing rules are in rules/linelist.py; the registration rules (phone, ABHA,
+looked at afterwards). The parsing rules are in rules/linelist/; the registration rules (phone, ABHA,
 age, dates …) are services.records.patients.check_fields, applied to every row as to every form.
 """
 from flask import current_app

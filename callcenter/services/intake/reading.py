@@ -1,6 +1,6 @@
 """Reading a line list: its rows (CSV in UTF-8 or UTF-16, any usual delimiter; or the first sheet of an
 .xlsx), its header row and what each column holds, the columns a person matched remembered for next time.
-The header rules are in rules/linelist.py."""
+The header rules are in rules/linelist/headers.py."""
 import codecs
 import csv
 import io
@@ -14,7 +14,19 @@ from sqlalchemy import select
 from ...clock import utcnow
 from ...extensions import db
 from ...models import HeaderMapping
-from ...rules import linelist
+from ...rules.linelist.cells import cell_text
+from ...rules.linelist.headers import (
+    BLANK_HEADER,
+    FIELDS,
+    IGNORE,
+    REQUIRED,
+    HeaderMap,
+    find_header_row,
+    guess_field,
+    header_key,
+    map_headers,
+    unique_headers,
+)
 from ..core import audit
 from ..core.errors import Invalid
 from ..core.tx import transaction
@@ -94,7 +106,7 @@ class Inspection:
     """A file's header row and what each column holds (or needs someone to say)."""
     header_row: int
     headers: list
-    map: linelist.HeaderMap
+    map: HeaderMap
     required: tuple
     samples: list = field(default_factory=list)  # first data rows' texts, column by column
     data_rows: object = None                     # the rows after the header: (row number, cells)
@@ -117,25 +129,25 @@ def read_header(rows, required, chosen=None):
     if not buffered:
         raise Unreadable("empty")
     remembered = remembered_mappings()
-    index = linelist.find_header_row(buffered, remembered)
+    index = find_header_row(buffered, remembered)
     if index is None:
         raise Unreadable("no_header")
     cells = list(buffered[index])
-    while cells and linelist.cell_text(cells[-1]) == "":
+    while cells and cell_text(cells[-1]) == "":
         cells.pop()
     if len(cells) > MAX_COLUMNS:
         raise Unreadable("too_many_columns", columns=MAX_COLUMNS)
-    headers = linelist.unique_headers(cells)
+    headers = unique_headers(cells)
     data_rows = itertools.chain(enumerate(buffered[index + 1:], start=index + 2),
                                 enumerate(rows, start=len(buffered) + 1))
-    samples = [[linelist.cell_text(c) for c in row[:len(headers)]] for row in buffered[index + 1:]
+    samples = [[cell_text(c) for c in row[:len(headers)]] for row in buffered[index + 1:]
                if not blank_row(row)][:SAMPLE_ROWS]
-    return Inspection(index + 1, headers, linelist.map_headers(headers, remembered, chosen), required, samples,
+    return Inspection(index + 1, headers, map_headers(headers, remembered, chosen), required, samples,
                       data_rows)
 
 
 def required(district_id):
-    return linelist.REQUIRED + (() if district_id else ("district",))
+    return REQUIRED + (() if district_id else ("district",))
 
 
 def inspect(stored, user, district_id=None, chosen=None, source="web", now=None):
@@ -160,13 +172,13 @@ def remember_mapping(choices, user, now=None):
     now = now or utcnow()
     stored = {}
     for header, field_name in choices.items():
-        if field_name not in (*linelist.FIELDS, linelist.IGNORE):
+        if field_name not in (*FIELDS, IGNORE):
             raise Invalid(_l("Choose what the column holds."), {header: _l("Choose what the column holds.")})
-        key = linelist.header_key(header)
-        if not key or linelist.BLANK_HEADER.match(header):
+        key = header_key(header)
+        if not key or BLANK_HEADER.match(header):
             continue
         existing = db.session.scalar(select(HeaderMapping).where(HeaderMapping.header_key == key))
-        if field_name == linelist.guess_field(header):
+        if field_name == guess_field(header):
             if existing is not None:
                 db.session.delete(existing)
             continue
