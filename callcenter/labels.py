@@ -121,7 +121,7 @@ INBOUND_STATUSES = {"checked_in": _l("Check-in recorded"), "keyword": _l("Keywor
 JOBS["checkins_window_end"] = _l("End of the check-in window")
 JOBS["daily_figures"] = _l("Dashboard: count the closed days")
 
-# Line-list imports (callcenter/services/intake/imports.py, templates/intake/import_*.html)
+# Line-list imports (callcenter/services/intake/, templates/intake/import_*.html)
 IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused"),
                    "queued": _l("Waiting"), "running": _l("Running"), "failed": _l("Failed")}
 IMPORT_OUTCOMES = {"added": _l("Added"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),

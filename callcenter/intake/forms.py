@@ -1,5 +1,5 @@
 """Patient registration and line-list import forms: types only; the rules (phone, ABHA, duplicates,
-facility) are in services/records/patients.py and services/intake/imports.py so the API and the shell
+facility) are in services/records/patients.py and services/intake/checking.py so the API and the shell
 apply the same ones."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -59,7 +59,7 @@ class PatientForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    """Upload a line list. The file's rules (type, size, columns, rows) are in services/intake/imports.py."""
+    """Upload a line list. The file's rules (type, size, columns, rows) are in services/intake/ (storage, reading)."""
     file = FileField(_l("Line list (CSV or Excel .xlsx)"), validators=[FileRequired(_l("Choose a file."))])
     district_id = SelectField(_l("District"), coerce=_int_or_none, validators=[Optional()])
     dry_run = BooleanField(_l("Only check the file: save nothing yet"), default=True)
