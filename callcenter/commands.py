@@ -94,13 +94,12 @@ def send_outbox_command(max_seconds):
 def import_patients_command(file, dry_run, district_name, maps, report):
     """Import a line list of positive patients (CSV or Excel .xlsx): new patients are added and queued for
     a call today, people already on record are updated, bad rows go to an error report."""
-    from .extensions import db
-    from .models import District
+    from . import scope
     from .rules.linelist.headers import FIELDS, IGNORE
     from .services.intake import batches, imports, messages, reading, refusing, storage
     district_id = None
     if district_name:
-        district = db.session.scalar(db.select(District).where(db.func.lower(District.name) == district_name.lower()))
+        district = scope.district_named(district_name)
         if district is None:
             raise click.ClickException(f"No district named {district_name}.")
         district_id = district.id

@@ -33,6 +33,11 @@ def get_scoped(model, ident, user, lock=False):
 
 
 
+def district_named(name):
+    """A district by its name, any case (the shell's --district), or None."""
+    return db.session.scalar(db.select(District).where(db.func.lower(District.name) == (name or "").lower()))
+
+
 def districts(user):
     """The districts this user works in: their own, or all for state-level officers."""
     if user.district_id is None:

@@ -65,14 +65,10 @@ def _render(context, form=None, emergency_form=None, transfer_form=None):
     transfer_form = transfer_form or TransferForm(formdata=None)
     may_transfer = transfers.may_transfer(current_user, patient)
     if may_transfer:
-        _facility_choices(transfer_form, patient)
+        facility_choices(transfer_form.to_facility_id, transfers.destinations(patient))
     return render_template("desks/consultation.html", **context, history=records.recent_history(patient),
                            form=form, emergency_form=emergency_form or DeskEmergencyForm(formdata=None),
                            transfer_form=transfer_form, may_transfer=may_transfer)
-
-
-def _facility_choices(form, patient):
-    facility_choices(form.to_facility_id, transfers.destinations(patient))
 
 
 def _saved_message(recorded):
@@ -114,7 +110,7 @@ def desk_transfer(desk, patient_id):
     _desk_or_403(desk)
     context = consultations.call_context(current_user, desk, patient_id)
     form = TransferForm()
-    _facility_choices(form, context["patient"])
+    facility_choices(form.to_facility_id, transfers.destinations(context["patient"]))
     if form.validate_on_submit():
         try:
             move = transfers.transfer(patient_id, current_user, form.to_setting.data, form.to_facility_id.data,

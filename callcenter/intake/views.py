@@ -16,15 +16,14 @@ from werkzeug.utils import secure_filename
 
 from .. import labels, scope
 from ..auth.access import roles_required
-from ..extensions import db
 from ..forms import apply_service_errors
 from ..input_checks import db_int, page_number
-from ..models import Block, Facility, ImportBatch, ImportStatus, Role, RowAction, Village
+from ..models import ImportBatch, ImportStatus, Role, RowAction
 from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules.linelist.headers import map_headers
 from ..services.core.errors import Conflict, Invalid, NotFound
 from ..services.intake import batches, messages, queue, reading, storage
-from ..services.records import patients
+from ..services.records import patients, villages
 from .forms import ImportForm, PatientForm, mapping_form
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -33,13 +32,9 @@ bp = Blueprint("intake", __name__, url_prefix="/intake")
 def _fill_choices(form):
     districts = scope.districts(current_user)
     form.district_id.choices = labels.choices([("", "—")] + [(d.id, d.name) for d in districts])
-    villages = db.session.execute(
-        db.select(Village.id, Village.name, Block.name, Block.district_id).join(Block)
-        .where(Block.district_id.in_([d.id for d in districts])).order_by(Block.name, Village.name)).all()
     form.village_id.choices = labels.choices(
-        [("", "—")] + [(v_id, f"{v_name} ({b_name})") for v_id, v_name, b_name, _d in villages])
-    facilities = db.session.scalars(scope.scoped(db.select(Facility).order_by(Facility.name), Facility,
-                                                 current_user)).all()
+        [("", "—")] + [(v_id, f"{v_name} ({b_name})") for v_id, v_name, b_name in villages.villages_in(districts)])
+    facilities = patients.facilities_for(current_user)
     form.facility_id.choices = labels.choices([("", "—")] + [(f.id, f"{f.name} · {_kind(f)}") for f in facilities])
 
 

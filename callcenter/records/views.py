@@ -47,7 +47,7 @@ def record(patient_id):
 
 def _render_record(patient, transfer_form=None, end_form=None, household_form=None):
     transfer_form = transfer_form or TransferForm(formdata=None)
-    _facility_choices(transfer_form, patient)
+    facility_choices(transfer_form.to_facility_id, transfers.destinations(patient))
     household = households.of(patient)
     return render_template(
         "records/record.html", patient=patient, events=records.timeline(patient),
@@ -61,16 +61,12 @@ def _render_record(patient, transfer_form=None, end_form=None, household_form=No
         may_view_village=villages.may_view(current_user), thresholds=app_settings.thresholds())
 
 
-def _facility_choices(form, patient):
-    facility_choices(form.to_facility_id, transfers.destinations(patient))
-
-
 @bp.route("/patients/<int:patient_id>/transfer", methods=["POST"])
 @roles_required(*transfers.TRANSFER_ROLES)
 def transfer(patient_id):
     patient = records.open_record(current_user, patient_id)
     form = TransferForm()
-    _facility_choices(form, patient)
+    facility_choices(form.to_facility_id, transfers.destinations(patient))
     done = _submit(patient_id, form, lambda: transfers.transfer(
         patient_id, current_user, form.to_setting.data, form.to_facility_id.data, form.reason.data),
         lambda move: _("%(name)s moved to %(place)s.", name=patient.name, place=_place(move)))

@@ -266,13 +266,13 @@ def test_the_same_message_sid_twice_records_once(client, patient):
 
 def test_a_twin_that_slips_past_the_check_is_caught_by_the_unique_index(client, patient, monkeypatch):
     reply_text(signed_post(client, "/twilio/sms", sms_params("3", PHONE)))
-    real_find, calls = inbound._find, []
+    real_find, calls = inbound.message_for, []
 
     def missed_once(sid):  # the twin request's first look happens before the first one commits
         calls.append(sid)
         return None if len(calls) == 1 else real_find(sid)
 
-    monkeypatch.setattr(inbound, "_find", missed_once)
+    monkeypatch.setattr(inbound, "message_for", missed_once)
     assert reply_text(signed_post(client, "/twilio/sms", sms_params("3", PHONE))).startswith("Sampark: thank you.")
     assert len(calls) == 2  # it went on, hit the unique index, and answered from the stored message
     assert len(messages()) == 1 and len(checkins()) == 1

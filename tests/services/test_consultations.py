@@ -106,7 +106,7 @@ def test_a_failure_after_the_referral_is_resolved_undoes_the_whole_consultation(
 
     def broken(*args):
         raise RuntimeError("the follow-up could not be scheduled")
-    monkeypatch.setattr(consultations, "_schedule", broken)
+    monkeypatch.setattr(consultations, "schedule_follow_up", broken)
     with pytest.raises(RuntimeError):
         consultations.record(patient.id, doctor, "doctor", report(need_met=True, follow_up_date=TODAY + timedelta(1)),
                              "key-1", now=NOW)

@@ -77,19 +77,19 @@ def receive_sms(provider_sid, from_phone, to_phone, body, now=None):
         return _received_before(provider_sid)
 
 
-def _find(provider_sid):
+def message_for(provider_sid):
     return db.session.scalar(db.select(InboundMessage).where(InboundMessage.provider_sid == provider_sid))
 
 
 def _received_before(provider_sid):
-    message = _find(provider_sid)
+    message = message_for(provider_sid)
     if message is None:
         raise Conflict(_l("The message could not be stored; the provider will retry."))
     return Received(message, (message.parsed or {}).get("reply", ""), created=False)
 
 
 def _receive(provider_sid, from_phone, to_phone, body, now):
-    earlier = _find(provider_sid)  # the usual retry; a simultaneous twin is caught by the unique index
+    earlier = message_for(provider_sid)  # the usual retry; a simultaneous twin is caught by the unique index
     if earlier is not None:
         return Received(earlier, (earlier.parsed or {}).get("reply", ""), created=False)
     matches = senders(normalise_phone(from_phone))

@@ -209,7 +209,7 @@ def _record(patient_id, user, desk, report, submission_key, now):
             recorded.resolved.append(escalations.resolve(
                 esc.id, user, notes, now=now, outcome=NEED_MET_OUTCOME))
     if consultation.follow_up_date is not None:
-        recorded.follow_up = _schedule(patient, desk, consultation.follow_up_date, now)
+        recorded.follow_up = schedule_follow_up(patient, desk, consultation.follow_up_date, now)
         consultation.follow_up_task_id = recorded.follow_up.id
 
     audit.record(user, "consultation.record", "consultation", consultation.id, patient.district_id, now=now,
@@ -221,7 +221,7 @@ def _record(patient_id, user, desk, report, submission_key, now):
     return recorded
 
 
-def _schedule(patient, desk, day, now):
+def schedule_follow_up(patient, desk, day, now):
     """The desk's follow-up call on `day`, due that morning: the desk's open one of that day if there is
     one, otherwise a new task in the first free slot from FOLLOW_UP_SLOT on."""
     same = db.session.scalar(db.select(CallTask).where(

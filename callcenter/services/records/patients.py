@@ -182,6 +182,11 @@ def _validate(data, user, today):
     return clean
 
 
+def facilities_for(user):
+    """The facilities a patient can be registered at: the user's district's (state level: all), by name."""
+    return db.session.scalars(scope.scoped(db.select(Facility).order_by(Facility.name), Facility, user)).all()
+
+
 def find_active_duplicate(phone, name):
     return db.session.scalar(db.select(Patient).where(
         Patient.phone == phone, Patient.name_key == name_key(name), Patient.status == PatientStatus.ACTIVE))

@@ -69,6 +69,13 @@ def districts_for(user):
     return db.session.scalars(db.select(District).order_by(District.name)).all()
 
 
+def villages_in(districts):
+    """(village id, village name, block name) of these districts, by block then village: a form's choices."""
+    return db.session.execute(
+        db.select(Village.id, Village.name, Block.name).join(Block)
+        .where(Block.district_id.in_([d.id for d in districts])).order_by(Block.name, Village.name)).all()
+
+
 def blocks_with_counts(user, district_id):
     """[(block, [row …])] for one district: every village with its active patients, open escalations,
     open emergencies and active contacts. Set-based: one grouped query per figure."""
