@@ -19,6 +19,10 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
+# Twilio's HTTP client logs every request's query string at INFO, and a message lookup's query is a patient's
+# phone number: its lines go to a logger of ours that lets only warnings through.
+http_log = logging.getLogger(f"{__name__}.http")
+http_log.setLevel(logging.WARNING)
 
 # https://www.twilio.com/docs/api/errors
 INVALID_NUMBER_CODES = {21211, 21214, 21217, 21401, 21614}  # not a (mobile) number Twilio can reach
@@ -71,7 +75,7 @@ class TwilioGateway(Gateway):
             raise ConfigurationError("MESSAGING_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         self.sms_from = config.get("TWILIO_SMS_FROM") or None
         self.call_from = config.get("TWILIO_CALL_FROM") or None
-        http_client = http_client or TwilioHttpClient(timeout=config.get("TWILIO_HTTP_TIMEOUT", 30))
+        http_client = http_client or TwilioHttpClient(timeout=config.get("TWILIO_HTTP_TIMEOUT", 30), logger=http_log)
         self.client = Client(sid, token, http_client=http_client)
 
     def _call(self, fn, **kwargs):

@@ -209,3 +209,31 @@ def test_console_backend():
     assert sms.status == call.status == "sent" and sms.sid != call.sid
     assert gw.find("sms", "+919800000001", SINCE, "hello") is None  # nothing ever left the process
     assert gw.keeps_text
+
+
+class CannedAdapter(requests.adapters.BaseAdapter):
+    """A requests transport that answers every request with one canned JSON body (no network)."""
+
+    def __init__(self, payload):
+        super().__init__()
+        self.payload = payload
+
+    def send(self, request, **kwargs):
+        response = requests.Response()
+        response.status_code, response.url, response.request = 200, request.url, request
+        response._content = json.dumps(self.payload).encode()
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    def close(self):
+        pass
+
+
+def test_the_real_http_client_logs_no_phone_number(caplog):
+    """Twilio's own HTTP client logs each request's query string at INFO: a lookup's is the patient's number."""
+    gw = TwilioGateway(CONFIG)  # the real TwilioHttpClient, over a canned transport
+    gw.client.http_client.session.mount("https://", CannedAdapter(json.loads(page("messages", []).text)))
+    with caplog.at_level("DEBUG"):
+        assert gw.find("sms", "+919812345678", SINCE, "hello") is None
+    # Everything logged at any level during the lookup (before the fix: "GET Request: …?To=%2B919812345678").
+    assert not [r.getMessage() for r in caplog.records if "9812345678" in r.getMessage()]
