@@ -15,7 +15,7 @@ from callcenter.models import (
 from callcenter.services.intake import batches, imports, messages, reading, storage
 
 from ..factories import make_district, make_patient, make_task
-from .conftest import count, day, dmy, outcomes, patient_by_phone, row, run, write_xlsx
+from .conftest import COLUMNS, count, day, dmy, outcomes, patient_by_phone, row, run, write_xlsx
 
 # --- adding -----------------------------------------------------------------------------------------------
 
@@ -282,3 +282,20 @@ def test_a_person_on_record_in_another_district_is_not_touched(tmp_path, officer
     make_patient(other, name="Sunita Sahu", phone_number="+919826000001", lab_id="CG-0001")
     batch = run(officer, tmp_path, [row(1)])
     assert outcomes(batch)[2] == ("rejected", [("SRF ID", "CG-0001", "other_district")])
+
+
+def test_a_workbook_is_read_from_its_first_sheet_whichever_was_open(tmp_path, officer, raipur):
+    import openpyxl
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Positives"
+    workbook.active.append(COLUMNS)
+    workbook.active.append([row(1).get(h, "") for h in COLUMNS])
+    summary = workbook.create_sheet("Summary")
+    summary.append(["Block", "Cases"])
+    summary.append(["Abhanpur", 1])
+    workbook.active = 1  # saved with the summary open, as a district office would
+    path = tmp_path / "list.xlsx"
+    workbook.save(path)
+    batch = imports.import_line_list(storage.local_file(path), officer)
+    assert (batch.rows_total, batch.rows_added) == (1, 1)
+    assert patient_by_phone("+919826000001").name == "Sunita Sahu"

@@ -83,7 +83,8 @@ def _xlsx_rows(path):
     except Exception:
         raise Unreadable("xlsx_broken") from None
     try:
-        sheets = [s for s in [workbook.active, *workbook.worksheets] if hasattr(s, "iter_rows")]
+        # The first sheet, as the README says (not whichever sheet was open when the file was saved).
+        sheets = [s for s in workbook.worksheets if hasattr(s, "iter_rows")]
         if not sheets:
             raise Unreadable("xlsx_broken")
         try:
@@ -211,7 +212,7 @@ def estimate_rows(stored, inspection=None):
                 warnings.simplefilter("ignore")
                 workbook = openpyxl.load_workbook(stored.path, read_only=True, data_only=True)
             try:
-                rows = workbook.active.max_row
+                rows = workbook.worksheets[0].max_row if workbook.worksheets else 0
             finally:
                 workbook.close()
         else:
