@@ -69,6 +69,15 @@ def test_a_large_upload_is_queued_then_imported_by_the_job(client, login, distri
     assert runner.tick("import_queue") == (0, {})  # nothing left
 
 
+def test_a_background_import_finishes_after_it_was_last_seen_working(client, login, district, in_background):
+    """finished_at is the end of the run, after every progress note (claimed_at), not the time it began."""
+    login(make_user("nodal_officer", district))
+    batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
+    assert runner.tick("import_queue") == (1, {"completed": 1})
+    batch = fresh(batch)
+    assert batch.started_at <= batch.claimed_at <= batch.finished_at
+
+
 def test_the_same_file_twice_is_recognised(client, login, district, in_background):
     login(make_user("nodal_officer", district))
     content = five_rows(district)

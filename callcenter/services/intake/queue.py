@@ -172,7 +172,9 @@ def run_queued(claim, now=None):
         return ImportStatus.FAILED
     log.info("import #%s (%s): attempt %s", batch_id, batch.filename, attempt)
     try:
-        done = import_line_list(stored, user, now=now, queued=claim, progress=progress_writer(batch_id),
+        # The import reads the clock itself (now=None): a pass's `now` is when it began, and the batch's
+        # finished_at must come after every progress note the run wrote (claimed_at, the real time).
+        done = import_line_list(stored, user, now=None, queued=claim, progress=progress_writer(batch_id),
                                 **asked)
     except Refused:
         return ImportStatus.REFUSED  # recorded on the batch
