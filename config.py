@@ -124,6 +124,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
 
+    # Phone numbers refused as placeholders besides one digit repeated and runs like 1234567890 (comma-separated
+    # 10-digit numbers, e.g. an office number a district's line lists used for patients without a phone).
+    PLACEHOLDER_PHONES = [n.strip()[-10:] for n in os.environ.get("PLACEHOLDER_PHONES", "").split(",") if n.strip()]
     # Defaults for the settings an administrator can change, declared in callcenter/rules/adjustable.py; an
     # environment variable named as the setting in capitals (SPO2_EMERGENCY_BELOW, FEVER_F …) replaces one.
     SETTING_DEFAULTS = {setting.key: setting.from_environment(os.environ) for setting in ADJUSTABLE}

@@ -16,10 +16,22 @@ class InvalidValue(ValueError):
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
-def normalize_indian_mobile(raw):
+# Numbers line lists put where the patient's is unknown: they would join unrelated people as one household.
+PLACEHOLDER_RUNS = frozenset({"0123456789", "1234567890", "9876543210", "0987654321"})
+
+
+def is_placeholder(national, extra=()):
+    """A 10-digit national number that is nobody's phone: one digit repeated, a run of digits, or one of the
+    deployment's own list (`extra`, e.g. a district office's number that its line lists used for everyone)."""
+    return len(set(national)) == 1 or national in PLACEHOLDER_RUNS or national in extra
+
+
+def normalize_indian_mobile(raw, placeholders=(), refuse_placeholders=True):
     """'98260 12345', '09826012345', '+91-98260-12345' → '+919826012345'.
 
-    Raises InvalidValue('phone_invalid' | 'phone_not_mobile' | 'phone_not_indian').
+    Raises InvalidValue('phone_invalid' | 'phone_placeholder' | 'phone_not_mobile' | 'phone_not_indian').
+    `placeholders`: more 10-digit numbers to refuse as placeholders. A search or an SMS's sender is read as
+    written (refuse_placeholders=False): records made before this rule may still carry such a number.
     """
     text = (raw or "").strip()
     if not text:
@@ -30,6 +42,8 @@ def normalize_indian_mobile(raw):
         raise InvalidValue("phone_invalid") from exc
     if number.country_code != 91:
         raise InvalidValue("phone_not_indian")
+    if refuse_placeholders and is_placeholder(f"{number.national_number:010d}", placeholders):
+        raise InvalidValue("phone_placeholder")
     if not phonenumbers.is_valid_number(number):
         raise InvalidValue("phone_invalid")
     if phonenumbers.number_type(number) not in MOBILE_TYPES:

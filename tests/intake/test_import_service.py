@@ -78,7 +78,8 @@ def test_hindi_headers_in_an_excel_workbook_with_a_title_row(tmp_path, officer, 
 BAD_CELLS = [
     ({"Mobile No": "12345"}, "Mobile No", "phone_invalid"),
     ({"Mobile No": "+14155552671"}, "Mobile No", "phone_not_indian"),
-    ({"Mobile No": "1234567890"}, "Mobile No", "phone_not_mobile"),
+    ({"Mobile No": "02225551234"}, "Mobile No", "phone_not_mobile"),
+    ({"Mobile No": "1234567890"}, "Mobile No", "phone_placeholder"),
     ({"Mobile No": "9.83E+09"}, "Mobile No", "phone_excel_shortened"),
     ({"Mobile No": ""}, "Mobile No", "required_blank"),
     ({"Date of Sample": "31/02/2021"}, "Date of Sample", "date_invalid"),
@@ -299,3 +300,11 @@ def test_a_workbook_is_read_from_its_first_sheet_whichever_was_open(tmp_path, of
     batch = imports.import_line_list(storage.local_file(path), officer)
     assert (batch.rows_total, batch.rows_added) == (1, 1)
     assert patient_by_phone("+919826000001").name == "Sunita Sahu"
+
+
+def test_placeholder_phones_are_rejected_and_nobody_is_joined_on_them(tmp_path, officer, raipur):
+    batch = run(officer, tmp_path, [row(1, **{"Mobile No": "9999999999"}),
+                                    row(2, **{"Mobile No": "9999999999", "Patient Name": "Pooja Sahu", "Age": 36})])
+    assert [a for a, _e in outcomes(batch).values()] == ["rejected", "rejected"]
+    assert {e[2] for _a, errors in outcomes(batch).values() for e in errors} == {"phone_placeholder"}
+    assert count(Patient) == 0

@@ -11,7 +11,7 @@ def test_indian_mobiles_normalise_to_e164(raw):
 
 @pytest.mark.parametrize("raw, code", [
     ("", "phone_invalid"), (None, "phone_invalid"), ("12345", "phone_invalid"), ("abcdefghij", "phone_invalid"),
-    ("+14155552671", "phone_not_indian"), ("1234567890", "phone_not_mobile"), ("98260123456", "phone_invalid"),
+    ("+14155552671", "phone_not_indian"), ("022 2555 1234", "phone_not_mobile"), ("98260123456", "phone_invalid"),
 ])
 def test_bad_phones(raw, code):
     with pytest.raises(InvalidValue) as exc:
@@ -40,3 +40,20 @@ def test_bad_abha(raw):
 
 def test_name_key_ignores_case_and_spacing():
     assert name_key("  Ramesh   SAHU ") == name_key("ramesh sahu") == "ramesh sahu"
+
+
+@pytest.mark.parametrize("raw", ["9999999999", "+91 99999 99999", "8888888888", "1234567890", "9876543210",
+                                 "0123456789"])
+def test_placeholder_numbers_are_refused_as_placeholders(raw):
+    with pytest.raises(InvalidValue) as refused:
+        normalize_indian_mobile(raw)
+    assert refused.value.code == "phone_placeholder"
+
+
+def test_a_deployments_own_placeholder_and_reading_as_written():
+    with pytest.raises(InvalidValue) as refused:
+        normalize_indian_mobile("98260 00000", placeholders={"9826000000"})
+    assert refused.value.code == "phone_placeholder"
+    assert normalize_indian_mobile("98260 00000") == "+919826000000"
+    # A search, or an SMS's sender, is read as written: records from before the rule may carry one.
+    assert normalize_indian_mobile("9999999999", refuse_placeholders=False) == "+919999999999"

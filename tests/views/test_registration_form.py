@@ -55,3 +55,11 @@ def test_duplicate_registration_is_refused_with_a_message(client, login, distric
     html = client.post("/intake/register", data=valid(district, token, name="lata  dhruw")).get_data(as_text=True)
     assert "Already on record with this name." in html
     assert db.session.scalar(db.select(db.func.count()).select_from(Patient)) == 1
+
+
+def test_a_placeholder_phone_is_refused_as_one(client, login, district):
+    login(make_user("nodal_officer", district))
+    html = client.post("/intake/register", data=valid(district, form_page(client), phone="9999999999")) \
+        .get_data(as_text=True)
+    assert "This is a placeholder number" in html and "landline" not in html
+    assert db.session.scalar(db.select(db.func.count()).select_from(Patient)) == 0

@@ -42,7 +42,7 @@ class Received:
 def normalise_phone(raw):
     raw = (raw or "").strip()
     try:
-        return normalize_indian_mobile(raw)
+        return normalize_indian_mobile(raw, refuse_placeholders=False)
     except InvalidValue:
         return raw
 

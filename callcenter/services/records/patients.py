@@ -1,4 +1,5 @@
 """Registering a patient: validation, the duplicate rule, the first transfer record and today's call."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -35,16 +36,23 @@ REGISTRAR_ROLES = {Role.NODAL_OFFICER, Role.ADMIN}
 
 IDENTITY_MESSAGES = {
     "phone_invalid": _l("Not a valid Indian mobile number."),
+    "phone_placeholder": _l("This is a placeholder number (one digit repeated, or a run such as 1234567890), not "
+                            "the patient's phone: enter their real mobile number."),
     "phone_not_mobile": _l("This is a landline; enter a mobile number."),
     "phone_not_indian": _l("Enter an Indian (+91) mobile number."),
     "abha_invalid": _l("An ABHA number has 14 digits, written XX-XXXX-XXXX-XXXX."),
 }
 
 
+def placeholders():
+    """The deployment's own placeholder numbers (PLACEHOLDER_PHONES), besides the ones every list uses."""
+    return frozenset(current_app.config.get("PLACEHOLDER_PHONES", ()))
+
+
 def mobile(raw, errors, field):
     """`raw` as an E.164 Indian mobile, or None with errors[field] saying what is wrong with it."""
     try:
-        return normalize_indian_mobile(raw)
+        return normalize_indian_mobile(raw, placeholders())
     except InvalidValue as exc:
         errors[field] = IDENTITY_MESSAGES[exc.code]
         return None
@@ -101,7 +109,7 @@ def check_fields(data, today):
             clean[field] = None
             continue
         try:
-            clean[field] = normalize_indian_mobile(raw)
+            clean[field] = normalize_indian_mobile(raw, placeholders())
         except InvalidValue as exc:
             codes[field] = exc.code
 
@@ -242,7 +250,7 @@ def search_patients(user, phone=None, q=None, offset=0, limit=20):
     stmt = db.select(Patient)
     if phone:
         try:
-            normalized = normalize_indian_mobile(phone)
+            normalized = normalize_indian_mobile(phone, refuse_placeholders=False)
         except InvalidValue as exc:
             raise Invalid(_l("Please correct the marked fields."), {"phone": IDENTITY_MESSAGES[exc.code]}) from None
         stmt = stmt.where(Patient.phone == normalized)

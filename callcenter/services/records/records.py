@@ -109,7 +109,7 @@ def search_conditions(text):
     lab ID (as typed or upper-cased) and part of the name. Returns (conditions, the kinds tried)."""
     conditions, kinds = [], []
     try:
-        phone = normalize_indian_mobile(text)
+        phone = normalize_indian_mobile(text, refuse_placeholders=False)
     except InvalidValue:
         pass
     else:
