@@ -65,7 +65,6 @@ def roles_required(*roles, scope=DISTRICT):
             if not access.allows(current_user):
                 abort(403)
             return view(*args, **kwargs)
-        wrapper.roles = roles
         return _declare(wrapper, access)
     return decorator
 

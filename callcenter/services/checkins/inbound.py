@@ -66,12 +66,13 @@ def identify(patients):
     return None, False
 
 
-def receive_sms(provider_sid, from_phone, to_phone, body, now=None):
-    """Handle one inbound SMS; idempotent on the provider's message id."""
+def receive_sms(provider_sid, from_phone, to_phone, body, now=None, simulated_by=None):
+    """Handle one inbound SMS; idempotent on the provider's message id. `simulated_by`: the officer who played
+    it with the console backend (audited in the same transaction)."""
     now = now or utcnow()
     body = body or ""
     try:
-        return _receive(provider_sid, from_phone, to_phone, body, now)
+        return _receive(provider_sid, from_phone, to_phone, body, now, simulated_by)
     except IntegrityError:
         db.session.rollback()  # the same MessageSid, committed by a twin request a moment ago
         return _received_before(provider_sid)
@@ -88,7 +89,7 @@ def _received_before(provider_sid):
     return Received(message, (message.parsed or {}).get("reply", ""), created=False)
 
 
-def _receive(provider_sid, from_phone, to_phone, body, now):
+def _receive(provider_sid, from_phone, to_phone, body, now, simulated_by):
     earlier = message_for(provider_sid)  # the usual retry; a simultaneous twin is caught by the unique index
     if earlier is not None:
         return Received(earlier, (earlier.parsed or {}).get("reply", ""), created=False)
@@ -102,6 +103,9 @@ def _receive(provider_sid, from_phone, to_phone, body, now):
                              parsed=parsed.as_dict())
     db.session.add(message)
     db.session.flush()  # a duplicate MessageSid fails here, before anything is recorded
+    if simulated_by is not None:
+        audit.record(simulated_by, "sms.simulate", "inbound_message", message.id,
+                     patient.district_id if patient else simulated_by.district_id, now=now)
     details = {"matches": [p.id for p in matches]}
     if shared:
         details.update(shared_phone=True, household_id=patient.household_id)
@@ -155,23 +159,12 @@ def may_simulate_from(user, phone):
     their own district (state-level officers: any number)."""
     if user.district_id is None:
         return bool(phone)
-    return bool(phone) and db.session.scalar(db.select(Patient.id).where(
-        Patient.phone == phone, Patient.status == PatientStatus.ACTIVE,
-        Patient.district_id == user.district_id).limit(1)) is not None
+    return any(p.district_id == user.district_id for p in senders(phone))
 
 
 def simulate_sms(user, phone, body, now=None):
     """A reply played by an officer (console backend): handled exactly as a real SMS, and audited."""
-    now = now or utcnow()
-    received = receive_sms(f"SIM{uuid.uuid4().hex}", phone, "console", body, now=now)
-    _audit_simulation(user, received.message, now)
-    return received
-
-
-@transaction
-def _audit_simulation(user, message, now):
-    audit.record(user, "sms.simulate", "inbound_message", message.id,
-                 message.patient.district_id if message.patient else user.district_id, now=now)
+    return receive_sms(f"SIM{uuid.uuid4().hex}", phone, "console", body, now=now, simulated_by=user)
 
 
 # --- the volunteers' inbox ---------------------------------------------------------------------------
