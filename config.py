@@ -138,6 +138,14 @@ class Config:
     FIRST_SLOT_TIME = os.environ.get("FIRST_SLOT_TIME", "08:00")
     SECOND_SLOT_TIME = os.environ.get("SECOND_SLOT_TIME", "15:00")
     SCHEDULER_MISFIRE_GRACE_HOURS = _env_int("SCHEDULER_MISFIRE_GRACE_HOURS", 12)
+    # A running job's process refreshes its heartbeat every JOB_HEARTBEAT_SECONDS; a run quiet for
+    # JOB_STALE_SECONDS (or whose process is gone, on the same host) is taken over. Every scheduler re-checks
+    # the day's jobs (catch-up) and shows its own heartbeat every CATCH_UP_INTERVAL_SECONDS; a daily run that
+    # failed is retried so, up to JOB_MAX_TRIES in all (then it waits for "Run now" on the Jobs page).
+    JOB_HEARTBEAT_SECONDS = _env_int("JOB_HEARTBEAT_SECONDS", 5)
+    JOB_STALE_SECONDS = _env_int("JOB_STALE_SECONDS", 30)
+    CATCH_UP_INTERVAL_SECONDS = _env_int("CATCH_UP_INTERVAL_SECONDS", 20)
+    JOB_MAX_TRIES = _env_int("JOB_MAX_TRIES", 3)
 
     # Inbound check-ins (callcenter/checkins/): the IVR's voice, and the link form's limit per IP address
     # (generous: mobile networks put many phones behind one address). Limiter storage: memory:// per

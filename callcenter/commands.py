@@ -42,6 +42,17 @@ def seed_demo_command(patients):
         click.echo(line)
 
 
+def interrupt_on_sigterm():
+    """SIGTERM (a `kill`, a container stopping) interrupts a CLI job like Ctrl+C does, so its run is recorded as
+    stopped instead of staying 'running' (jobs/runner.py). SIGKILL cannot be caught: the scheduler sweeps those."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @click.command("make-call-lists")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day to build (default: today in the call centre's time zone).")
@@ -49,6 +60,7 @@ def seed_demo_command(patients):
 def make_call_lists_command(day):
     """Build a day's call list now (idempotent: a second run creates nothing)."""
     from jobs import runner
+    interrupt_on_sigterm()
     run = runner.run("daily_call_list", trigger="cli", day=day.date() if day else None)
     if run.status != "succeeded":
         raise click.ClickException(f"The call list was not built: {run.error}")
@@ -74,6 +86,7 @@ def scheduler_command():
 def send_outbox_command(max_seconds):
     """One pass of the outbox sender: hand every due SMS and IVR call to the provider (rate-limited)."""
     from jobs import runner
+    interrupt_on_sigterm()
     run = runner.run("outbox_sender", trigger="cli", max_seconds=max_seconds)
     if run.status != "succeeded":
         raise click.ClickException(f"The outbox pass failed: {run.error}")

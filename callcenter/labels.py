@@ -54,10 +54,17 @@ DESKS = {"control_room": _l("Control room"), "doctor": _l("Doctor on duty"), "co
 PATIENT_STATUSES = {"active": _l("Active"), "recovered": _l("Recovered / discharged"), "died": _l("Died"),
                     "moved_out": _l("Moved out of district")}
 LANGUAGES = {"hi": "हिन्दी", "en": "English"}
-JOBS = {"daily_call_list": _l("Daily call list"), "release_reviews": _l("Discharge reviews")}
-JOB_TRIGGERS = {"scheduled": _l("on schedule"), "catch_up": _l("catch-up after a restart"), "manual": _l("run now"),
-                "cli": _l("from the shell")}
-RUN_STATUSES = {"running": _l("Running"), "succeeded": _l("Succeeded"), "failed": _l("Failed")}
+JOBS = {"daily_call_list": _l("Daily call list"), "release_reviews": _l("Discharge reviews"),
+        "checkins_enqueue": _l("Check-in messages"), "checkins_window_end": _l("Check-in window closing"),
+        "daily_figures": _l("Daily figures"), "outbox_sender": _l("Outbox sender"),
+        "escalation_deadlines": _l("Escalation deadlines"), "import_queue": _l("Background imports"),
+        "dashboard_snapshots": _l("Dashboard figures")}
+JOB_TRIGGERS = {"scheduled": _l("on schedule"), "catch_up": _l("catch-up (missed, or taken over)"),
+                "manual": _l("run now"), "cli": _l("from the shell")}
+RUN_STATUSES = {"running": _l("Running"), "succeeded": _l("Succeeded"), "failed": _l("Failed"),
+                "stopped": _l("Stopped: its process ended")}
+RUN_ERRORS = {"stopped": _l("The process running it stopped before it finished; nothing it had not saved was kept. "
+                            "The daily jobs are taken over by the scheduler; run others again.")}
 CHANNELS = {"sms": _l("SMS"), "ivr": _l("phone (IVR)"), "web": _l("link"), "call": _l("call")}
 FACILITY_KINDS = {"hospital": _l("COVID hospital"), "ccc": _l("COVID care centre")}
 

@@ -39,10 +39,14 @@ def run(job, trigger="scheduled", run_key=None, user=None, now=None, **kwargs):
         log.info("%s %s: already run or running elsewhere", job, run_key)
         return None
     try:
-        rows, details = module.run(now, user=user, **kwargs)
+        with job_runs.Heartbeat(record.id):
+            rows, details = module.run(now, user=user, **kwargs)
     except Exception as exc:  # recorded and shown to the nodal officer; the next attempt may retry
         log.exception("%s %s failed", job, run_key)
         return job_runs.fail(record.id, f"{type(exc).__name__}: {exc}")
+    except BaseException:  # Ctrl+C or SIGTERM (a CLI run, a scheduler stopping): not left 'running'
+        job_runs.fail(record.id, job_runs.STOPPED)
+        raise
     log.info("%s %s: %s rows", job, run_key, rows)
     return job_runs.finish(record.id, rows, details)
 

@@ -3,8 +3,11 @@
 - Each scheduler process keeps its jobs in memory (APScheduler's job stores must never be shared by several
   schedulers). What survives a restart and what several processes agree on is the database's JobRun claim
   (jobs.runner): every run goes through it, so exactly one process runs each day's job.
-- On start, a catch-up runs any daily job whose time today has passed without a successful run: a scheduler
-  that was down at 07:00 builds the list when it comes back (and a new deployment on its first start).
+- On start, and again every CATCH_UP_INTERVAL_SECONDS, a catch-up runs any daily job whose time today has
+  passed without a successful run: a scheduler that was down at 07:00 builds the list when it comes back, and a
+  run whose process was killed mid-build is taken over (job_runs.claim) by whichever scheduler checks next.
+- The same pass writes this scheduler's heartbeat (read by /readyz) and marks failed the runs whose process
+  died (a killed `flask make-call-lists`), so none stays 'running'.
 - Several scheduler processes may run (for availability); each schedules every job, and the claim decides.
 """
 import logging
@@ -36,6 +39,17 @@ def tick(app, job):
         runner.tick(job)
 
 
+def housekeeping(app, started_at):
+    """Every CATCH_UP_INTERVAL_SECONDS: heartbeat, catch-up, and runs left by dead processes closed."""
+    with app.app_context():
+        try:
+            job_runs.beat_scheduler(started_at)
+            catch_up(app)
+            job_runs.sweep()
+        except Exception:  # the database may be down for a moment: the next pass tries again
+            log.exception("scheduler housekeeping failed")
+
+
 def job_time(app, module):
     return time.fromisoformat(app.config[module.CONFIG_TIME])
 
@@ -61,7 +75,13 @@ def start(app, now=None):
     for name, module in runner.INTERVAL_JOBS.items():
         trigger = IntervalTrigger(seconds=app.config[module.CONFIG_INTERVAL], timezone=app.config["TIMEZONE"])
         scheduler.add_job(tick, trigger=trigger, args=[app, name], id=name, name=name)
+    started_at = utcnow()
+    with app.app_context():
+        job_runs.beat_scheduler(started_at)
     catch_up(app, now)
+    scheduler.add_job(housekeeping, trigger=IntervalTrigger(seconds=app.config["CATCH_UP_INTERVAL_SECONDS"],
+                                                             timezone=app.config["TIMEZONE"]),
+                      args=[app, started_at], id="housekeeping", name="housekeeping")
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("scheduled %s: next run %s", job.id, job.next_run_time)
@@ -74,7 +94,7 @@ def catch_up(app, now=None):
     local_now = to_local(now)
     with app.app_context():
         for name, module in runner.JOBS.items():
-            if local_now.time() >= job_time(app, module) and not job_runs.succeeded_today(name, now):
+            if local_now.time() >= job_time(app, module) and job_runs.due_today(name, now):
                 log.info("catching up %s for %s", name, local_now.date())
                 runner.run(name, trigger="catch_up", now=now)
 
@@ -87,3 +107,5 @@ def run_forever(app):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     scheduler.shutdown()
+    with app.app_context():
+        job_runs.scheduler_stopped()

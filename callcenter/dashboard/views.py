@@ -261,8 +261,11 @@ def resume_queue():
 @bp.route("/jobs")
 @roles_required(Role.ADMIN, scope=STATE)  # the jobs build and send for every district
 def jobs():
-    return render_template("dashboard/jobs.html", runs=job_runs.recent(), job_names=list(runner.JOBS),
-                           form=RunJobForm())
+    runs, now = job_runs.recent(), utcnow()
+    stopped = {run.id for run in runs if run.status == "running" and job_runs.is_dead(run, now)}
+    return render_template("dashboard/jobs.html", runs=runs, stopped=stopped, job_names=list(runner.JOBS),
+                           scheduler_seen=job_runs.scheduler_heartbeat(),
+                           scheduler_quiet=job_runs.scheduler_quiet(now), form=RunJobForm())
 
 
 @bp.route("/jobs/run", methods=["POST"])

@@ -33,7 +33,7 @@ from .intake import (
     RowAction,
     VillageContact,
 )
-from .jobs import DischargeReview, JobRun, ReviewStatus, RunStatus
+from .jobs import DischargeReview, JobRun, ReviewStatus, RunStatus, SchedulerBeat
 from .messaging import (
     CheckinChannel,
     CheckinLink,
@@ -55,7 +55,7 @@ __all__ = [
     "OPEN_ESCALATION_STATUSES", "Desk",
     "Escalation", "EscalationNote", "EscalationStatus", "Severity", "Comorbidity", "Patient", "PatientStatus",
     "Setting", "Sex", "Transfer", "Block", "District", "Facility", "FacilityKind", "Village", "VillageKind",
-    "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus",
+    "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus", "SchedulerBeat",
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
     "OutboundMessage", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay", "DailyVolunteerFigures",

@@ -18,7 +18,8 @@ class RunStatus(enum.StrEnum):
 
 class JobRun(db.Model):
     """One run of a job. (job, run_key) is unique: it is how several scheduler processes agree that a
-    scheduled run happens once (the first to insert the row runs it)."""
+    scheduled run happens once (the first to insert the row runs it). While it runs, its process (owner)
+    refreshes heartbeat_at: a run whose process died is taken over (callcenter/services/core/job_runs.py)."""
     __table_args__ = (UniqueConstraint("job", "run_key", name="uq_job_run_job_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(String(40))
@@ -32,8 +33,19 @@ class JobRun(db.Model):
     error: Mapped[str] = mapped_column(Text, default="")
     tries: Mapped[int] = mapped_column(default=1)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    owner: Mapped[str] = mapped_column(String(120), default="")  # host:pid:start of the process running it
+    heartbeat_at: Mapped[datetime | None]
 
     user: Mapped[User | None] = relationship()
+
+
+class SchedulerBeat(db.Model):
+    """A running scheduler process's sign of life, refreshed every CATCH_UP_INTERVAL_SECONDS (read by /readyz
+    and the Jobs page); its row is removed when it stops cleanly."""
+    __tablename__ = "scheduler_heartbeat"
+    owner: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ReviewStatus(enum.StrEnum):

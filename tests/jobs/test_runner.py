@@ -60,12 +60,11 @@ def test_a_failed_run_is_recorded_and_the_next_attempt_retries(district, monkeyp
     assert (retried.id, retried.status, retried.tries, retried.rows) == (failed.id, "succeeded", 2, 1)
 
 
-def test_a_run_left_running_by_a_dead_process_is_taken_over(district):
+def test_a_run_held_by_a_live_process_is_left_to_it(district):
     make_patient(district)
-    job_runs.claim("daily_call_list", "2021-05-20", "scheduled", None, NOW)  # and then the process died
-    assert job_runner.run("daily_call_list", now=NOW + timedelta(minutes=5)) is None  # still fresh: hands off
-    taken = job_runner.run("daily_call_list", now=NOW + job_runs.STALE_AFTER + timedelta(minutes=1))
-    assert (taken.status, taken.tries, taken.rows) == ("succeeded", 2, 1)
+    job_runs.claim("daily_call_list", "2021-05-20", "scheduled", None, NOW)  # this process: alive, still building
+    assert job_runner.run("daily_call_list", now=NOW + timedelta(hours=3)) is None
+    assert [(r.status, r.tries) for r in runs()] == [("running", 1)]
 
 
 def test_make_call_lists_command(runner, district):

@@ -35,7 +35,8 @@ def test_first_start_after_the_hour_builds_todays_list(app, district):
         assert {(r.job, r.trigger, r.status) for r in db.session.scalars(db.select(JobRun))} == {
             (name, "catch_up", "succeeded") for name in due}
         assert {j.id for j in running.get_jobs()} == set(runner.JOBS) | {"outbox_sender", "escalation_deadlines",
-                                                                      "import_queue", "dashboard_snapshots"}
+                                                                      "import_queue", "dashboard_snapshots",
+                                                                      "housekeeping"}
         next_run = running.get_job("daily_call_list").next_run_time
         assert (next_run.hour, next_run.minute, next_run.utcoffset()) == (7, 0, timedelta(hours=5, minutes=30))
         # the outbox sender runs every few seconds, its passes not recorded as job runs

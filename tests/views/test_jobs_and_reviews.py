@@ -25,6 +25,31 @@ def test_a_state_administrator_sees_runs_and_can_run_a_job_now(client, login, di
     assert client.post("/dashboard/jobs/run", data={"csrf_token": token, "job": "rm -rf"}).status_code == 400
 
 
+def test_jobs_page_says_when_no_scheduler_runs_and_which_runs_stopped(client, login, district):
+    from callcenter.clock import utcnow
+    from callcenter.services.core import job_runs
+
+    now = utcnow()
+    # a CLI build on this host whose process is gone (pid 0 is never a job's), and one on another machine, silent
+    db.session.add_all([
+        JobRun(job="daily_call_list", run_key="cli-1", trigger="cli", status="running", started_at=now,
+               owner=f"{__import__('socket').gethostname()}:999999999:1", heartbeat_at=now, details={}),
+        JobRun(job="daily_figures", run_key="cli-2", trigger="cli", status="running", started_at=now,
+               owner="elsewhere:12:1", heartbeat_at=now - timedelta(minutes=5), details={})])
+    db.session.commit()
+    login(make_user("admin"))
+    html = client.get("/dashboard/jobs").get_data(as_text=True)
+    assert 'id="scheduler-quiet"' in html and "No scheduler is running" in html
+    assert html.count("Stopped: its process ended") == 2
+    job_runs.beat_scheduler(now)
+    html = client.get("/dashboard/jobs").get_data(as_text=True)
+    assert 'id="scheduler-alive"' in html and 'id="scheduler-quiet"' not in html
+    job_runs.sweep()  # what the scheduler's next pass does: they are failed, with the reason in words
+    html = client.get("/dashboard/jobs").get_data(as_text=True)
+    assert html.count("Failed") == 2 and html.count("The process running it stopped before it finished") == 2
+    assert all(r.status == "failed" for r in db.session.scalars(db.select(JobRun)))
+
+
 def test_jobs_page_is_for_officers_only(client, login, district):
     login(make_user("volunteer", district))
     assert client.get("/dashboard/jobs").status_code == 403
