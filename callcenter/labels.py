@@ -55,10 +55,8 @@ PATIENT_STATUSES = {"active": _l("Active"), "recovered": _l("Recovered / dischar
                     "moved_out": _l("Moved out of district")}
 LANGUAGES = {"hi": "हिन्दी", "en": "English"}
 JOBS = {"daily_call_list": _l("Daily call list"), "release_reviews": _l("Discharge reviews"),
-        "checkins_enqueue": _l("Check-in messages"), "checkins_window_end": _l("Check-in window closing"),
-        "daily_figures": _l("Daily figures"), "outbox_sender": _l("Outbox sender"),
-        "escalation_deadlines": _l("Escalation deadlines"), "import_queue": _l("Background imports"),
-        "dashboard_snapshots": _l("Dashboard figures")}
+        "checkins_enqueue": _l("Check-in messages"), "outbox_sender": _l("Outbox sender"),
+        "import_queue": _l("Background imports"), "dashboard_snapshots": _l("Dashboard figures")}
 JOB_TRIGGERS = {"scheduled": _l("on schedule"), "catch_up": _l("catch-up (missed, or taken over)"),
                 "manual": _l("run now"), "cli": _l("from the shell")}
 RUN_STATUSES = {"running": _l("Running"), "succeeded": _l("Succeeded"), "failed": _l("Failed"),
