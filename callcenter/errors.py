@@ -1,7 +1,11 @@
 """Error pages for people, JSON for the API."""
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, has_request_context, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -15,6 +19,10 @@ MESSAGES = {
     429: _l("Too many requests; wait a moment."),
     500: _l("Something went wrong on our side. Nothing you entered was lost; please try again."),
 }
+# A failure after this request committed (the database lost a moment later, a page that could not be drawn):
+# what was entered is kept, and entering it again would record it twice.
+SAVED_THEN_FAILED = _l("What you entered was saved. The next step failed (the system may be briefly down): do not "
+                       "enter it again; reload in a minute to see it.")
 
 
 def too_large_message():
@@ -59,7 +67,27 @@ def field_messages(data):
     return errors
 
 
+@event.listens_for(Session, "after_commit")
+def _note_commit(session):
+    if has_request_context() and request.method != "GET":  # a GET's commits are view logs, not entries
+        g.committed_entry = True
+
+
+def _plain_error(code, message, saved):
+    """The error answer drawn without the database or the page layout (both may be what failed)."""
+    try:
+        text = str(message)
+    except Exception:  # the language choice reads the signed-in user: the English text, then
+        with force_locale("en"):
+            text = str(message)
+    if wants_json():
+        return jsonify({"code": code, "message": text, "saved": saved}), code
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{code}</title></head>'
+            f"<body><h1>{code}</h1><p>{escape(text)}</p><p><a href=\"/\">Sampark</a></p></body></html>", code)
+
+
 def register(app):
+    from .extensions import db
     from .services.core.errors import ServiceError
 
     @app.errorhandler(HTTPException)
@@ -84,4 +112,13 @@ def register(app):
     @app.errorhandler(Exception)
     def unexpected(exc):
         app.logger.exception("unhandled error")
-        return render_error(500)
+        saved = bool(g.get("committed_entry"))
+        message = SAVED_THEN_FAILED if saved else MESSAGES[500]
+        try:
+            db.session.rollback()
+            if wants_json():
+                return jsonify({"code": 500, "message": str(message), "saved": saved}), 500
+            return render_error(500, message)
+        except Exception:  # the page itself needs the database (the signed-in user, the menu)
+            app.logger.warning("error page drawn plain: the database did not answer")
+            return _plain_error(500, message, saved)

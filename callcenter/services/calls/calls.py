@@ -11,7 +11,7 @@ from ...extensions import db
 from ...models import AuditLog, CallAttempt, CallTask, Escalation, Need, Outcome, TaskStatus
 from ...rules import vitals
 from ...rules.routing import Desk, NeedKind, Severity, Symptom, route
-from ..core import audit, settings, submissions
+from ..core import audit, settings, submissions, tx
 from ..core.errors import Conflict, Invalid
 from ..desks.escalations import raise_escalation
 from . import households
@@ -77,6 +77,10 @@ class LoggedCall:
     def __post_init__(self):
         self.members = self.members or [self.attempt.patient_id]
 
+    def load_answer(self):
+        """Load what the answer to this call reads (the screen's message, the API's body) before the commit."""
+        _ = self.attempt.task.due_at, self.attempt.needs, [e.patient.name for e in self.escalations]
+
 
 def log_attempt(task_id, user, report, submission_key, now=None):
     """Record one attempt on a claimed task.
@@ -115,7 +119,8 @@ def _log_attempt(task_id, user, report, submission_key, now):
             logged = _record(task, user, report, submission_key, now)
         else:
             logged = _record_household(task, user, report, submission_key, now)
-        db.session.commit()
+        logged.load_answer()
+        tx.commit_keeping_state()  # a database lost right after the commit must not turn "saved" into an error
         return logged
     except BaseException:
         db.session.rollback()

@@ -40,6 +40,17 @@ def transaction(fn):
     return wrapper
 
 
+def commit_keeping_state():
+    """Commit without expiring what the session holds, so the answer to a save is made from what was committed
+    even when the database stops answering right after (load what the answer reads before calling this)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def is_postgres():
     return db.session.get_bind().dialect.name == "postgresql"
 
