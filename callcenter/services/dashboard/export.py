@@ -12,7 +12,6 @@ shapes Hindi (Devanagari) correctly, which pure-Python PDF libraries do not with
 and the PDF is then exactly the page the officer sees and prints.
 Every export is written to the audit log (DPDP: log every export) before the first byte goes out.
 """
-import csv
 import io
 import re
 import subprocess
@@ -28,6 +27,7 @@ from flask_babel import gettext as _
 from ... import labels
 from ...clock import local_tz
 from ...extensions import db
+from ...rules import spreadsheet
 from ..core import audit
 from ..core.errors import ServiceError
 from ..core.tx import transaction
@@ -48,13 +48,6 @@ DATE_COLUMNS = frozenset(("task_date", "positive_date"))
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _guard(value):
-    """A spreadsheet must not read a name as a formula (CSV only: an XLSX inline string is never one)."""
-    if value[:1] in ("=", "@") or (value[:1] in ("+", "-") and not value[1:2].isdigit()):
-        return "'" + value
-    return value
-
-
 def headings(columns):
     """The columns' headings in the current language (as on the list page)."""
     return [str(labels.EXPORT_COLUMNS.get(c, c)) for c in columns]
@@ -72,7 +65,7 @@ def _coded(kind):
     return out
 
 
-def converters(kind, columns, tz, guard):
+def converters(kind, columns, tz):
     """One function per column turning a database value into what the file shows (built in the request,
     used while streaming): local times, ISO dates, translated codes, numbers as numbers."""
     coded = _coded(kind)
@@ -82,9 +75,6 @@ def converters(kind, columns, tz, guard):
 
     def day(v):
         return None if v is None else v.isoformat()
-
-    def text(v):
-        return _guard(v) if guard and isinstance(v, str) else v
 
     def label(mapping):
         return lambda v: None if v is None else mapping.get(v, v)
@@ -98,8 +88,12 @@ def converters(kind, columns, tz, guard):
         elif c in coded:
             out.append(label(coded[c]))
         else:
-            out.append(text)
+            out.append(_as_is)
     return out
+
+
+def _as_is(v):
+    return v
 
 
 @transaction
@@ -114,7 +108,7 @@ def csv_chunks(kind, user, f, **kw):
     The query, headings and labels are made now (while the user and the request are there); rows are
     read on a connection of our own as the response is sent, after the request's session has ended."""
     columns, stmt = list_query(kind, user, f, **kw)
-    return _csv(db.engine, headings(columns), converters(kind, columns, local_tz(), guard=True), stmt)
+    return _csv(db.engine, headings(columns), converters(kind, columns, local_tz()), stmt)
 
 
 def _stream(engine, stmt):
@@ -124,7 +118,8 @@ def _stream(engine, stmt):
 
 def _csv(engine, header, convert, stmt):
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    # The formula guard is the writer's (rules/spreadsheet.py); an XLSX inline string is never a formula.
+    writer = spreadsheet.writer(buf)
     buf.write("\ufeff")  # Excel opens UTF-8 (Hindi names) correctly only with a BOM
     writer.writerow(header)
     for i, row in enumerate(_stream(engine, stmt), 1):
@@ -222,7 +217,7 @@ class _Sink:
 def xlsx_chunks(kind, user, f, **kw):
     """The list as an .xlsx, as byte chunks (a zip written as it streams; headings in bold, frozen)."""
     columns, stmt = list_query(kind, user, f, **kw)
-    return xlsx_stream(kind[:31], headings(columns), converters(kind, columns, local_tz(), guard=False),
+    return xlsx_stream(kind[:31], headings(columns), converters(kind, columns, local_tz()),
                        _stream(db.engine, stmt))
 
 

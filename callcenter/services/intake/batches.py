@@ -1,6 +1,5 @@
 """Imports looked at afterwards: the batches a user may see, one batch's rows, its summary and progress
 (for the page's polling), and its error report (the rejected rows as CSV, to correct and import again)."""
-import csv
 import io
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from ...clock import utcnow
 from ...extensions import db
 from ...models import ImportBatch, ImportRow, ImportStatus, Patient, RowAction
 from ...models.intake import WAITING_IMPORT_STATUSES
+from ...rules import spreadsheet
 from ...rules.linelist.headers import ERRORS_COLUMN
 from ..core import audit
 from ..core.errors import NotFound
@@ -95,7 +95,7 @@ def error_report(batch):
     headers = list(batch.mapping or {})
     columns = headers + [ERRORS_COLUMN]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)  # no cell a spreadsheet would run as a formula
     writer.writerow(columns)
     yield "\ufeff" + buffer.getvalue()  # a BOM, so Excel opens the Hindi letters as UTF-8
     last = 0
