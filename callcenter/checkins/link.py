@@ -49,8 +49,9 @@ def link(token):
         if not errors:
             report = checkins.Report(raw="link form", **values)
             recorded = checkins.checkin_by_link(found, report)
-            if recorded is None:
-                return _page(lang, "used", 410)
+            if recorded is None:  # used, past its day, or the follow-up ended while the form was open
+                state = checkin_links.state(found)
+                return _page(lang, "used" if state == "valid" else state, 410)
             return _page(lang, checkins.outcome(report), 200, switch=False,
                          needs=texts.need_names(lang, report.needs))
     elif request.method == "POST":

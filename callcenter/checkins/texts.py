@@ -133,6 +133,8 @@ LINK = {
         "used": "You have already checked in with this link. Thank you.",
         "expired": "This link has expired. Tomorrow's SMS brings a new one. If you need help now, call 108 "
                    "or your district COVID helpline.",
+        "ended": "This link has expired: your follow-up by the COVID call centre has ended, so no check-in is "
+                 "needed. If you need help, call 108 or your district COVID helpline.",
         "invalid": "This link is not valid. Please check the SMS, or call your district COVID helpline.",
         "busy": "Too many tries. Please wait a minute and try again.",
     },
@@ -170,6 +172,8 @@ LINK = {
         "used": "इस लिंक से आपकी जानकारी पहले ही मिल चुकी है। धन्यवाद।",
         "expired": "इस लिंक का समय खत्म हो गया है। कल के SMS में नया लिंक आएगा। अभी मदद चाहिए तो 108 या "
                    "अपने ज़िले की कोविड हेल्पलाइन पर कॉल करें।",
+        "ended": "इस लिंक का समय खत्म हो गया है: कोविड कॉल सेंटर से आपकी देखरेख पूरी हो चुकी है, इसलिए अब "
+                 "जानकारी भेजने की ज़रूरत नहीं है। मदद चाहिए तो 108 या अपने ज़िले की कोविड हेल्पलाइन पर कॉल करें।",
         "invalid": "यह लिंक सही नहीं है। कृपया SMS देखें, या अपने ज़िले की कोविड हेल्पलाइन पर कॉल करें।",
         "busy": "बहुत बार कोशिश हुई। कृपया एक मिनट रुककर फिर कोशिश करें।",
     },

@@ -226,7 +226,13 @@ def checkin_by_link(link, report, now=None):
     """The link form was sent: the link is used (compare-and-set, so a double submit records once) and the
     check-in recorded, in one transaction. Returns the Recorded, or None if the link was no longer valid."""
     now = now or utcnow()
-    used = db.session.execute(
+    # The patient must still be followed up when the form arrives (it may have been opened before the
+    # follow-up ended): the row is share-locked, so ending the follow-up waits for this check-in or this
+    # check-in sees it ended (PostgreSQL re-reads a row changed meanwhile before locking it).
+    active = db.session.scalar(select(Patient.id).where(Patient.id == link.patient_id,
+                                                        Patient.status == PatientStatus.ACTIVE)
+                               .with_for_update(read=True))
+    used = active is not None and db.session.execute(
         update(CheckinLink).where(CheckinLink.id == link.id, CheckinLink.used_at.is_(None),
                                   CheckinLink.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False)).rowcount

@@ -1,4 +1,5 @@
-"""Personal check-in links sent by SMS: short, unguessable, one patient, used once, gone at day's end.
+"""Personal check-in links sent by SMS: short, unguessable, one patient, used once, gone at day's end, and
+gone at once when the patient's follow-up ends (recovered, died, moved out): such a link records nothing.
 
 Only the token's SHA-256 is stored, so a database leak does not leak working links.
 """
@@ -9,7 +10,7 @@ from datetime import timedelta
 from ... import public_urls
 from ...clock import local_date, start_of_local_day, utcnow
 from ...extensions import db
-from ...models import CheckinLink
+from ...models import CheckinLink, PatientStatus
 
 TOKEN_BYTES = 12   # 96 bits: unguessable, and a 16-character link fits a 160-character SMS
 
@@ -36,10 +37,12 @@ def find(token):
 
 
 def state(link, now=None):
-    """'valid', 'used' or 'expired'."""
+    """'valid', 'used', 'ended' (the patient's follow-up has ended) or 'expired' (past its day)."""
     now = now or utcnow()
     if link.used_at is not None:
         return "used"
+    if link.patient.status != PatientStatus.ACTIVE:
+        return "ended"
     if link.expires_at <= now:
         return "expired"
     return "valid"
