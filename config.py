@@ -135,6 +135,8 @@ class Config:
     RELEASE_REVIEW_TIME = os.environ.get("RELEASE_REVIEW_TIME", "07:15")
     # The dashboard's closed-day counts (before the morning list; until then yesterday is counted live).
     DAILY_FIGURES_TIME = os.environ.get("DAILY_FIGURES_TIME", "06:30")
+    # The retention job (anonymises closed records past the `retention_days` setting): at night, when quiet.
+    RETENTION_TIME = os.environ.get("RETENTION_TIME", "02:30")
     FIRST_SLOT_TIME = os.environ.get("FIRST_SLOT_TIME", "08:00")
     SECOND_SLOT_TIME = os.environ.get("SECOND_SLOT_TIME", "15:00")
     SCHEDULER_MISFIRE_GRACE_HOURS = _env_int("SCHEDULER_MISFIRE_GRACE_HOURS", 12)

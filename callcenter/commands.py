@@ -94,6 +94,32 @@ def send_outbox_command(max_seconds):
     click.echo(f"Outbox: {run.rows} handed to the provider ({counts}).")
 
 
+@click.command("retention")
+@click.option("--dry-run", is_flag=True, help="Say what would be anonymised or deleted (counts); change nothing.")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="The limit in days (default: the retention_days setting).")
+@with_appcontext
+def retention_command(dry_run, days):
+    """Anonymise patients whose follow-up ended more than the retention limit ago and delete messages and
+    import rows older than it (what the nightly job does), or with --dry-run only count them."""
+    from jobs import runner
+
+    from .services.records import retention
+    days = days or retention.retention_days()
+    if dry_run:
+        counts = retention.plan(days=days)
+        click.echo(f"Dry run, nothing changed. Past {days} days, a run would change or delete:")
+    else:
+        interrupt_on_sigterm()
+        run = runner.run("retention", trigger="cli", days=days)
+        if run.status != "succeeded":
+            raise click.ClickException(f"The retention job did not finish: {run.error}")
+        counts = {kind: run.details[kind] for kind in retention.KINDS}
+        click.echo(f"Retention ({days} days): changed or deleted")
+    for kind in retention.KINDS:
+        click.echo(f"  {kind:<20} {counts[kind]:>10,}")
+
+
 @click.command("import-patients")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would happen; save nothing.")
@@ -209,6 +235,6 @@ def translate_compile():
 
 def register(app):
     for command in (create_user_command, seed_demo_command, make_call_lists_command, scheduler_command,
-                    send_outbox_command, access_table_command, translate_command):
+                    send_outbox_command, access_table_command, translate_command, retention_command):
         app.cli.add_command(command)
     app.cli.add_command(import_patients_command)

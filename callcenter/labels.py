@@ -125,6 +125,7 @@ INBOUND_STATUSES = {"checked_in": _l("Check-in recorded"), "keyword": _l("Keywor
                     "read": _l("Handled")}
 JOBS["checkins_window_end"] = _l("End of the check-in window")
 JOBS["daily_figures"] = _l("Dashboard: count the closed days")
+JOBS["retention"] = _l("Retention: anonymise closed records, delete old messages")
 
 # Line-list imports (callcenter/services/intake/, templates/intake/import_*.html)
 IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused"),

@@ -15,10 +15,12 @@ from . import (
     import_queue,
     outbox_sender,
     release_reviews,
+    retention,
 )
 
 # Daily, at CONFIG_TIME.
-JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end, daily_figures)}
+JOBS = {m.NAME: m for m in (daily_call_list, release_reviews, checkins_enqueue, checkins_window_end, daily_figures,
+                            retention)}
 # Every CONFIG_INTERVAL seconds; scheduled passes are not recorded (see tick), manual and shell runs are.
 INTERVAL_JOBS = {m.NAME: m for m in (outbox_sender, escalation_deadlines, import_queue, dashboard_snapshots)}
 log = logging.getLogger(__name__)

@@ -34,7 +34,8 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboundMessage(db.Model):
     """The durable outbox: every SMS and call the system makes, handed to a provider at most once."""
-    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),
+                      Index("ix_outbound_message_created_at", "created_at"))  # the retention job's deletes
     id: Mapped[int] = mapped_column(primary_key=True)
     # Same request twice (e.g. the daily check-in enqueued again) → one message.
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -49,6 +49,10 @@ class Patient(db.Model):
         Index("ix_patient_active_places", "status", "setting", "district_id", "village_id", "facility_id"),
         Index("ix_patient_created_at", "created_at"),
         Index("ix_patient_ended_at", "ended_at"),
+        # Closed records whose personal data is still there: what the retention job reads (jobs/retention.py),
+        # small in steady state (only those closed within the retention period).
+        Index("ix_patient_to_anonymise", "id", sqlite_where=text("anonymised_at IS NULL AND status <> 'active'"),
+              postgresql_where=text("anonymised_at IS NULL AND status <> 'active'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
@@ -79,6 +83,8 @@ class Patient(db.Model):
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     ended_at: Mapped[datetime | None]
+    # When the retention job replaced this record's personal data (jobs/retention.py); None until then.
+    anonymised_at: Mapped[datetime | None]
 
     district: Mapped[District] = relationship()
     village: Mapped[Village | None] = relationship()

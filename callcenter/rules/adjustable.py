@@ -49,6 +49,11 @@ SETTINGS = (
     # While an overdue escalation is still unacknowledged, the district's duty officer is re-alerted this often.
     Adjustable("realert_minutes", 10, 1, 240,
                _l("Re-alert the duty officer every (minutes) while an overdue escalation waits")),
+    # Retention (jobs/retention.py): what is past it is anonymised or deleted each night, and cannot come back.
+    Adjustable("retention_days", 180, 30, 3650, _l("Anonymise a patient this many days after follow-up ended"),
+               help=_l("Each night, patients whose follow-up ended longer ago than this lose their name, phone "
+                       "numbers, address, ABHA number, lab ID and every note written about them; their figures "
+                       "stay in the dashboard. SMS, replies and imported rows older than this are deleted.")),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 DEFAULTS = {setting.key: setting.default for setting in SETTINGS}
