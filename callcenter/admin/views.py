@@ -11,9 +11,11 @@ from ..services.core import accounts, two_factor
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid
 from ..services.desks import deadlines
+from .audit import bp as audit_bp
 from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, TwoFactorResetForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(audit_bp)  # /admin/audit/, and `flask audit verify`
 
 
 @bp.route("/settings", methods=["GET", "POST"])

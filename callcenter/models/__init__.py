@@ -1,5 +1,5 @@
 """All models, importable from one place (and so all known to Alembic)."""
-from .audit import AppSetting, AuditLog
+from .audit import AppSetting, AuditLog, AuditSubject
 from .calls import (
     OPEN_TASK_STATUSES,
     OPEN_VOLUNTEER_TASK,
@@ -50,7 +50,7 @@ from .places import Block, District, Facility, FacilityKind, Village, VillageKin
 from .users import ApiToken, Role, User
 
 __all__ = [
-    "AppSetting", "AuditLog", "CallAttempt", "CallTask", "CheckIn", "Need", "Outcome", "TaskStatus",
+    "AppSetting", "AuditLog", "AuditSubject", "CallAttempt", "CallTask", "CheckIn", "Need", "Outcome", "TaskStatus",
     "TASK_TRANSITIONS", "OPEN_TASK_STATUSES", "OPEN_VOLUNTEER_TASK", "ESCALATION_TRANSITIONS",
     "OPEN_ESCALATION_STATUSES", "Desk",
     "Escalation", "EscalationNote", "EscalationStatus", "Severity", "Comorbidity", "Patient", "PatientStatus",

@@ -1,7 +1,13 @@
-"""The append-only audit log: who did what to which record, and when."""
+"""The append-only audit log: who did what to which record, and when.
+
+Each row is chained (seq, hash: rules/audit_chain.py) when its transaction commits (services/core/audit.py).
+On PostgreSQL a trigger refuses UPDATE and DELETE: the only change allowed is that chaining of a row not
+chained yet, its content untouched; only the archiving role deletes, and only rows past the retention period
+(docs/AUDIT.md). The same SQL is in migration 0017.
+"""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, event
+from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -9,7 +15,13 @@ from .users import User
 
 
 class AuditLog(db.Model):
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("uq_audit_log_seq", "seq", unique=True),
+        # The rows still to be chained: only the committing transaction's own (a handful).
+        Index("ix_audit_log_unchained", "id", postgresql_where=text("seq IS NULL"),
+              sqlite_where=text("seq IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -18,8 +30,21 @@ class AuditLog(db.Model):
     entity_id: Mapped[int | None]
     district_id: Mapped[int | None]
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The row's place in the chain and its hash; both empty until its transaction commits.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User | None] = relationship()
+
+
+class AuditSubject(db.Model):
+    """A patient named by an audit row about many patients at once (a list, a search, an export): finds
+    "who saw this patient" by index instead of reading every row's details."""
+    __table_args__ = (Index("ix_audit_subject_patient", "patient_id", "audit_id"),)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+    audit: Mapped[AuditLog] = relationship()
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -30,6 +55,57 @@ class AuditLogIsAppendOnly(Exception):
 @event.listens_for(AuditLog, "before_delete")
 def _refuse_changes(mapper, connection, target):
     raise AuditLogIsAppendOnly("audit records are never changed or deleted")
+
+
+ARCHIVER_ROLE = "sampark_audit_archiver"
+MIN_RETENTION_DAYS = 365
+GUARD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    keep_days integer;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.hash IS NOT NULL AND NEW.id = OLD.id
+           AND NEW.at = OLD.at AND NEW.action = OLD.action AND NEW.entity = OLD.entity
+           AND NEW.user_id IS NOT DISTINCT FROM OLD.user_id AND NEW.entity_id IS NOT DISTINCT FROM OLD.entity_id
+           AND NEW.district_id IS NOT DISTINCT FROM OLD.district_id
+           AND NEW.details::text IS NOT DISTINCT FROM OLD.details::text THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'audit_log is append-only: a row is never changed' USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ARCHIVER_ROLE}')
+       OR NOT pg_has_role(current_user, '{ARCHIVER_ROLE}', 'MEMBER') THEN
+        RAISE EXCEPTION 'audit_log is append-only: only {ARCHIVER_ROLE} archives rows' USING ERRCODE = '42501';
+    END IF;
+    SELECT GREATEST({MIN_RETENTION_DAYS}, COALESCE(MAX(value::integer), {MIN_RETENTION_DAYS})) INTO keep_days
+        FROM app_setting WHERE key = 'audit_retention_days';
+    IF OLD.at >= (now() AT TIME ZONE 'UTC') - make_interval(days => keep_days) THEN
+        RAISE EXCEPTION 'audit_log: rows are kept % days', keep_days USING ERRCODE = '42501';
+    END IF;
+    RETURN OLD;
+END $$
+"""
+GUARD_TRIGGER = ("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+                 "FOR EACH ROW EXECUTE FUNCTION audit_log_guard()")
+SUBJECT_GUARD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION audit_subject_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ARCHIVER_ROLE}')
+       AND pg_has_role(current_user, '{ARCHIVER_ROLE}', 'MEMBER') THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_subject is append-only' USING ERRCODE = '42501';
+END $$
+"""
+SUBJECT_GUARD_TRIGGER = ("CREATE TRIGGER audit_subject_append_only BEFORE UPDATE OR DELETE ON audit_subject "
+                         "FOR EACH ROW EXECUTE FUNCTION audit_subject_guard()")
+# create_all (the tests, a new database) builds them as migration 0017 does.
+for _sql in (GUARD_FUNCTION, GUARD_TRIGGER):
+    event.listen(AuditLog.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="postgresql"))
+for _sql in (SUBJECT_GUARD_FUNCTION, SUBJECT_GUARD_TRIGGER):
+    event.listen(AuditSubject.__table__, "after_create",
+                 DDL(_sql.replace("%", "%%")).execute_if(dialect="postgresql"))
 
 
 class AppSetting(db.Model):
