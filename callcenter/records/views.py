@@ -3,11 +3,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import labels
+from .. import labels, scope
+from ..admin.audit import AUDIT_ROLES, filter_form, read_page
 from ..auth.access import roles_required
 from ..forms import apply_service_errors, facility_choices
 from ..input_checks import ID_MAX, db_int
+from ..models import Patient
 from ..services.calls import households
+from ..services.core import audit_trail
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid, NotFound
 from ..services.records import records, transfers, villages
@@ -59,6 +62,19 @@ def _render_record(patient, transfer_form=None, end_form=None, household_form=No
         transfer_form=transfer_form, end_form=end_form or EndForm(formdata=None),
         household_form=household_form or HouseholdForm(formdata=None), plain_form=PlainForm(),
         may_view_village=villages.may_view(current_user), thresholds=app_settings.thresholds())
+
+
+@bp.route("/patients/<int:patient_id>/access-log")
+@roles_required(*AUDIT_ROLES)
+def access_log(patient_id):
+    """The record's "Access log" tab: who viewed, changed, exported or sent anything about this patient."""
+    patient = scope.get_scoped(Patient, patient_id, current_user)
+    records.log_view(current_user, patient, "access_log")  # the page names the patient: a view
+    form = filter_form(patient_id=patient.id)
+    page = read_page(form)
+    return render_template("records/access_log.html", patient=patient, form=form, page=page, kinds=audit_trail.KINDS,
+                           export_url=url_for("admin.audit.export", **page.filters.args()),
+                           retention_days=audit_trail.retention_days())
 
 
 @bp.route("/patients/<int:patient_id>/transfer", methods=["POST"])

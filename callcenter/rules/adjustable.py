@@ -20,12 +20,16 @@ class Adjustable:
     label: object
     kind: type = int   # int, float, or bool (kept as 1 / 0)
     help: object = None
+    below_low: object = None  # the message refusing a value below `low`, where the law sets the floor
 
     def from_environment(self, environ):
         raw = environ.get(self.key.upper())
         if raw is None:
             return self.default
-        return float(raw) if self.kind is float else int(raw)
+        value = float(raw) if self.kind is float else int(raw)
+        if self.below_low is not None and value < self.low:
+            raise ValueError(f"{self.key.upper()}={raw}: {self.below_low}")  # refused at start, not lowered
+        return value
 
 
 SETTINGS = (
@@ -55,5 +59,13 @@ SETTINGS = (
                        "numbers, address, ABHA number, lab ID and every note written about them; their figures "
                        "stay in the dashboard. SMS, replies and imported rows older than this are deleted.")),
 )
+# DPDP Rules: access logs are kept at least a year. Nothing deletes audit rows younger than this (on
+# PostgreSQL the audit_log trigger reads it too: models/audit.py).
+AUDIT_RETENTION = Adjustable(
+    "audit_retention_days", 365, 365, 3650, _l("Keep audit records for (days)"),
+    help=_l("Who saw or changed a patient's record is kept at least this long; never less than 365 days."),
+    below_low=_l("Audit records are kept at least 365 days (India's data-protection rules): a lower value is "
+                 "refused."))
+SETTINGS = (*SETTINGS, AUDIT_RETENTION)
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 DEFAULTS = {setting.key: setting.default for setting in SETTINGS}

@@ -31,6 +31,7 @@ SETTINGS = (
 )
 ON_PAGE = tuple(s for s in SETTINGS if not s.key.startswith(POLICY_KEY.split("{")[0]))
 BOUNDS = {s.key: (s.low, s.high) for s in SETTINGS}
+BELOW_LOW = {s.key: s.below_low for s in SETTINGS}
 
 
 def defaults():
@@ -91,7 +92,9 @@ def update(values, user, now=None):
             errors[key] = _l("Enter a value.")
             continue
         low, high = BOUNDS[key]
-        if not (low <= value <= high):
+        if value < low and BELOW_LOW.get(key) is not None:
+            errors[key] = BELOW_LOW[key]
+        elif not (low <= value <= high):
             errors[key] = _l("Must be between %(low)s and %(high)s.", low=low, high=high)
     if errors:
         raise Invalid(_l("Some settings are out of range."), errors)
