@@ -45,6 +45,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sampark.db'}"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL connections per process (each gunicorn worker and each scheduler has its own pool): at most
+    # DB_POOL_SIZE + DB_MAX_OVERFLOW at once, waiting DB_POOL_TIMEOUT s for a free one; a new connection gives up
+    # after DB_CONNECT_TIMEOUT s (a database that does not answer must not hold a worker's threads for minutes).
+    # docs/DEPLOY.md sizes them against PostgreSQL's max_connections.
+    DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 5)
+    DB_MAX_OVERFLOW = _env_int("DB_MAX_OVERFLOW", 10)
+    DB_POOL_TIMEOUT = _env_int("DB_POOL_TIMEOUT", 30)
+    DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 10)
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Kolkata")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")  # printed after seeding
 
@@ -177,11 +185,27 @@ class Config:
     IMPORT_STALE_MINUTES = _env_int("IMPORT_STALE_MINUTES", 15)
     IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 3)
 
+    # Health and metrics for a load balancer and Prometheus (callcenter/ops/, docs/DEPLOY.md). /readyz answers
+    # 200 only when the database answers within READY_DB_TIMEOUT_MS, its migrations are this code's, and (unless
+    # READY_REQUIRES_SCHEDULER=0) a scheduler checked in lately.
+    READY_REQUIRES_SCHEDULER = os.environ.get("READY_REQUIRES_SCHEDULER", "1") == "1"
+    READY_DB_TIMEOUT_MS = _env_int("READY_DB_TIMEOUT_MS", 2000)
+    # Prometheus metrics, off unless METRICS_ENABLED=1: then GET /metrics answers callers from METRICS_ALLOW
+    # (comma-separated addresses or networks) and callers with "Authorization: Bearer METRICS_TOKEN" (when set);
+    # `flask scheduler` serves its jobs' metrics on METRICS_SCHEDULER_ADDR:METRICS_SCHEDULER_PORT (0: not at all).
+    METRICS_ENABLED = os.environ.get("METRICS_ENABLED", "0") == "1"
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.0/8,::1")
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_SCHEDULER_ADDR = os.environ.get("METRICS_SCHEDULER_ADDR", "127.0.0.1")
+    METRICS_SCHEDULER_PORT = _env_int("METRICS_SCHEDULER_PORT", 9101)
+
 
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; production uses scrypt
+    READY_REQUIRES_SCHEDULER = False  # no scheduler runs beside the suite; tests/ops asks for it where it tests it
+    METRICS_ENABLED = False  # whatever the environment says; tests/ops turns it on in apps of its own
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and browser use plain HTTP
     # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
     # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).

@@ -16,6 +16,7 @@ def create_app(config_object="config.Config", **overrides):
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     register_extensions(app)
+    register_metrics(app)  # its request hook goes first, so that a request's time includes the others
     register_input_checks(app)  # before the blueprints: their <int:…> routes take its bounded converter
     register_blueprints(app)
     register_access_policy(app)
@@ -50,6 +51,8 @@ def register_extensions(app):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif uri.startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgres_engine_options(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True)
@@ -69,6 +72,15 @@ def register_extensions(app):
     login_manager.user_loader(accounts.user_for_session)
 
 
+def postgres_engine_options(config):
+    """The pool's size and timeouts from DB_POOL_SIZE … (config.py); SQLALCHEMY_ENGINE_OPTIONS given
+    explicitly win."""
+    options = {"pool_size": config["DB_POOL_SIZE"], "max_overflow": config["DB_MAX_OVERFLOW"],
+               "pool_timeout": config["DB_POOL_TIMEOUT"], **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    options["connect_args"] = {"connect_timeout": config["DB_CONNECT_TIMEOUT"], **options.get("connect_args", {})}
+    return options
+
+
 def register_blueprints(app):
     from .admin.views import bp as admin_bp
     from .api.v1 import init_api
@@ -77,12 +89,18 @@ def register_blueprints(app):
     from .dashboard.views import bp as dashboard_bp
     from .desks.views import bp as desks_bp
     from .intake.views import bp as intake_bp
+    from .ops.views import bp as ops_bp
     from .queue.views import bp as queue_bp
     from .records.views import bp as records_bp
 
-    for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp):
+    for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp, ops_bp):
         app.register_blueprint(bp)
     init_api(app)
+
+
+def register_metrics(app):
+    from .ops import metrics
+    metrics.init_app(app)  # nothing at all unless METRICS_ENABLED
 
 
 def register_input_checks(app):

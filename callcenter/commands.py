@@ -75,7 +75,10 @@ def scheduler_command():
     import logging
 
     from jobs import scheduler
+
+    from .ops import metrics
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics.serve_scheduler(current_app)  # its jobs' metrics, when METRICS_ENABLED (docs/DEPLOY.md)
     click.echo("Scheduler running; Ctrl+C stops it.")
     scheduler.run_forever(current_app._get_current_object())
 

@@ -3,6 +3,7 @@ import logging
 import uuid
 
 from callcenter.clock import utcnow
+from callcenter.ops import metrics
 from callcenter.services.core import job_runs
 
 from . import (
@@ -42,7 +43,7 @@ def run(job, trigger="scheduled", run_key=None, user=None, now=None, **kwargs):
         return None
     try:
         with job_runs.Heartbeat(record.id):
-            rows, details = module.run(now, user=user, **kwargs)
+            rows, details = metrics.timed(job, module.run, now, user=user, **kwargs)
     except Exception as exc:  # recorded and shown to the nodal officer; the next attempt may retry
         log.exception("%s %s failed", job, run_key)
         return job_runs.fail(record.id, f"{type(exc).__name__}: {exc}")
@@ -57,7 +58,7 @@ def tick(job, now=None):
     """One scheduled pass of an interval job, without a JobRun (the job keeps itself to one at a time).
     Returns (rows, details), or None if it failed (logged; the next pass tries again)."""
     try:
-        return INTERVAL_JOBS[job].run(now or utcnow())
+        return metrics.timed(job, INTERVAL_JOBS[job].run, now or utcnow())
     except Exception:
         log.exception("%s pass failed", job)
         return None

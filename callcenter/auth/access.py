@@ -21,8 +21,8 @@ from flask_login import current_user, login_required
 from ..models import Role
 
 DISTRICT, STATE, OWN, NONE = "district", "state", "own", "none"
-# How a caller proves who they are.
-SESSION, TOKEN, SIGNED, ANYONE = "session", "token", "signed", "anyone"
+# How a caller proves who they are (MONITOR: a monitoring system, by its address or a token of its own).
+SESSION, TOKEN, SIGNED, ANYONE, MONITOR = "session", "token", "signed", "anyone", "monitor"
 
 ALL_ROLES = frozenset(Role)
 # Endpoints that Flask and the installed extensions add, with no view of ours to decorate.
@@ -42,7 +42,7 @@ class Access:
 
     def allows(self, user):
         """May this signed-in user use the route at all (before any record is looked up)?"""
-        if self.by in (ANYONE, SIGNED):
+        if self.by in (ANYONE, SIGNED, MONITOR):
             return True
         if user is None or user.role not in self.roles:
             return False
@@ -85,6 +85,13 @@ def signed_by_provider(why):
     """A provider's webhook: its signature (checked by the decorator that uses this) is the credential."""
     def decorator(view):
         return _declare(view, Access(frozenset(), NONE, SIGNED, why))
+    return decorator
+
+
+def monitoring(why):
+    """A monitoring system's endpoint (Prometheus): no user; the view checks the caller's address or token."""
+    def decorator(view):
+        return _declare(view, Access(frozenset(), NONE, MONITOR, why))
     return decorator
 
 
@@ -133,8 +140,8 @@ def role_table(app):
             continue
         access = policy_for(rule.endpoint, app)
         methods = "/".join(sorted(rule.methods - {"HEAD", "OPTIONS"}))
-        if access.by in (ANYONE, SIGNED):
-            cells = ["anyone" if access.by == ANYONE else "provider"] * len(ROLE_HEADINGS)
+        if access.by in (ANYONE, SIGNED, MONITOR):
+            cells = [{ANYONE: "anyone", SIGNED: "provider", MONITOR: "monitor"}[access.by]] * len(ROLE_HEADINGS)
             reach = access.why
         else:
             cells = ["✓" if role in access.roles else "" for role in ROLE_HEADINGS]
