@@ -17,7 +17,9 @@ import aiohttp
 
 PASSWORD = "bench-volunteer-password"
 TASK_PATH = re.compile(r"/queue/task/(\d+)$")
-SAVE_TRIES = 5  # a volunteer whose save failed presses Save again (the same form: the same submission key)
+# A volunteer whose save failed presses Save again (the same form: the same submission key), waiting a little
+# longer each time, for about 40 s in all.
+SAVE_TRIES = 10
 
 
 def hidden(html, name):
@@ -147,7 +149,7 @@ class Volunteer:
             except Failed as exc:
                 self._error(exc)
                 answered_error = answered_error or exc.step == "save"
-                await asyncio.sleep(1 + attempt)
+                await asyncio.sleep(min(1 + attempt, 5))
                 continue
             # Saved ("Call saved…", a success message) or saved before ("already saved", info); a conflict is
             # a danger message.
