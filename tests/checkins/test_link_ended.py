@@ -134,3 +134,43 @@ def test_a_link_of_an_active_patient_still_works(client, district):
     response = client.post(path, data={"csrf_token": csrf_token(client, path), **EMERGENCY})
     assert response.status_code == 200
     assert _recorded()[0] == 1 and _recorded()[2] >= 1
+
+
+@pytest.mark.postgres
+def test_a_check_in_sent_while_the_follow_up_is_being_ended_waits_and_records_nothing(app, district, is_postgres):
+    """The race: the form is sent while another transaction is ending the follow-up (it holds the patient row,
+    as records.transfers.end does). The check-in's share lock waits for it, then sees the follow-up ended."""
+    if not is_postgres:
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    import threading
+
+    from sqlalchemy import text
+
+    from callcenter.services.checkins import checkins
+    patient = _patient(district, "en")
+    token, patient_id = _issue(patient), patient.id
+    db.session.remove()
+    seen = {}
+
+    def check_in():
+        with app.app_context():
+            link = checkin_links.find(token)
+            seen["state"] = checkin_links.state(link)  # the ending is not committed yet: the link looks valid
+            report = checkins.Report(raw="link form", feeling_ok=False, spo2=85, needs=("ambulance",))
+            seen["recorded"] = checkins.checkin_by_link(link, report)
+            db.session.remove()
+
+    with db.engine.connect() as other:
+        ending = other.begin()
+        other.execute(text("SELECT id FROM patient WHERE id = :id FOR UPDATE"), {"id": patient_id})
+        other.execute(text("UPDATE patient SET status = 'died', ended_at = now() WHERE id = :id"), {"id": patient_id})
+        sender = threading.Thread(target=check_in)
+        sender.start()
+        sender.join(1.5)
+        assert sender.is_alive()  # waiting for the row the ending holds
+        ending.commit()
+        sender.join(15)
+    assert not sender.is_alive()
+    assert seen == {"state": "valid", "recorded": None}
+    assert _recorded() == (0, 0, 0, 0)
+    assert checkin_links.state(checkin_links.find(token)) == "ended"
