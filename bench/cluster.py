@@ -28,10 +28,11 @@ def free_port():
 
 
 class Cluster:
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, directory=None):
+        """A new cluster (made by start()), or the one in `directory` (to stop it)."""
         self.settings = settings or {}
         self.port = free_port()
-        self.dir = None
+        self.dir = Path(directory) if directory else None
         self.as_postgres = os.geteuid() == 0
 
     # ── life ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -51,6 +52,7 @@ class Cluster:
     def start(self):
         if self.dir is None:
             self.dir = Path(tempfile.mkdtemp(prefix="sampark-bench-pg-"))
+            proctree.started().watch("cluster", self.dir)
             if self.as_postgres:
                 entry = pwd.getpwnam("postgres")
                 os.chown(self.dir, entry.pw_uid, entry.pw_gid)
@@ -79,6 +81,7 @@ class Cluster:
             return
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+        proctree.watch("uncluster", self.dir)
         self.dir = None
 
     # ── use ───────────────────────────────────────────────────────────────────────────────────────────────

@@ -4,6 +4,7 @@ import atexit
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,13 +50,22 @@ def machine_ticks():
 
 
 class Started:
-    """Every process started through here, stopped at exit (normal, exception, SIGTERM or Ctrl+C)."""
+    """Every process started through here, stopped at exit (normal, exception, SIGTERM or Ctrl+C); and should this
+    process be killed outright, by its watchdog (bench/watchdog.py), which also stops the bench's clusters."""
 
     def __init__(self):
         self.procs = []
+        self.watchdog = subprocess.Popen([sys.executable, "-m", "bench.watchdog"], stdin=subprocess.PIPE, text=True,
+                                         cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
         atexit.register(self.stop_all)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
+
+    def watch(self, verb, what):
+        """Tell the watchdog (see bench/watchdog.py)."""
+        if self.watchdog.poll() is None:
+            self.watchdog.stdin.write(f"{verb} {what}\n")
+            self.watchdog.stdin.flush()
 
     def _on_signal(self, signum, frame):
         self.stop_all()
@@ -68,6 +78,7 @@ class Started:
         if log_path:
             out.close()
         self.procs.append(proc)
+        self.watch("group", proc.pid)
         return proc
 
     def kill(self, proc, sig=signal.SIGKILL):
@@ -78,6 +89,8 @@ class Started:
             pass
 
     def stop(self, proc, timeout=10):
+        if proc in self.procs:
+            self.procs.remove(proc)
         if proc.poll() is None:
             self.kill(proc, signal.SIGTERM)
             try:
@@ -89,10 +102,11 @@ class Started:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        self.watch("ungroup", proc.pid)
 
     def stop_all(self):
         while self.procs:
-            self.stop(self.procs.pop())
+            self.stop(self.procs[-1])
 
 
 _started = None
@@ -104,6 +118,12 @@ def started():
     if _started is None:
         _started = Started()
     return _started
+
+
+def watch(verb, what):
+    """Tell the watchdog, if this process has started one."""
+    if _started is not None:
+        _started.watch(verb, what)
 
 
 def wait_until(check, timeout, interval=0.2, what="a condition"):

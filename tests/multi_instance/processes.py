@@ -1,5 +1,7 @@
 """Real processes for the multi-instance test: gunicorn instances and `flask scheduler`s as deployed, each in a
-process group of its own (so gunicorn's workers go with their master), all stopped when the test ends."""
+process group of its own (so gunicorn's workers go with their master), all stopped when the test ends, and sent
+SIGTERM by the kernel should the test process itself be killed outright (Linux's parent-death signal)."""
+import ctypes
 import os
 import secrets
 import signal
@@ -30,6 +32,12 @@ def app_env(database_url, **settings):
 
 
 app_env.key = secrets.token_urlsafe(48)
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent():
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Processes:
@@ -39,7 +47,7 @@ class Processes:
     def start(self, name, args, env):
         with open(self.log_dir / f"{name}.log", "wb") as log:
             proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_end_with_parent)
         proc.name = name
         self.procs.append(proc)
         return proc
@@ -53,7 +61,8 @@ class Processes:
     def gunicorn(self, name, env, workers=2, threads=4):
         port = free_port()
         proc = self.start(name, [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                                 "--worker-class", "gthread", "--threads", str(threads), "app:create_app()"], env)
+                                 "--worker-class", "gthread", "--threads", str(threads), "--graceful-timeout", "5",
+                                 "app:create_app()"], env)
         proc.url = f"http://127.0.0.1:{port}"
         return proc
 

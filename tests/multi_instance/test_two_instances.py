@@ -12,12 +12,12 @@ The build is held mid-way by taking the day's list lock (call_lists.CALL_LIST_LO
 the one that claims the run waits on it, is killed while waiting, and the lock is then let go.
 """
 import re
-import subprocess
 import threading
 import time
 from datetime import time as clock_time
 from urllib.parse import urlsplit
 
+import flask_migrate
 import pytest
 import requests
 from sqlalchemy import create_engine, text
@@ -30,7 +30,7 @@ from callcenter.services.calls.call_lists import CALL_LIST_LOCK
 from jobs import runner
 
 from ..factories import PASSWORD, make_district, make_patient, make_user
-from .processes import BIN, ROOT, Processes, app_env
+from .processes import Processes, app_env
 
 pytestmark = pytest.mark.postgres
 
@@ -51,7 +51,7 @@ SENT = re.compile(r"console (?:SMS|call) (C(?:SM|CA)[0-9a-f]{32}) to ")
 
 @pytest.fixture
 def database_url(app, is_postgres):
-    """A database of this test's own beside the test database (<name>_instances), migrated as a deployment is."""
+    """A database of this test's own beside the test database (<name>_instances), dropped afterwards."""
     if not is_postgres:
         pytest.skip("needs PostgreSQL: several processes on one SQLite file is not a supported deployment")
     if not clock_time(0, 1) <= to_local(utcnow()).time() <= clock_time(23, 57):
@@ -62,12 +62,8 @@ def database_url(app, is_postgres):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    rendered = url.render_as_string(hide_password=False)
     try:
-        migrated = subprocess.run([str(BIN / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
-                                  env=app_env(rendered), capture_output=True, text=True, timeout=120)
-        assert migrated.returncode == 0, migrated.stderr
-        yield rendered
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
@@ -76,9 +72,12 @@ def database_url(app, is_postgres):
 
 @pytest.fixture
 def seeded(database_url):
-    """A district, its patients and volunteers, written through the factories into the test's own database."""
+    """The schema (the newest migration's, as create_all makes it; tests/test_migrations.py holds them equal,
+    and alembic_version says so), then a district, its patients and volunteers, through the factories."""
     other = create_app("config.TestConfig", SQLALCHEMY_DATABASE_URI=database_url)
     with other.app_context():
+        db.create_all()
+        flask_migrate.stamp()
         district = make_district()
         for i in range(PATIENTS):
             channel = "sms_reply" if i < 10 else "sms_link" if i < 20 else "ivr" if i < 25 else "none"
@@ -109,11 +108,15 @@ def _wait(check, timeout, what):
 def _sign_in(bases, username):
     session = requests.Session()
     session.turn = 0
-    page = session.get(bases[0] + "/login", timeout=30).text
-    answer = session.post(bases[1] + "/login", data={"username": username, "password": PASSWORD,
-                                                      "csrf_token": CSRF.search(page).group(1)},
-                          allow_redirects=False, timeout=30)
-    assert answer.status_code == 302 and "/login" not in answer.headers["Location"], answer.text
+    try:
+        page = session.get(bases[0] + "/login", timeout=30).text
+        answer = session.post(bases[1] + "/login", data={"username": username, "password": PASSWORD,
+                                                          "csrf_token": CSRF.search(page).group(1)},
+                              allow_redirects=False, timeout=30)
+        assert answer.status_code == 302 and "/login" not in answer.headers["Location"], answer.text
+    except BaseException:
+        session.close()
+        raise
     return session
 
 
@@ -123,6 +126,7 @@ SERVED_LOCK = threading.Lock()
 def _volunteer(bases, username, handed, served, errors):
     """Take the next call, save it as connected, again, until the queue is empty; each request to the next
     instance in turn (sessions and CSRF tokens made by one instance are good on the other)."""
+    session = None
     try:
         session = _sign_in(bases, username)
 
@@ -149,6 +153,9 @@ def _volunteer(bases, username, handed, served, errors):
             assert saved.status_code == 302, saved.text
     except Exception as exc:  # reported by the test, not lost in a thread
         errors.append(f"{username}: {exc!r}")
+    finally:
+        if session is not None:
+            session.close()  # no kept-alive connection holds a gunicorn worker's graceful stop
 
 
 def test_two_instances_and_two_schedulers_on_one_database(app, database_url, seeded, processes):
