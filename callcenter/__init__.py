@@ -130,4 +130,6 @@ def register_template_helpers(app):
 
 def register_commands(app):
     from .commands import register
+    from .ops.commands import register as register_operations
     register(app)
+    register_operations(app)  # check-integrity, backup, restore-drill

@@ -1,8 +1,10 @@
 """Prometheus metrics: nothing at all when off; when on, only for allowed callers, counting what committed,
 with bounded labels and no patient's details."""
+import re
 import socket
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -213,3 +215,11 @@ def test_the_scheduler_serves_its_jobs_metrics(enabled, make_app):
         server.shutdown()
         server.server_close()
     assert metrics.serve_scheduler(make_app(SQLALCHEMY_DATABASE_URI="sqlite://")) is None  # metrics off
+
+
+def test_metric_names_are_the_documented_ones(enabled):
+    text = scrape(enabled)
+    names = set(re.findall(r"^# TYPE (sampark_\w+)", text, re.M))
+    assert len(names) == 8
+    deploy = (Path(__file__).resolve().parents[2] / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    assert [name for name in sorted(names) if name not in deploy] == []
