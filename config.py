@@ -178,11 +178,12 @@ class Config:
     IMPORT_UPLOAD_DIR = os.environ.get("IMPORT_UPLOAD_DIR", str(INSTANCE_DIR / "imports"))
     IMPORT_UPLOAD_HOURS = _env_int("IMPORT_UPLOAD_HOURS", 24)
     # Uploads larger than this are imported in the background by the scheduler's import_queue job (checked
-    # every IMPORT_QUEUE_INTERVAL_SECONDS); a run that went quiet for IMPORT_STALE_MINUTES (its worker died)
-    # is taken again, IMPORT_MAX_ATTEMPTS times at most. Smaller ones (a few thousand rows) are imported at once.
+    # every IMPORT_QUEUE_INTERVAL_SECONDS); a run whose worker showed no sign of life (its heartbeat) for
+    # IMPORT_WORKER_DEAD_SECONDS has stopped: its page says so, and it is taken again, IMPORT_MAX_ATTEMPTS times
+    # at most. Smaller ones (a few thousand rows) are imported at once.
     IMPORT_INLINE_MAX_BYTES = _env_int("IMPORT_INLINE_MAX_BYTES", 512 * 1024)
     IMPORT_QUEUE_INTERVAL_SECONDS = _env_int("IMPORT_QUEUE_INTERVAL_SECONDS", 10)
-    IMPORT_STALE_MINUTES = _env_int("IMPORT_STALE_MINUTES", 15)
+    IMPORT_WORKER_DEAD_SECONDS = _env_int("IMPORT_WORKER_DEAD_SECONDS", 60)
     IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 3)
 
     # Health and metrics for a load balancer and Prometheus (callcenter/ops/, docs/DEPLOY.md). /readyz answers

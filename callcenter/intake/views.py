@@ -68,6 +68,9 @@ def _after_import(batch):
     # (The batch page says what the import did; only the calls it queued are news to flash.)
     if batch.status == ImportStatus.COMPLETED and batch.tasks_created:
         flash(_("%(n)s calls were added to today's queue.", n=batch.tasks_created), "success")
+    elif getattr(batch, "stopped", False):
+        flash(_("This file's import stopped before it ended: its worker is no longer running, and nothing from the "
+                "file was saved. Restart it here."), "warning")
     elif getattr(batch, "already_waiting", False):
         flash(_("This file is already waiting to be imported: this is its import. Nothing was added twice."), "info")
     elif batch.status in WAITING_IMPORT_STATUSES:
@@ -175,7 +178,8 @@ def _mapping_problems(header_map, required):
 def import_list():
     page = page_number()
     found, total = batches.batches(current_user, offset=(page - 1) * 50, limit=50)
-    return render_template("intake/import_list.html", batches=found, total=total, page=page, per_page=50)
+    return render_template("intake/import_list.html", batches=found, total=total, page=page, per_page=50,
+                           stopped=batches.stopped_ids(found), stopped_text=batches.stopped_text)
 
 
 @bp.route("/imports/<int:batch_id>")
@@ -221,6 +225,23 @@ def import_run(batch_id):
         flash(str(exc.message), "danger")
         return redirect(url_for(".import_batch", batch_id=batch.id))
     return _after_import(new)
+
+
+@bp.route("/imports/<int:batch_id>/restart", methods=["POST"])
+@roles_required(*IMPORTERS)
+def import_restart(batch_id):
+    """Restart a background import whose worker stopped (queue.restart: refused while it is alive)."""
+    try:
+        batch, restarted = queue.restart(current_user, batch_id)
+    except Conflict as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".import_batch", batch_id=batch_id))
+    if restarted:
+        flash(_("The import waits to be started again. Nothing from the stopped attempt was saved, so nothing is "
+                "added twice."), "success")
+    elif batch.status in WAITING_IMPORT_STATUSES:
+        flash(_("This import was already restarted: it is waiting for its turn, or under way."), "info")
+    return redirect(url_for(".import_batch", batch_id=batch.id))
 
 
 @bp.route("/imports/<int:batch_id>/errors.csv")

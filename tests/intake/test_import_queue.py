@@ -151,13 +151,13 @@ def test_a_worker_that_died_is_replaced_and_repeated_deaths_stop(client, login, 
     login(make_user("nodal_officer", district))
     batch = fresh(batch_id(upload(client, five_rows(district), dry_run=False)))
     now = utcnow()
-    # Claimed a minute ago: its worker may still be at it; nobody else takes it.
-    batch.status, batch.claimed_at, batch.attempts = "running", now - timedelta(minutes=1), 1
+    # Seen half a minute ago: its worker may still be at it; nobody else takes it.
+    batch.status, batch.claimed_at, batch.attempts = "running", now - timedelta(seconds=30), 1
     db.session.commit()
     assert queue.run_queue(now=now) == {}
     assert fresh(batch).status == "running"
-    # Quiet for longer than IMPORT_STALE_MINUTES: its worker died; another takes it and finishes the job.
-    assert queue.run_queue(now=now + timedelta(minutes=20)) == {"completed": 1}
+    # Quiet for longer than IMPORT_WORKER_DEAD_SECONDS: its worker died; another takes it and finishes the job.
+    assert queue.run_queue(now=now + timedelta(seconds=31)) == {"completed": 1}
     assert (fresh(batch).status, fresh(batch).attempts, count(Patient)) == ("completed", 2, 5)
 
     other = fresh(batch_id(upload(client, good_file(district), dry_run=False)))

@@ -155,10 +155,11 @@ class Run:
         counts = {"rows_total": self.total, "rows_added": done[RowAction.ADDED],
                   "rows_updated": done[RowAction.UPDATED], "rows_unchanged": done[RowAction.UNCHANGED],
                   "rows_rejected": done[RowAction.REJECTED]}
-        finished = clock() if clock else self.now
         if not self.dry_run:
             if not self._still_ours():
                 return None
+            # (Read once the batch row is locked: no heartbeat can write a later claimed_at after this.)
+            finished = clock() if clock else self.now
             batch = self.batch
             for name, value in counts.items():
                 setattr(batch, name, value)
@@ -175,12 +176,14 @@ class Run:
         if self.queued:
             if not self._still_ours():
                 return None
+            finished = clock() if clock else self.now
             batch = db.session.get(ImportBatch, self.batch_id)
             for name, value in counts.items():
                 setattr(batch, name, value)
             batch.status, batch.finished_at, batch.rows_done, batch.message = (
                 ImportStatus.DRY_RUN, finished, self.total, "")
         else:
+            finished = clock() if clock else self.now
             batch = ImportBatch(district_id=self.district_id, user_id=self.user.id, filename=self.stored.filename,
                                 file_hash=self.stored.sha256, source=self.source, status=ImportStatus.DRY_RUN,
                                 started_at=self.now, finished_at=finished, mapping=self.inspection.map.as_dict(),

@@ -7,20 +7,21 @@ scheduler process) claims it ("running", committed), imports it (imports.import_
 the result on the same batch. The batch page shows the progress and refreshes itself until the result is there.
 
 Idempotent: the same file (by SHA-256) asked again while it waits is the same batch; a real import is
-one transaction, so a worker that dies mid-way leaves nothing but its claim, which goes stale after
-IMPORT_STALE_MINUTES and is taken again (the progress refreshes it while the worker lives); even a
-re-run of a finished file only finds the people it already added (same file twice = nothing changes).
+one transaction, so a worker that dies mid-way leaves nothing but its claim. Its heartbeat (heartbeat.py)
+stops with it: after IMPORT_WORKER_DEAD_SECONDS the page says the import stopped, an officer may restart it,
+and the next pass takes it over (IMPORT_MAX_ATTEMPTS times at most); even a re-run of a finished file only
+finds the people it already added (same file twice = nothing changes).
 """
 import logging
 import time
 from collections import Counter
-from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from ... import scope
 from ...clock import utcnow
 from ...extensions import db
 from ...models import ImportBatch, ImportStatus, User
@@ -28,6 +29,7 @@ from ...models.intake import WAITING_IMPORT_STATUSES
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..core.tx import is_postgres
+from . import heartbeat
 from .imports import import_line_list
 from .messages import NeedsMapping, Refused, message
 from .reading import estimate_rows, inspect
@@ -46,6 +48,13 @@ QUEUE_MESSAGES = {
     "retrying": _l("The import stopped on an error (attempt %(attempt)s of %(max)s); it will be tried again."),
     "gave_up": _l("The import stopped on an error %(max)s times; nothing was saved. Ask the administrator to "
                   "look at the log, or split the file and upload it again."),
+}
+RESTART_MESSAGES = {
+    "alive": _l("This import is still running: its worker is still at work, so there is nothing to restart. "
+                "This page shows the result when it ends."),
+    "finished": _l("This import is not running any more: it has a result."),
+    "used_up": _l("This file stopped its worker %(max)s times; it is not tried again. Split it into smaller files "
+                  "and upload them."),
 }
 
 
@@ -78,7 +87,9 @@ def queue_import(stored, user, dry_run=False, district_id=None, mapping=None, no
         ImportBatch.district_id.is_(None) if district_id is None else ImportBatch.district_id == district_id)
         .order_by(ImportBatch.id).limit(1))
     if waiting is not None:
-        waiting.already_waiting = True
+        # A run whose worker died is not "waiting": the officer is sent to it, to restart it.
+        waiting.stopped = heartbeat.stopped(waiting, now)
+        waiting.already_waiting = not waiting.stopped
         return waiting
     batch = ImportBatch(district_id=district_id, user_id=user.id, filename=stored.filename, file_hash=stored.sha256,
                         source="web", status=ImportStatus.QUEUED, dry_run=bool(dry_run), started_at=now,
@@ -88,27 +99,32 @@ def queue_import(stored, user, dry_run=False, district_id=None, mapping=None, no
     audit.record(user, "import.queued", "import_batch", batch.id, district_id, now=now, file_hash=stored.sha256,
                  dry_run=bool(dry_run), size=stored.size)
     db.session.commit()
-    batch.already_waiting = False
+    batch.already_waiting = batch.stopped = False
     return batch
 
 
 
 def claim_next(now=None):
-    """Claim the oldest queued import, or a running one whose worker went quiet for IMPORT_STALE_MINUTES:
-    'running', committed, attempts + 1. Returns (batch id, attempt) or None."""
+    """Claim the oldest queued import, or a running one whose worker stopped (no heartbeat for
+    IMPORT_WORKER_DEAD_SECONDS): 'running', committed, attempts + 1. Returns (batch id, attempt) or None."""
     now = now or utcnow()
-    stale = now - timedelta(minutes=current_app.config["IMPORT_STALE_MINUTES"])
+    quiet = now - heartbeat.dead_after()
     claimable = or_(ImportBatch.status == ImportStatus.QUEUED,
-                    and_(ImportBatch.status == ImportStatus.RUNNING, ImportBatch.claimed_at < stale))
+                    and_(ImportBatch.status == ImportStatus.RUNNING, ImportBatch.claimed_at < quiet))
     try:
-        for batch_id, attempts in db.session.execute(
-                select(ImportBatch.id, ImportBatch.attempts).where(claimable).order_by(ImportBatch.id).limit(5)):
+        for batch in db.session.scalars(select(ImportBatch).where(claimable).order_by(ImportBatch.id).limit(5)).all():
+            batch_id, attempts, status = batch.id, batch.attempts, batch.status
+            if status == ImportStatus.RUNNING and not heartbeat.stopped(batch, now):
+                continue  # (SQLite: its worker beats in a file, not in claimed_at)
             taken = db.session.execute(
                 update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.attempts == attempts, claimable)
                 .values(status=ImportStatus.RUNNING, claimed_at=now, attempts=attempts + 1, rows_done=0)
                 .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
             if taken:
+                if status == ImportStatus.RUNNING:
+                    log.warning("import #%s: its worker stopped during attempt %s; taken over", batch_id, attempts)
+                heartbeat.forget(batch_id)
                 return batch_id, attempts + 1
         db.session.commit()
         return None
@@ -174,8 +190,9 @@ def run_queued(claim, now=None):
     try:
         # The import reads the clock itself (now=None): a pass's `now` is when it began, and the batch's
         # finished_at must come after every progress note the run wrote (claimed_at, the real time).
-        done = import_line_list(stored, user, now=None, queued=claim, progress=progress_writer(batch_id),
-                                **asked)
+        with heartbeat.Beating(batch_id, attempt):
+            done = import_line_list(stored, user, now=None, queued=claim, progress=progress_writer(batch_id),
+                                    **asked)
     except Refused:
         return ImportStatus.REFUSED  # recorded on the batch
     except NeedsMapping:
@@ -201,6 +218,38 @@ def run_queued(claim, now=None):
                     batch_id, attempt)
         return ImportStatus.RUNNING
     return ImportStatus(done.status)
+
+
+def restart(user, batch_id, now=None):
+    """An officer restarts a background import whose worker stopped (heartbeat.stopped): it waits in the queue
+    again, for the next pass of the import_queue job. Returns (batch, restarted): restarted is False when it was
+    already waiting again (the form sent twice, or the queue took it back first). Refused (Conflict) while its
+    worker is alive, once it has a result, and when its attempts are used up (the next pass marks it failed)."""
+    check_role(user)
+    now = now or utcnow()
+    batch = scope.get_scoped(ImportBatch, batch_id, user)
+    if batch.status == ImportStatus.QUEUED:
+        return batch, False
+    if batch.status != ImportStatus.RUNNING:
+        raise Conflict(RESTART_MESSAGES["finished"])
+    if not heartbeat.stopped(batch, now):
+        raise Conflict(RESTART_MESSAGES["alive"])
+    max_attempts = current_app.config["IMPORT_MAX_ATTEMPTS"]
+    if batch.attempts >= max_attempts:
+        raise Conflict(message(RESTART_MESSAGES["used_up"], {"max": max_attempts}))
+    attempts, seen = batch.attempts, heartbeat.last_seen(batch)
+    taken = db.session.execute(update(ImportBatch).where(
+        ImportBatch.id == batch.id, ImportBatch.attempts == attempts, ImportBatch.status == ImportStatus.RUNNING)
+        .values(status=ImportStatus.QUEUED, claimed_at=None, rows_done=0)
+        .execution_options(synchronize_session=False)).rowcount
+    if not taken:  # the queue took it over a moment ago
+        db.session.rollback()
+        return db.session.get(ImportBatch, batch.id, populate_existing=True), False
+    audit.record(user, "import.restarted", "import_batch", batch.id, batch.district_id, now=now, attempts=attempts,
+                 last_seen=seen.isoformat() if seen else None)
+    db.session.commit()
+    heartbeat.forget(batch.id)
+    return db.session.get(ImportBatch, batch.id, populate_existing=True), True
 
 
 def run_queue(now=None, limit=None):
