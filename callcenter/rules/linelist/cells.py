@@ -15,6 +15,11 @@ class CellError(ValueError):
         self.code, self.params = code, params
 
 
+class Uncalculated(str):
+    """A formula cell saved without its value (its text, "=A1+1"): the program that wrote the workbook never
+    calculated it. Read as blank, it would hide what the formula stands for: rows.py says so instead."""
+
+
 @functools.lru_cache(maxsize=16384)  # cells repeat (sexes, settings, villages): fold each once
 def fold(text):
     """Case, punctuation and spacing folded away: 'Mobile No.' → 'mobile no', 'मरीज़ का नाम' stays Hindi."""

@@ -2,6 +2,7 @@
 from .cells import (
     NOT_HOME,
     CellError,
+    Uncalculated,
     cell_text,
     is_blank,
     parse_age,
@@ -29,6 +30,9 @@ def parse_row(cells):
         if field not in cells and field not in REQUIRED:  # the file has no such column
             return None
         value = cells.get(field)
+        if isinstance(value, Uncalculated):
+            errors.append((field, "formula_no_value", {}))
+            return None
         if is_blank(value):
             if field in REQUIRED:
                 errors.append((field, "required_blank", {}))

@@ -37,6 +37,8 @@ REASONS = {
     "conflicts_with_row": _l("Differs from %(value)s, which this person already has: row %(row)s of this file "
                              "is the same person. Correct one of the two rows."),
     "phone_name_taken": _l("Another patient being followed up has this phone number and name."),
+    "formula_no_value": _l("A formula without a saved value: the program that wrote the file never calculated it. "
+                           "Open the file in Excel and save it, then upload it again."),
 }
 # Why a whole file was refused.
 REFUSALS = {

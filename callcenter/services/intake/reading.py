@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ...clock import utcnow
 from ...extensions import db
 from ...models import HeaderMapping
-from ...rules.linelist.cells import cell_text
+from ...rules.linelist.cells import Uncalculated, cell_text
 from ...rules.linelist.headers import (
     BLANK_HEADER,
     FIELDS,
@@ -91,14 +91,45 @@ def _xlsx_rows(path):
         if not sheets:
             raise Unreadable("xlsx_broken")
         try:
-            for row in sheets[0].iter_rows(values_only=True):
-                yield list(row)
+            yield from _sheet_values(workbook, sheets[0])
         except Unreadable:
             raise
         except Exception:
             raise Unreadable("xlsx_broken") from None
     finally:
         workbook.close()
+
+
+def _sheet_values(workbook, sheet):
+    """A read-only sheet's rows as lists of values (as iter_rows(values_only=True) gives them, from row 1), but a
+    formula cell saved without its value (written by a program that never calculated it, e.g. "=A1+1") comes as
+    Uncalculated, not as a blank. openpyxl's data_only reading drops the formula; its other reading drops the
+    saved values: this is its own sheet parser, told to keep both, in one pass (no slower). It uses the
+    read-only sheet's source and the workbook's date formats (openpyxl 3.1's internals, pinned)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            # (A formula whose result is the empty string is saved with t="str" and an empty value: a blank.)
+            if cell["value"] is None and cell["data_type"] == "n":
+                formula = element.find(FORMULA_TAG)
+                if formula is not None:
+                    cell["value"] = Uncalculated("=" + (formula.text or ""))
+            return cell
+
+    with sheet._get_source() as source:
+        parser = Parser(source, sheet._shared_strings, data_only=True, epoch=workbook.epoch,
+                        date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        expected = 1
+        for index, cells in parser.parse():
+            for _ in range(expected, index):  # rows the file leaves out are blank rows
+                yield []
+            expected = index + 1
+            values = [None] * (cells[-1]["column"] if cells else 0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield values
 
 
 def blank_row(cells):
