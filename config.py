@@ -185,6 +185,8 @@ class Config:
     IMPORT_QUEUE_INTERVAL_SECONDS = _env_int("IMPORT_QUEUE_INTERVAL_SECONDS", 10)
     IMPORT_WORKER_DEAD_SECONDS = _env_int("IMPORT_WORKER_DEAD_SECONDS", 60)
     IMPORT_MAX_ATTEMPTS = _env_int("IMPORT_MAX_ATTEMPTS", 3)
+    # A row whose date of sample is more days before the import than this is refused (a mistyped year).
+    IMPORT_SAMPLE_MAX_DAYS = _env_int("IMPORT_SAMPLE_MAX_DAYS", 60)
 
     # Health and metrics for a load balancer and Prometheus (callcenter/ops/, docs/DEPLOY.md). /readyz answers
     # 200 only when the database answers within READY_DB_TIMEOUT_MS, its migrations are this code's, and (unless

@@ -76,3 +76,16 @@ def _parse_date_text(text):
         return date(y, m, d)
     except ValueError:
         raise CellError("date_invalid") from None
+
+
+def sample_age(sample_day, today, isolation_days, max_days):
+    """What a row's date of sample says of a patient listed today: ("date_sample_too_old", params) when more
+    than max_days before today (refused: a mistyped year, most likely: nobody tested then is followed up now),
+    ("date_sample_past_isolation", params) when older than the isolation period (a warning: listed late, or a
+    wrong date), else None."""
+    days = (today - sample_day).days
+    if days > max_days:
+        return "date_sample_too_old", {"days": days, "limit": max_days}
+    if days > isolation_days:
+        return "date_sample_past_isolation", {"days": days, "limit": isolation_days}
+    return None

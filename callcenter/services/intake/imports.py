@@ -30,6 +30,7 @@ from .checking import Places, RowChecker
 from .messages import NeedsMapping, Unreadable
 from .reading import blank_row, chunks, read_header, required, rows
 from .refusing import check_role, district_for, refuse
+from .sample_dates import SampleDates
 from .storage import EXTENSIONS, discard, megabytes
 from .writing import ChunkWriter
 
@@ -103,6 +104,7 @@ class Run:
         self.max_rows = current_app.config["IMPORT_MAX_ROWS"]
         district_ids = [district_id] if district_id else [d.id for d in scope.districts(user)]
         self.checker = RowChecker(inspection, district_id, Places(district_ids), self.today)
+        self.dates = SampleDates(self.checker.column_of["positive_date"], self.today)
         self.total = 0
         # One import at a time per district: the second waits for the first's commit, then sees its patients.
         db.session.execute(select(District.id).where(District.id.in_(district_ids)).with_for_update())
@@ -130,8 +132,11 @@ class Run:
             self.total += 1
             if self.total > self.max_rows:
                 raise Unreadable("too_many_rows", rows=f"{self.max_rows:,}")
-            checked.append(self.checker.row(row_number, cells))
+            entry = self.checker.row(row_number, cells)
+            self.dates.check(entry)
+            checked.append(entry)
         self.checker.resolve(checked, self.batch_id)
+        self.dates.note(checked)
         self.writer.write(checked)
 
     def _queue_today(self):

@@ -39,6 +39,11 @@ REASONS = {
     "phone_name_taken": _l("Another patient being followed up has this phone number and name."),
     "formula_no_value": _l("A formula without a saved value: the program that wrote the file never calculated it. "
                            "Open the file in Excel and save it, then upload it again."),
+    "date_sample_too_old": _l("%(days)s days ago: more than %(limit)s days, too long ago for someone followed up "
+                              "now. Check the date, the year especially."),
+    "date_sample_past_isolation": _l("%(days)s days ago, longer than isolation lasts (%(limit)s days): check the "
+                                     "date. The row is imported as it is; the patient will be listed for a "
+                                     "discharge review."),
 }
 # Why a whole file was refused.
 REFUSALS = {
