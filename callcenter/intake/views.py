@@ -12,9 +12,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
-from .. import labels, scope
+from .. import errors, labels, scope
+from ..auth import access
 from ..auth.access import roles_required
 from ..forms import apply_service_errors
 from ..input_checks import db_int, page_number
@@ -22,7 +24,7 @@ from ..models import ImportBatch, ImportStatus, Role, RowAction
 from ..models.intake import WAITING_IMPORT_STATUSES
 from ..rules.linelist.headers import map_headers
 from ..services.core.errors import Conflict, Invalid, NotFound
-from ..services.intake import batches, messages, queue, reading, storage
+from ..services.intake import batches, messages, queue, reading, refusing, storage
 from ..services.records import patients, villages
 from .forms import ImportForm, PatientForm, mapping_form
 
@@ -242,6 +244,16 @@ def import_restart(batch_id):
     elif batch.status in WAITING_IMPORT_STATUSES:
         flash(_("This import was already restarted: it is waiting for its turn, or under way."), "info")
     return redirect(url_for(".import_batch", batch_id=batch.id))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(exc):
+    """An upload over MAX_CONTENT_LENGTH, stopped before its body is read (this runs before the view, from the
+    CSRF check that would read the form): an importer's is listed under All imports as refused."""
+    policy = access.policy_for(request.endpoint) if request.endpoint == "intake.import_upload" else None
+    if policy is not None and current_user.is_authenticated and policy.allows(current_user):
+        refusing.record_unread(current_user, request.content_length)
+    return errors.render_error(413, errors.too_large_message())
 
 
 @bp.route("/imports/<int:batch_id>/errors.csv")

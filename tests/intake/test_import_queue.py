@@ -291,7 +291,8 @@ def test_waiting_pages_are_not_logged_as_views_of_patients(client, login, distri
 def test_an_upload_over_the_limit_gets_a_413_page_naming_the_limit(client, login, district, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100 * 1024)
     monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 90 * 1024)
-    login(make_user("nodal_officer", district))
+    officer = make_user("nodal_officer", district)
+    login(officer)
     token = csrf_token(client, "/intake/import")
     response = client.post("/intake/import", data={"csrf_token": token, "dry_run": "y",
                                                    "file": (io.BytesIO(b"Name\n" + b"x" * (150 * 1024)), "big.csv")},
@@ -300,6 +301,23 @@ def test_an_upload_over_the_limit_gets_a_413_page_naming_the_limit(client, login
     assert response.status_code == 413
     assert "The file is too large: files up to 0.1 MB can be uploaded." in html and "Split the line list" in html
     assert 'class="navbar' in html and "Back to your work" in html  # the app's own layout
+    # Listed under All imports, refused, naming the limit; audited. (Its body was never read: no name, no hash.)
+    refused = db.session.scalars(select(ImportBatch)).one()
+    assert (refused.status, refused.filename, refused.file_hash, refused.user_id) == ("refused", "", "", officer.id)
+    assert "larger than 0.1 MB, so it was stopped before it was read" in refused.message
+    logged = db.session.scalars(select(AuditLog).where(AuditLog.action == "import.refused")).one()
+    assert (logged.entity_id, logged.details["reason"]) == (refused.id, "too_big")
+    listed = client.get("/intake/imports/").get_data(as_text=True)
+    assert "(not read)" in listed and "larger than 0.1 MB, so it was stopped before it was read" in listed
+
+
+def test_an_oversized_post_by_someone_who_may_not_import_is_not_recorded(client, login, district, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 10 * 1024)
+    oversized = {"file": (io.BytesIO(b"x" * (20 * 1024)), "big.csv")}
+    assert client.post("/intake/import", data=dict(oversized), content_type="multipart/form-data").status_code == 413
+    login(make_user("volunteer", district))
+    assert client.post("/intake/import", data={"file": (io.BytesIO(b"x" * (20 * 1024)), "big.csv")},
+                       content_type="multipart/form-data").status_code == 413
     assert count(ImportBatch) == 0
 
 

@@ -51,6 +51,8 @@ REFUSALS = {
     "xls": _l("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx or as \"CSV UTF-8\"."),
     "empty": _l("The file is empty."),
     "too_big": _l("The file is larger than %(mb)s MB. Split it into smaller files."),
+    "too_big_unread": _l("The upload was larger than %(mb)s MB, so it was stopped before it was read (its name is "
+                         "not known). Split the line list into smaller files and upload them one by one."),
     "too_many_rows": _l("The file has more than %(rows)s rows. Split it into smaller files."),
     "too_many_columns": _l("The file has more than %(columns)s columns: it does not look like a line list."),
     "binary": _l("This is not a CSV (text) file."),

@@ -1,8 +1,12 @@
 """Who may import into which district, and a file refused: the refusal recorded as a batch, then raised."""
+import logging
 from types import SimpleNamespace
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
 
+from ...clock import utcnow
 from ...extensions import db
 from ...models import District, ImportBatch, ImportStatus, Role
 from ..core import audit
@@ -48,3 +52,25 @@ def refuse(code, filename, sha256, user, source, district_id, now, batch_id=None
     audit.record(user, "import.refused", "import_batch", batch.id, district_id, now=now, reason=code)
     db.session.commit()
     raise Refused(text, batch)
+
+
+def record_unread(user, sent_bytes, now=None):
+    """An upload larger than MAX_CONTENT_LENGTH, refused before its body was read (so no file name, hash or chosen
+    district): listed under All imports as refused, naming the limit, and audited. Never raises: the officer
+    gets the 413 page whatever happens here."""
+    check_role(user)
+    now = now or utcnow()
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    try:
+        batch = ImportBatch(district_id=user.district_id, user_id=user.id, filename="", file_hash="", source="web",
+                            status=ImportStatus.REFUSED, started_at=now, finished_at=now, mapping={},
+                            message=message(REFUSALS["too_big_unread"], {"mb": f"{limit / (1024 * 1024):.1f}"
+                                                                          .removesuffix(".0")}))
+        db.session.add(batch)
+        db.session.flush()
+        audit.record(user, "import.refused", "import_batch", batch.id, user.district_id, now=now, reason="too_big",
+                     sent_bytes=sent_bytes)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        logging.getLogger(__name__).exception("an upload over the size limit was not recorded")
