@@ -165,14 +165,17 @@ def import_patients_command(file, dry_run, district_name, maps, report):
     click.echo(f"Import #{batch.id}: {batches.summary(batch)}")
     if getattr(batch, "tasks_created", 0):
         click.echo(f"{batch.tasks_created} calls added to today's queue.")
-    if batch.rows_rejected:
-        rows, total = batches.batch_rows(batch, "rejected", limit=20)
+    for action, count in (("rejected", batch.rows_rejected), ("held", batch.rows_held)):
+        if not count:
+            continue
+        rows, total = batches.batch_rows(batch, action, limit=20)
         for row, _name, _phone in rows:
             for error in row.errors:
                 click.echo(f"  row {row.row_number}, {error['column'] or '-'} \"{error['value']}\": "
                            f"{messages.reason_text(error)}")
         if total > len(rows):
-            click.echo(f"  … and {total - len(rows)} more rejected rows.")
+            click.echo(f"  … and {total - len(rows)} more {action} rows.")
+    if batch.rows_rejected or batch.rows_held:
         report = report or file.with_name(f"{file.stem}-errors.csv")
         with open(report, "w", encoding="utf-8", newline="") as out:
             for chunk in batches.error_report(batch):

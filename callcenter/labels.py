@@ -115,6 +115,14 @@ MESSAGE_TEMPLATES = {"checkin_link": _l("Check-in link"), "checkin_reply": _l("C
                      "help_delivery": _l("Help on its way")}
 # The patient record's timeline (records/_timeline.html).
 IMPORT_ROW_ACTIONS = {"added": _l("added"), "updated": _l("updated")}
+# What an import changed, as "age 36 → 37" (services/records/records.py import_changes).
+PATIENT_FIELDS = {
+    "age": _l("age"), "sex": _l("sex"), "phone": _l("mobile"), "phone_invalid": _l("marked as a wrong number"),
+    "attendant_phone": _l("attendant's mobile"), "address": _l("address"), "village_id": _l("village / ward"),
+    "abha_number": _l("ABHA number"), "language": _l("language"), "lab_id": _l("lab / SRF ID"),
+    "symptom_onset_date": _l("symptoms started on"), "comorbidities": _l("comorbidities"), "setting": _l("setting"),
+    "facility_id": _l("hospital / care centre"), "isolation_start_date": _l("isolation started on"),
+}
 REVIEW_DECISIONS = {"discharged": _l("discharged"), "continued": _l("isolation continues"),
                     "closed": _l("closed: the follow-up ended")}
 HOUSEHOLD_LEAVE_REASONS = {"removed": _l("taken out"), "transferred": _l("moved to another setting"),
@@ -131,7 +139,7 @@ JOBS["retention"] = _l("Retention: anonymise closed records, delete old messages
 IMPORT_STATUSES = {"dry_run": _l("Checked, nothing saved"), "completed": _l("Imported"), "refused": _l("Refused"),
                    "queued": _l("Waiting"), "running": _l("Running"), "failed": _l("Failed")}
 IMPORT_OUTCOMES = {"added": _l("Added"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
-                   "rejected": _l("Rejected")}
+                   "rejected": _l("Rejected"), "held": _l("Held for review")}
 IMPORT_SOURCES = {"web": _l("browser"), "cli": _l("shell")}
 IMPORT_FIELDS = {
     "name": _l("Name"), "phone": _l("Mobile number"), "attendant_phone": _l("Attendant's mobile"), "age": _l("Age"),

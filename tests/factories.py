@@ -72,11 +72,12 @@ def make_patient(district, name=None, setting="home", age=35, comorbidities="", 
     name = name or f"Patient {next(_seq)}"
     fac = None if setting == "home" else facility(district, setting)
     today = local_date()
-    patient = Patient(district_id=district.id, name=name, name_key=name_key(name), age=age, sex="female",
+    patient = Patient(district_id=district.id, name=name, name_key=name_key(name), age=age,
+                      sex=extra.pop("sex", "female"),
                       phone=phone_number or phone(), setting=setting, facility_id=fac.id if fac else None,
                       positive_date=extra.pop("positive_date", today - timedelta(days=2)),
                       comorbidities=comorbidities, language="en",
-                      status=extra.pop("status", "active"), created_at=utcnow(), **extra)
+                      status=extra.pop("status", "active"), created_at=extra.pop("created_at", utcnow()), **extra)
     db.session.add(patient)
     db.session.commit()
     return patient

@@ -29,6 +29,11 @@ class RowAction(enum.StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     REJECTED = "rejected"
+    HELD = "held"            # maybe someone on record, maybe not: nothing written, the officer checks
+
+
+# Rows that wrote nothing and go back in the error report, to correct and import again.
+UNWRITTEN_ROW_ACTIONS = (RowAction.REJECTED, RowAction.HELD)
 
 
 class ImportBatch(db.Model):
@@ -48,6 +53,7 @@ class ImportBatch(db.Model):
     rows_updated: Mapped[int] = mapped_column(default=0)
     rows_unchanged: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
+    rows_held: Mapped[int] = mapped_column(default=0, server_default="0")  # held for review (RowAction.HELD)
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # header → field used for this file
     # The background import: what was asked (a check or a real run), how far it got, and its claim.
     dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -71,7 +77,9 @@ class ImportRow(db.Model):
     action: Mapped[str] = mapped_column(String(10))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     raw: Mapped[dict] = mapped_column(JSON, default=dict)      # header → cell text
-    errors: Mapped[list] = mapped_column(JSON, default=list)   # [{"column", "value", "reason"}]
+    # [{"column", "value", "reason", "params"}]: why it was rejected or held; for a written row, notes
+    # (another person on a shared phone, the household joined, the row it repeats).
+    errors: Mapped[list] = mapped_column(JSON, default=list)
 
     batch: Mapped[ImportBatch] = relationship()
 

@@ -136,7 +136,7 @@ def test_a_file_with_only_bad_rows_writes_no_patient(tmp_path, officer, raipur):
 # --- dry run ------------------------------------------------------------------------------------------------
 
 def test_the_dry_run_writes_nothing_and_says_what_would_happen(tmp_path, officer, raipur):
-    existing = make_patient(raipur, name="Lata Dhruw", phone_number="+919826099999", lab_id="CG-9")
+    existing = make_patient(raipur, name="Lata Dhruw", phone_number="+919826099999", lab_id="CG-9", age=42)
     rows = [row(1), row(2, Age="x"), row(3), row(9, **{"Patient Name": "Lata Dhruw", "Mobile No": "9826099999",
                                                      "SRF ID": "CG-9", "Address": "New address"}),
             row(1, **{"S.No.": 5, "Address": "House 9"})]  # row 1's person again
@@ -189,7 +189,8 @@ def test_the_same_person_twice_in_one_file_is_one_patient(tmp_path, officer, rai
         row(5, **{"S.No.": 5, "Patient Name": "Sunita Sahu", "Age": 41, "Mobile No": "098260 00001", "SRF ID": ""}),
     ])
     assert outcomes(batch) == {
-        2: ("added", []), 3: ("updated", []), 4: ("added", []), 5: ("unchanged", []),
+        2: ("added", []), 3: ("updated", [("Patient Name", "smt. sunita sahoo", "same_as_row")]), 4: ("added", []),
+        5: ("unchanged", [("Patient Name", "Sunita S.", "same_as_row")]),
         6: ("rejected", [("Age", "41", "conflicts_with_row")])}
     sunita = patient_by_phone("+919826000001")
     assert (sunita.name, sunita.age, sunita.address, sunita.comorbidities) == ("Sunita Sahu", 42, "House 9", "diabetes")
@@ -218,7 +219,7 @@ def test_a_person_on_record_is_updated_never_overwritten_with_blanks(tmp_path, o
 
 def test_the_lab_id_identifies_a_person_whose_phone_changed(tmp_path, officer, raipur):
     patient = make_patient(raipur, name="Lata Dhruw", phone_number="+919826099999", lab_id="CG-0009",
-                           phone_invalid=True)
+                           phone_invalid=True, age=42)
     run(officer, tmp_path, [row(9, **{"Patient Name": "Lata Dhruw", "Mobile No": "9826088888"})])
     db.session.expire_all()
     patient = db.session.get(Patient, patient.id)
@@ -226,16 +227,17 @@ def test_the_lab_id_identifies_a_person_whose_phone_changed(tmp_path, officer, r
 
 
 def test_family_members_sharing_a_phone_stay_apart(tmp_path, officer, raipur):
-    make_patient(raipur, name="Ramesh Sahu", phone_number="+919826000001")
-    batch = run(officer, tmp_path, [row(1, **{"Patient Name": "Rakesh Sahu", "SRF ID": ""}),
+    make_patient(raipur, name="Ramesh Sahu", phone_number="+919826000001", sex="male", age=60)
+    batch = run(officer, tmp_path, [row(1, **{"Patient Name": "Rakesh Sahu", "SRF ID": "", "Sex": "M", "Age": 32}),
                                     row(2, **{"Patient Name": "Ramesh Sahoo", "Mobile No": "9826000001",
-                                              "SRF ID": "", "Sex": "F"})])
-    assert [a for a, _e in outcomes(batch).values()] == ["added", "updated"]
-    assert count(Patient) == 2
+                                              "SRF ID": "", "Sex": "M", "Age": 60})])
+    assert [a for a, _e in outcomes(batch).values()] == ["added", "updated"]  # (his village filled in)
+    assert sorted((p.name, p.age) for p in db.session.scalars(db.select(Patient))) == [
+        ("Rakesh Sahu", 32), ("Ramesh Sahu", 60)]
 
 
 def test_a_setting_change_is_a_transfer_and_moves_todays_call(tmp_path, officer, raipur):
-    patient = make_patient(raipur, name="Lata Dhruw", phone_number="+919826099999", lab_id="CG-0009")
+    patient = make_patient(raipur, name="Lata Dhruw", phone_number="+919826099999", lab_id="CG-0009", age=42)
     task = make_task(patient)
     batch = run(officer, tmp_path, [row(9, **{"Patient Name": "Lata Dhruw", "Setting": "DCH",
                                                "Facility": "AIIMS"})])

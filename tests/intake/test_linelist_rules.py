@@ -18,7 +18,7 @@ from callcenter.rules.linelist.cells import (
 from callcenter.rules.linelist.dates import parse_date
 from callcenter.rules.linelist.headers import find_header_row, guess_field, map_headers, unique_headers
 from callcenter.rules.linelist.places import Place, PlaceIndex
-from callcenter.rules.linelist.records import overwrites, plan_update, same_person, similar_names
+from callcenter.rules.linelist.records import judge, overwrites, plan_update, similar_names
 from callcenter.rules.linelist.rows import parse_row
 
 
@@ -271,11 +271,12 @@ def _row(**kw):
     (_row(active=True, name="Sunita Sahoo"), "phone_name"),
     (_row(active=False, positive_date=date(2020, 9, 1)), None),                 # recovered: a new episode
     (_row(active=False), "phone_name"),                                         # … unless the same test
-    (_row(active=True, name="Rakesh Sahu"), None),
+    (_row(active=True, name="Rakesh Sahu"), "other"),                         # someone else on the phone
+    (_row(active=True, name="Anita Sahu"), "held"),                           # a letter off: misspelt, or not?
     (_row(active=True, phone="+919826099999"), None),
 ])
 def test_same_person(record, expected):
-    assert same_person(_row(lab_id="CG-1"), record) == expected
+    assert judge(_row(lab_id="CG-1"), record).how == expected
 
 
 def test_plan_update_never_overwrites_with_blanks_and_moves_only_when_said():

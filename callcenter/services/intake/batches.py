@@ -1,23 +1,22 @@
 """Imports looked at afterwards: the batches a user may see, one batch's rows, its summary and progress
-(for the page's polling), and its error report (the rejected rows as CSV, to correct and import again)."""
+(for the page's polling), and its error report (the rejected and held rows as CSV, to correct and import
+again)."""
 import io
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ... import scope
 from ...clock import utcnow
 from ...extensions import db
-from ...models import ImportBatch, ImportRow, ImportStatus, Patient, RowAction
-from ...models.intake import WAITING_IMPORT_STATUSES
+from ...models import ImportBatch, ImportRow, ImportStatus, Patient
+from ...models.intake import UNWRITTEN_ROW_ACTIONS, WAITING_IMPORT_STATUSES
 from ...rules import spreadsheet
 from ...rules.linelist.headers import ERRORS_COLUMN
 from ..core import audit
 from ..core.errors import NotFound
 from ..core.tx import transaction
-from . import heartbeat
 from .messages import message, reason_text
 from .reading import CHUNK_ROWS
 from .refusing import check_role
@@ -47,7 +46,7 @@ def open_batch(user, batch_id):
 
 
 def batch_rows(batch, action=None, offset=0, limit=100):
-    """(rows, total): an import's rows with their patient's name and phone, rejected ones first."""
+    """(rows, total): an import's rows with their patient's name and phone, rejected and held ones first."""
     stmt = select(ImportRow, Patient.name, Patient.phone).outerjoin(Patient, Patient.id == ImportRow.patient_id) \
         .where(ImportRow.batch_id == batch.id)
     if action:
@@ -55,7 +54,7 @@ def batch_rows(batch, action=None, offset=0, limit=100):
     total = db.session.scalar(select(func.count()).select_from(
         select(ImportRow.id).where(ImportRow.batch_id == batch.id,
                                    *([ImportRow.action == action] if action else [])).subquery()))
-    rejected_first = (ImportRow.action != RowAction.REJECTED)
+    rejected_first = ImportRow.action.not_in(UNWRITTEN_ROW_ACTIONS)
     rows = db.session.execute(stmt.order_by(rejected_first, ImportRow.row_number).offset(offset).limit(limit)).all()
     return rows, total
 
@@ -88,11 +87,11 @@ def error_report_name(batch):
 @transaction
 def log_error_report(user, batch):
     audit.record(user, "import.error_report", "import_batch", batch.id, batch.district_id,
-                 rows=batch.rows_rejected)
+                 rows=batch.rows_rejected + batch.rows_held)
 
 
 def error_report(batch):
-    """The rejected rows as CSV text, chunk by chunk: the file's own columns, then an 'errors' column
+    """The rejected and held rows as CSV text, chunk by chunk: the file's own columns, then an 'errors' column
     saying what to correct. Corrected and imported again, it finishes the job (the extra column is ignored)."""
     headers = list(batch.mapping or {})
     columns = headers + [ERRORS_COLUMN]
@@ -103,7 +102,7 @@ def error_report(batch):
     last = 0
     while True:
         rows = db.session.execute(select(ImportRow.id, ImportRow.raw, ImportRow.errors).where(
-            ImportRow.batch_id == batch.id, ImportRow.action == RowAction.REJECTED, ImportRow.id > last)
+            ImportRow.batch_id == batch.id, ImportRow.action.in_(UNWRITTEN_ROW_ACTIONS), ImportRow.id > last)
             .order_by(ImportRow.id).limit(CHUNK_ROWS)).all()
         if not rows:
             return
@@ -119,24 +118,28 @@ def errors_text(errors):
     return "; ".join(f"{e['column'] or '—'}: {reason_text(e)}" for e in errors)
 
 
-def summary(batch, now=None):
+def summary(batch):
     """One sentence on what an import did (or, for a dry run, would do)."""
     params = {"total": batch.rows_total, "added": batch.rows_added, "updated": batch.rows_updated,
-              "unchanged": batch.rows_unchanged, "rejected": batch.rows_rejected}
+              "unchanged": batch.rows_unchanged, "rejected": batch.rows_rejected, "held": batch.rows_held}
     if batch.status in (ImportStatus.REFUSED, ImportStatus.FAILED):
         return batch.message
     if batch.status == ImportStatus.QUEUED:
         return message(_l("Waiting to be imported: it starts within a minute."))
     if batch.status == ImportStatus.RUNNING:
-        if heartbeat.stopped(batch, now):
-            return stopped_text(batch, now)
         if batch.rows_expected:
             return message(_l("Importing: %(done)s of about %(expected)s rows read."),
                            {"done": batch.rows_done, "expected": batch.rows_expected})
         return message(_l("Importing: %(done)s rows read."), {"done": batch.rows_done})
+    if batch.status == ImportStatus.DRY_RUN and batch.rows_held:
+        return message(_l("Checked %(total)s rows: %(added)s would be added, %(updated)s updated, %(unchanged)s "
+                          "unchanged, %(held)s held for review, %(rejected)s rejected. Nothing was saved."), params)
     if batch.status == ImportStatus.DRY_RUN:
         return message(_l("Checked %(total)s rows: %(added)s would be added, %(updated)s updated, %(unchanged)s "
                           "unchanged, %(rejected)s rejected. Nothing was saved."), params)
+    if batch.rows_held:
+        return message(_l("Imported %(total)s rows: %(added)s added, %(updated)s updated, %(unchanged)s "
+                          "unchanged, %(held)s held for review, %(rejected)s rejected."), params)
     return message(_l("Imported %(total)s rows: %(added)s added, %(updated)s updated, %(unchanged)s unchanged, "
                       "%(rejected)s rejected."), params)
 
@@ -149,25 +152,8 @@ def progress(batch, now=None):
         percent = min(99, int(100 * batch.rows_done / batch.rows_expected))
     # A queued import nobody picked up for a few minutes: the scheduler process is probably not running.
     stalled = batch.status == ImportStatus.QUEUED and waiting_since(batch, now) > STALLED_MINUTES
-    stopped = heartbeat.stopped(batch, now)
     return {"id": batch.id, "status": str(batch.status), "waiting": waiting, "rows_done": batch.rows_done,
-            "rows_expected": batch.rows_expected, "percent": percent, "stalled": stalled, "stopped": stopped,
-            "can_restart": stopped and batch.attempts < current_app.config["IMPORT_MAX_ATTEMPTS"],
-            "summary": summary(batch, now)}
-
-
-def stopped_text(batch, now=None):
-    """What a run whose worker is gone says (heartbeat.stopped): a real import is one transaction."""
-    seen = heartbeat.last_seen(batch)
-    minutes = max(1, int(((now or utcnow()) - seen).total_seconds() // 60)) if seen else 1
-    return message(_l("The import stopped: the worker importing it is no longer running (no sign of it for "
-                      "%(minutes)s min). Nothing from this file was saved: an import saves its rows all at once, "
-                      "when it ends."), {"minutes": minutes})
-
-
-def stopped_ids(found, now=None):
-    """Of a page of imports, the running ones whose worker is gone."""
-    return {b.id for b in found if heartbeat.stopped(b, now)}
+            "rows_expected": batch.rows_expected, "percent": percent, "stalled": stalled, "summary": summary(batch)}
 
 
 def waiting_since(batch, now=None):

@@ -1,7 +1,15 @@
 """Checking a line list's rows: each row's cells against the parsing and registration rules and the places
 the import may name (rules/linelist/, services/records/patients.py check_fields), then, a chunk at a time,
 who each valid row is about: someone on record, someone an earlier row of this file added, or a new patient.
-Nothing here writes: writing.py does, once a chunk is checked."""
+Nothing here writes: writing.py does, once a chunk is checked.
+
+Who is who (rules/linelist/records.py judge): a row updates a patient only when it is the same person, i.e.
+the same phone (or lab ID) and name, the same sex, and an age within a year (plus the years since it was
+recorded). Same phone but another name, age or sex: another person, a new patient, who joins the household
+of the patient on that phone (same district, setting and facility; writing.py). Cannot tell (the same name
+with another age or sex; a name a letter or two off with the same age and sex; a lab ID's owner with another
+age or sex): the row is held for review, nothing written, and its reason says what to check. Never an
+overwrite of someone else."""
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -13,7 +21,7 @@ from ...rules.identity import name_key
 from ...rules.linelist.cells import CellError, cell_text
 from ...rules.linelist.headers import IGNORE
 from ...rules.linelist.places import Place, PlaceIndex
-from ...rules.linelist.records import lab_key, overwrites, plan_update, same_person
+from ...rules.linelist.records import UNRELATED, age_sex, differences, judge, lab_key, overwrites, plan_update
 from ...rules.linelist.rows import parse_row
 from ..records.patients import check_facility, check_fields
 
@@ -55,7 +63,8 @@ ERROR_COLUMNS = {
 # What a row is matched against, of each person on record.
 PATIENT_COLUMNS = ["id", "district_id", "name", "name_key", "phone", "lab_id", "status", "positive_date", "age", "sex",
                    "attendant_phone", "address", "village_id", "abha_number", "language", "symptom_onset_date",
-                   "comorbidities", "setting", "facility_id", "isolation_start_date", "phone_invalid"]
+                   "comorbidities", "setting", "facility_id", "isolation_start_date", "phone_invalid", "created_at",
+                   "household_id"]
 
 
 @dataclass
@@ -67,6 +76,7 @@ class Person:
     touched_at: int | None = None   # the first row of this file about them
     changed: bool = False
     original_place: tuple = (None, None)
+    kin: "Person | None" = None     # a new patient: whose household they join (same phone and place)
 
 
 @dataclass
@@ -79,6 +89,7 @@ class CheckedRow:
     errors: list
     action: RowAction | None = None
     person: Person | None = None
+    changes: dict | None = None     # an update: {field: (old, new)}, for the patient's timeline
 
 
 class RowChecker:
@@ -202,6 +213,7 @@ class RowChecker:
             values = dict(zip(PATIENT_COLUMNS, row, strict=True))
             values["comorbidities"] = [c for c in (values["comorbidities"] or "").split(",") if c]
             values["active"] = values["status"] == PatientStatus.ACTIVE
+            values["age_on"] = values["created_at"].date()  # (an import's own new patients: today)
             people.append(Person(values, id=values["id"], touched_at=touched.get(values["id"]),
                                   original_place=(values["setting"], values["facility_id"])))
         # Prefer people still followed up, then the import's own district, then the latest.
@@ -225,48 +237,88 @@ class RowChecker:
             if data is None:
                 entry.action = RowAction.REJECTED
                 continue
-            person, how = self._find(data, by_lab, by_phone)
-            if person is not None and person.values["district_id"] != data["district_id"]:
-                errors.append(self._error("lab_id" if how != "phone_name" else "phone", "other_district", {}, raw))
+            verdict, person = self._find(data, by_lab, by_phone)
+            how = verdict.how
+            if how in (None, "other"):
+                if person is not None and person.values["district_id"] != data["district_id"]:
+                    person = None  # (nothing said about people elsewhere)
+                new = self._new_person(data, row_number)
+                new.kin = self._kin(new, person, by_phone)
+                if person is not None:  # told apart from someone alike by age or sex
+                    errors.append(self._error("name", "another_person", {
+                        "name": person.values["name"], "recorded": age_sex(person.values), "given": age_sex(data)},
+                        raw))
+                index(new)
+                entry.action, entry.person = RowAction.ADDED, new
+                continue
+            lab_field = how in ("lab", "lab_conflict") or verdict.reason == "held_lab"
+            if person.values["district_id"] != data["district_id"]:
+                errors.append(self._error("lab_id" if lab_field else "phone", "other_district", {}, raw))
             elif how == "lab_conflict":
                 errors.append(self._error("lab_conflict", "lab_conflict", {"name": person.values["name"]}, raw))
-            elif person is None:
-                person = self._new_person(data, row_number)
-                index(person)
-                entry.action, entry.person = RowAction.ADDED, person
+            elif how == "held":
+                errors.append(self._held(verdict.reason, person, data, raw))
+                entry.action = RowAction.HELD
                 continue
             else:
-                action = self._update(person, data, how, row_number, raw, errors, by_phone)
+                action, changes = self._update(person, data, how, row_number, raw, errors, by_phone)
                 if action is not None:
                     if person not in by_phone.get(person.values["phone"], ()):  # its phone changed
                         by_phone.setdefault(person.values["phone"], []).append(person)
-                    entry.action, entry.person = action, person
+                    entry.action, entry.person, entry.changes = action, person, changes
                     continue
             entry.action = RowAction.REJECTED
 
     def _find(self, data, by_lab, by_phone):
+        """(verdict, person) for a row (rules.linelist.records.judge): the person its lab ID says, or the
+        same person on its phone ('same' names before short forms), or whose lab ID it has, or why it is
+        held; failing those, ('other' or None, the person alike it was told apart from, or None)."""
         conflict = None
         if data["lab_id"]:
             for person in by_lab.get(lab_key(data["lab_id"]), ()):
-                how = same_person(data, person.values)
-                if how == "lab":
-                    return person, how
-                conflict = conflict or person
-        for person in by_phone.get(data["phone"], ()):
-            if same_person(data, person.values) == "phone_name":
-                return person, "phone_name"
-        return (conflict, "lab_conflict") if conflict else (None, None)
+                verdict = judge(data, person.values, self.today)
+                if verdict.how in ("lab", "held"):
+                    return verdict, person
+                conflict = conflict or (verdict, person)
+        verdicts = [(judge(data, p.values, self.today), p) for p in by_phone.get(data["phone"], ())]
+        same = [(v, p) for v, p in verdicts if v.how == "phone_name"]
+        if same:
+            return min(same, key=lambda vp: vp[0].name != "same")
+        if conflict:
+            return conflict
+        return next(((v, p) for v, p in verdicts if v.how == "held"), None) or \
+            next(((v, p) for v, p in verdicts if v.reason == "told_apart"), (UNRELATED, None))
+
+    @staticmethod
+    def _kin(new, alike, by_phone):
+        """Whose household a new patient joins: a patient followed up on the same phone, in the same district,
+        setting and facility (the one it was told apart from first), or None."""
+        place = (new.values["district_id"], new.values["setting"], new.values["facility_id"])
+        for other in ([alike] if alike else []) + by_phone.get(new.values["phone"], []):
+            if other.values["active"] and place == (other.values["district_id"], other.values["setting"],
+                                                    other.values["facility_id"]):
+                return other
+        return None
+
+    def _held(self, reason, person, data, raw):
+        """Why a row is held for review, against the column to check."""
+        field_name = "name" if reason == "held_near_name" else \
+            (differences(data, person.values, self.today) or ["age"])[0]
+        return self._error(field_name, reason, {"name": person.values["name"], "recorded": age_sex(person.values),
+                                                "given": age_sex(data)}, raw)
 
     def _new_person(self, data, row_number):
         values = {k: data[k] for k in ("district_id", "name", "name_key", "phone", "lab_id", "positive_date", "age",
                                        "sex", "attendant_phone", "address", "village_id", "abha_number", "language",
                                        "symptom_onset_date", "comorbidities", "setting", "facility_id")}
-        values.update(status=PatientStatus.ACTIVE, active=True, phone_invalid=False,
+        values.update(status=PatientStatus.ACTIVE, active=True, phone_invalid=False, age_on=self.today,
+                      household_id=None,
                       isolation_start_date=data["positive_date"] if data["setting"] == Setting.HOME else None)
         return Person(values, new=True, touched_at=row_number)
 
     def _update(self, person, data, how, row_number, raw, errors, by_phone):
-        """Apply a row to a person on record (or added earlier in this file); None if the row is rejected."""
+        """Apply a row to a person on record (or added earlier in this file): (action, {field: (old, new)}),
+        action None if the row is rejected. A later row about a person of this file says which row it repeats."""
         incoming = dict(data, language=data["language_given"])
         changes = plan_update(person.values, incoming, phone_may_change=how == "lab")
         if person.touched_at is not None:
@@ -276,24 +328,26 @@ class RowChecker:
                 errors.append(self._error(field_name, "conflicts_with_row",
                                           {"row": person.touched_at, "value": self._shown(field_name, old)}, raw))
             if errors:
-                return None
+                return None, None
         if "phone" in changes and any(other is not person and other.values["active"]
                                       and other.values["name_key"] == person.values["name_key"]
                                       for other in by_phone.get(changes["phone"][1], ())):
             errors.append(self._error("phone", "phone_name_taken", {}, raw))
-            return None
+            return None, None
+        if "phone" in changes and person.values["phone_invalid"]:
+            changes["phone_invalid"] = (True, False)
+        if changes.get("setting", (None, None))[1] == Setting.HOME and not person.values["isolation_start_date"]:
+            changes["isolation_start_date"] = (None, self.today)
         for field_name, (_old, new) in changes.items():
             person.values[field_name] = new
-        if "phone" in changes:
-            person.values["phone_invalid"] = False
-        if changes.get("setting", (None, None))[1] == Setting.HOME and not person.values["isolation_start_date"]:
-            person.values["isolation_start_date"] = self.today
         if person.touched_at is None:
             person.touched_at = row_number
+        elif person.touched_at != row_number:
+            errors.append(self._error("name", "same_as_row", {"row": person.touched_at}, raw))
         if changes:
             person.changed = True
-            return RowAction.UPDATED
-        return RowAction.UNCHANGED
+            return RowAction.UPDATED, changes
+        return RowAction.UNCHANGED, None
 
     def _shown(self, field_name, value):
         if field_name == "facility_id":

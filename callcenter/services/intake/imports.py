@@ -1,5 +1,7 @@
 """Importing a daily line list: the file, its columns, every row checked, the valid rows written in one
-transaction with today's calls, the rest in a downloadable error report; every import recorded.
+transaction with today's calls, the rest in a downloadable error report; every import recorded. A row
+that might be someone else on record (a shared phone) is never written over them: it is another patient or
+held for review (checking.py says who is who).
 
 Rows go through in chunks of reading.CHUNK_ROWS: one query finds each chunk's people already on record and
 the chunk is written at once, so memory follows the chunk, not the file. The same person further down the
@@ -21,7 +23,7 @@ from ... import scope
 from ...clock import local_date, utcnow
 from ...extensions import db
 from ...models import District, ImportBatch, ImportRow, ImportStatus, RowAction
-from ...models.intake import WAITING_IMPORT_STATUSES
+from ...models.intake import UNWRITTEN_ROW_ACTIONS, WAITING_IMPORT_STATUSES
 from ..calls import call_lists
 from ..core import audit
 from ..core.errors import Conflict
@@ -30,7 +32,6 @@ from .checking import Places, RowChecker
 from .messages import NeedsMapping, Unreadable
 from .reading import blank_row, chunks, read_header, required, rows
 from .refusing import check_role, district_for, refuse
-from .sample_dates import SampleDates
 from .storage import EXTENSIONS, discard, megabytes
 from .writing import ChunkWriter
 
@@ -104,7 +105,6 @@ class Run:
         self.max_rows = current_app.config["IMPORT_MAX_ROWS"]
         district_ids = [district_id] if district_id else [d.id for d in scope.districts(user)]
         self.checker = RowChecker(inspection, district_id, Places(district_ids), self.today)
-        self.dates = SampleDates(self.checker.column_of["positive_date"], self.today)
         self.total = 0
         # One import at a time per district: the second waits for the first's commit, then sees its patients.
         db.session.execute(select(District.id).where(District.id.in_(district_ids)).with_for_update())
@@ -132,11 +132,8 @@ class Run:
             self.total += 1
             if self.total > self.max_rows:
                 raise Unreadable("too_many_rows", rows=f"{self.max_rows:,}")
-            entry = self.checker.row(row_number, cells)
-            self.dates.check(entry)
-            checked.append(entry)
+            checked.append(self.checker.row(row_number, cells))
         self.checker.resolve(checked, self.batch_id)
-        self.dates.note(checked)
         self.writer.write(checked)
 
     def _queue_today(self):
@@ -144,7 +141,7 @@ class Run:
         priority), narrowed to this batch's patients, the slots still ahead today (one call due at once).
         Patients who already have today's tasks get nothing twice."""
         imported = select(ImportRow.patient_id).where(ImportRow.batch_id == self.batch_id,
-                                                      ImportRow.action != RowAction.REJECTED)
+                                                      ImportRow.action.not_in(UNWRITTEN_ROW_ACTIONS))
         if is_postgres():
             # Statistics as of now (our own rows included): soon after the morning's list or another import,
             # stale ones say today has no tasks and the "not made yet" check is planned as a nested loop
@@ -159,12 +156,11 @@ class Run:
         done = self.writer.counts
         counts = {"rows_total": self.total, "rows_added": done[RowAction.ADDED],
                   "rows_updated": done[RowAction.UPDATED], "rows_unchanged": done[RowAction.UNCHANGED],
-                  "rows_rejected": done[RowAction.REJECTED]}
+                  "rows_rejected": done[RowAction.REJECTED], "rows_held": done[RowAction.HELD]}
+        finished = clock() if clock else self.now
         if not self.dry_run:
             if not self._still_ours():
                 return None
-            # (Read once the batch row is locked: no heartbeat can write a later claimed_at after this.)
-            finished = clock() if clock else self.now
             batch = self.batch
             for name, value in counts.items():
                 setattr(batch, name, value)
@@ -181,14 +177,12 @@ class Run:
         if self.queued:
             if not self._still_ours():
                 return None
-            finished = clock() if clock else self.now
             batch = db.session.get(ImportBatch, self.batch_id)
             for name, value in counts.items():
                 setattr(batch, name, value)
             batch.status, batch.finished_at, batch.rows_done, batch.message = (
                 ImportStatus.DRY_RUN, finished, self.total, "")
         else:
-            finished = clock() if clock else self.now
             batch = ImportBatch(district_id=self.district_id, user_id=self.user.id, filename=self.stored.filename,
                                 file_hash=self.stored.sha256, source=self.source, status=ImportStatus.DRY_RUN,
                                 started_at=self.now, finished_at=finished, mapping=self.inspection.map.as_dict(),

@@ -37,13 +37,21 @@ REASONS = {
     "conflicts_with_row": _l("Differs from %(value)s, which this person already has: row %(row)s of this file "
                              "is the same person. Correct one of the two rows."),
     "phone_name_taken": _l("Another patient being followed up has this phone number and name."),
-    "formula_no_value": _l("A formula without a saved value: the program that wrote the file never calculated it. "
-                           "Open the file in Excel and save it, then upload it again."),
-    "date_sample_too_old": _l("%(days)s days ago: more than %(limit)s days, too long ago for someone followed up "
-                              "now. Check the date, the year especially."),
-    "date_sample_past_isolation": _l("%(days)s days ago, longer than isolation lasts (%(limit)s days): check the "
-                                     "date. The row is imported as it is; the patient will be listed for a "
-                                     "discharge review."),
+    # Who is who on a shared phone (checking.py): rows held for review, and notes on rows written.
+    "held_same_name": _l("Held for review: the same phone and name as %(name)s (%(recorded)s), but this row says "
+                         "%(given)s. Is the age or sex wrong, or is this another person of the same name? Nothing "
+                         "was saved: correct the file (for another person, write their full name) or the patient's "
+                         "record, and import it again."),
+    "held_near_name": _l("Held for review: nearly the name of %(name)s (%(recorded)s), who has this phone, with the "
+                         "same age and sex. The same person misspelt, or someone else? Nothing was saved: if it is "
+                         "them, write the name as on record; if not, add this person with Register patient."),
+    "held_lab": _l("Held for review: this lab ID is %(name)s's (%(recorded)s), but this row says %(given)s. Nothing "
+                   "was saved: check the lab ID, age and sex, correct the file and import it again."),
+    "another_person": _l("Not %(name)s (%(recorded)s), who has this phone: this row says %(given)s, so this is "
+                         "another person, added as a new patient."),
+    "household_joined": _l("Added to the household of %(name)s, who has the same phone: the family is called "
+                           "together."),
+    "same_as_row": _l("The same person as row %(row)s of this file."),
 }
 # Why a whole file was refused.
 REFUSALS = {
@@ -51,8 +59,6 @@ REFUSALS = {
     "xls": _l("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx or as \"CSV UTF-8\"."),
     "empty": _l("The file is empty."),
     "too_big": _l("The file is larger than %(mb)s MB. Split it into smaller files."),
-    "too_big_unread": _l("The upload was larger than %(mb)s MB, so it was stopped before it was read (its name is "
-                         "not known). Split the line list into smaller files and upload them one by one."),
     "too_many_rows": _l("The file has more than %(rows)s rows. Split it into smaller files."),
     "too_many_columns": _l("The file has more than %(columns)s columns: it does not look like a line list."),
     "binary": _l("This is not a CSV (text) file."),

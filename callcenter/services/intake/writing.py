@@ -1,14 +1,31 @@
-"""Writing a checked chunk in the import's transaction: new patients (COPY on PostgreSQL), changed ones with
-their moves (a transfer; open calls follow to the new setting's queue), and one ImportRow per row. A dry run's
-writes are rolled back at the end: it spills its rows to a temporary file and writes them again then."""
+"""Writing a checked chunk in the import's transaction: new patients (COPY on PostgreSQL), each in the household
+of the patient followed up on their phone (checking.py says whose), changed ones with their moves (a transfer;
+open calls follow to the new setting's queue) and an audit record of each update's old and new values (the
+patient's timeline shows them), and one ImportRow per row. A dry run's writes are rolled back at the end: it
+spills its rows to a temporary file and writes them again then."""
 import json
 import tempfile
 from collections import Counter
+from datetime import date
 
 from sqlalchemy import JSON, bindparam, func, insert, select, update
 
 from ...extensions import db
-from ...models import OPEN_TASK_STATUSES, CallTask, ImportRow, Patient, PatientStatus, RowAction, Transfer
+from ...models import (
+    OPEN_TASK_STATUSES,
+    AuditLog,
+    CallTask,
+    Household,
+    ImportRow,
+    Patient,
+    PatientStatus,
+    RowAction,
+    Setting,
+    Transfer,
+)
+from ...models.intake import UNWRITTEN_ROW_ACTIONS
+from ..calls.households import MAX_MEMBERS, members
+from ..core import audit
 from ..core.tx import is_postgres
 from .reading import chunks
 
@@ -96,22 +113,66 @@ class ChunkWriter:
                 person.changed = False
         if transfers:
             bulk_insert(Transfer.__table__, transfers)
+        self._join_households([r for r in checked if r.action == RowAction.ADDED and r.person.kin is not None])
+        bulk_insert(AuditLog.__table__, [self._update_record(r) for r in checked if r.changes])
         import_rows = []
         for entry in checked:
             raw, action = entry.raw, entry.action
             self.counts[action] += 1
-            rejected = action == RowAction.REJECTED
-            # A rejected row keeps all its cells (for the error report); the others only the name (a dry
-            # run's page names the people it would add).
-            kept = raw if rejected else {self.name_column: raw.get(self.name_column, "")}
+            unwritten = action in UNWRITTEN_ROW_ACTIONS
+            # A rejected or held row keeps all its cells (for the error report); the others only the name (a
+            # dry run's page names the people it would add).
+            kept = raw if unwritten else {self.name_column: raw.get(self.name_column, "")}
             import_rows.append({"batch_id": self.batch_id, "row_number": entry.row_number, "action": str(action),
-                                "patient_id": None if rejected else entry.person.id, "raw": kept,
+                                "patient_id": None if unwritten else entry.person.id, "raw": kept,
                                 "errors": entry.errors})
         if import_rows:
             bulk_insert(ImportRow.__table__, import_rows)
             if self.spill is not None:
                 for row in import_rows:
                     self.spill.write(json.dumps({k: v for k, v in row.items() if k != "batch_id"}) + "\n")
+
+    def _update_record(self, entry):
+        """The audit record of one row's update: every changed field's old and new value."""
+        person = entry.person
+        return {"at": self.now, "user_id": self.user.id, "action": "patient.import_update", "entity": "patient",
+                "entity_id": person.id, "district_id": person.values["district_id"],
+                "details": {"batch_id": self.batch_id, "row": entry.row_number,
+                            "changes": {f: [_plain(old), _plain(new)] for f, (old, new) in entry.changes.items()}}}
+
+    def _join_households(self, added):
+        """Each new patient joins the household of their kin (checking.py), one made if the kin has none,
+        unless it is full; the row says so. Audited as households.group audits it."""
+        sizes = {}
+        for entry in added:
+            person, kin = entry.person, entry.person.kin
+            household_id = kin.values["household_id"]
+            if household_id is None:
+                phone = kin.values["phone"]
+                if kin.values["setting"] == Setting.HOSPITAL and kin.values["attendant_phone"]:
+                    phone = kin.values["attendant_phone"]  # (Patient.call_phone)
+                household = Household(district_id=kin.values["district_id"], phone=phone, created_at=self.now)
+                db.session.add(household)
+                db.session.flush()
+                household_id = household.id
+                audit.record(self.user, "household.create", "household", household_id, kin.values["district_id"],
+                             now=self.now, phone=phone)
+                self._join(kin, household_id)
+                sizes[household_id] = 1
+            elif household_id not in sizes:
+                sizes[household_id] = len(members(household_id, active_only=True))
+            if sizes[household_id] >= MAX_MEMBERS:
+                continue
+            self._join(person, household_id)
+            sizes[household_id] += 1
+            entry.errors.append({"column": self.name_column, "value": entry.raw.get(self.name_column, ""),
+                                 "reason": "household_joined", "params": {"name": kin.values["name"]}})
+
+    def _join(self, person, household_id):
+        person.values["household_id"] = household_id
+        db.session.execute(update(PATIENT).where(PATIENT.c.id == person.id).values(household_id=household_id))
+        audit.record(self.user, "household.join", "patient", person.id, person.values["district_id"], now=self.now,
+                     household_id=household_id)
 
     @staticmethod
     def _db_value(column, value):
@@ -142,3 +203,8 @@ class ChunkWriter:
                     row["patient_id"] = None
             bulk_insert(ImportRow.__table__, rows)
         self.spill.close()
+
+
+def _plain(value):
+    """A value as JSON holds it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value

@@ -3,7 +3,7 @@
 Every view of a patient record and every search is logged (DPDP: access logs).
 """
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
@@ -21,6 +21,7 @@ from ...models import (
     Consultation,
     DischargeReview,
     Escalation,
+    Facility,
     ImportBatch,
     ImportRow,
     Patient,
@@ -29,6 +30,7 @@ from ...models import (
     RowAction,
     TaskStatus,
     User,
+    Village,
 )
 from ...rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
 from ..core import audit
@@ -211,7 +213,9 @@ def timeline(patient):
     imports = db.session.execute(
         db.select(ImportRow, ImportBatch).join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
         .where(ImportRow.patient_id == patient.id, ImportRow.action.in_((RowAction.ADDED, RowAction.UPDATED)))).all()
-    events += [Event(batch.finished_at or batch.started_at, "imported", row, {"batch": batch, "by": who(batch.user_id)})
+    changes = import_changes(patient)
+    events += [Event(batch.finished_at or batch.started_at, "imported", row,
+                     {"batch": batch, "by": who(batch.user_id), "changes": changes.get((batch.id, row.row_number), [])})
                for row, batch in imports]
 
     attempts = db.session.scalars(
@@ -257,6 +261,48 @@ def timeline(patient):
     rank = {kind: n for n, kind in enumerate(EVENT_ORDER)}
     events.sort(key=lambda e: (e.at, rank[e.kind], getattr(e.obj, "id", 0) or 0), reverse=True)
     return events
+
+
+# The order an update's changed fields are listed in (services/intake/writing.py records them).
+CHANGED_FIELDS = ("age", "sex", "phone", "phone_invalid", "attendant_phone", "address", "village_id", "abha_number",
+                  "language", "lab_id", "symptom_onset_date", "comorbidities", "setting", "facility_id",
+                  "isolation_start_date")
+DATE_FIELDS = {"symptom_onset_date", "isolation_start_date"}
+
+
+def import_changes(patient):
+    """What each line-list import changed on this patient, from the audit log: {(batch id, row number):
+    [(field, old, new)]}, dates as dates and villages and facilities by name, for the timeline."""
+    found = db.session.scalars(db.select(AuditLog.details).where(
+        AuditLog.entity == "patient", AuditLog.entity_id == patient.id,
+        AuditLog.action == "patient.import_update")).all()
+    ids = {"village_id": set(), "facility_id": set()}
+    for details in found:
+        for field_name, pair in details.get("changes", {}).items():
+            if field_name in ids:
+                ids[field_name].update(v for v in pair if v is not None)
+    names = {"village_id": _names(Village, ids["village_id"]), "facility_id": _names(Facility, ids["facility_id"])}
+
+    def readable(field_name, value):
+        if value is not None and field_name in names:
+            return names[field_name].get(value, value)
+        if value and field_name in DATE_FIELDS:
+            return date.fromisoformat(value)
+        return value
+
+    rank = {f: n for n, f in enumerate(CHANGED_FIELDS)}
+    result = {}
+    for details in found:
+        pairs = sorted(details.get("changes", {}).items(), key=lambda item: rank.get(item[0], len(rank)))
+        result[(details.get("batch_id"), details.get("row"))] = [
+            (f, readable(f, old), readable(f, new)) for f, (old, new) in pairs]
+    return result
+
+
+def _names(model, ids):
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(model.id, model.name).where(model.id.in_(ids))).all())
 
 
 def _needs(needs, escalations_by_id):
