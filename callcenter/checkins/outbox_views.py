@@ -16,6 +16,7 @@ from ..input_checks import db_int
 from ..models import OutboxStatus, Role
 from ..services.outbox.reads import drain_forecast, latest
 from ..services.outbox.status import RESOLVABLE, apply_status, resolve
+from ..services.records import records
 from .blueprint import bp
 from .security import twilio_signed
 
@@ -36,6 +37,7 @@ def outbox_page():
     before = request.args.get("before", type=db_int)
     messages = latest(current_user, status=status, before=before, limit=PAGE + 1)
     older = messages[PAGE - 1].id if len(messages) > PAGE else None
+    records.log_list_view(current_user, [m.patient_id for m in messages[:PAGE]], "outbox")
     return render_template("checkins/outbox.html", messages=messages[:PAGE], status=status, older=older,
                            console=gateways.uses_console(), resolvable=RESOLVABLE, form=ResolveForm(),
                            forecast=drain_forecast())

@@ -31,6 +31,7 @@ from ..services.dashboard import overview as dashboard
 from ..services.dashboard import people as dashboard_people
 from ..services.dashboard import snapshots as dashboard_snapshots
 from ..services.dashboard import summary as dashboard_summary
+from ..services.records import records
 from . import charts
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
 
@@ -151,6 +152,8 @@ def list_view(kind):
     page = page_number()
     extra = _list_args()
     columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
+    at = dashboard_export.patient_column(columns)
+    records.log_list_view(current_user, [row[at] for row in rows], f"dashboard:{kind}")
     return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,
                            total=total, page=page, page_size=dashboard.LIST_PAGE_SIZE, extra=extra)
 

@@ -33,8 +33,9 @@ def _desk_or_403(desk):
 def referrals():
     desks = consultations.referral_desks(current_user)
     chosen = _desk_or_403(request.args.get("desk") or desks[0])
-    return render_template("desks/referrals.html", desks=desks, chosen=chosen,
-                           items=consultations.referral_queue(current_user, chosen))
+    items = consultations.referral_queue(current_user, chosen)
+    records.log_list_view(current_user, [item.patient.id for item in items], f"referrals:{chosen}")
+    return render_template("desks/referrals.html", desks=desks, chosen=chosen, items=items)
 
 
 @bp.route("/referrals/<desk>/patient/<int:patient_id>", methods=["GET", "POST"])

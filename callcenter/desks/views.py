@@ -47,6 +47,7 @@ def desk():
     items, more = escalations.console_queue(current_user, chosen, filters)
     blocks = [b for d in scope.districts(current_user) for b in d.blocks]
     watched = [e["id"] for e in _open_emergencies(chosen)]
+    records.log_list_view(current_user, [esc.patient_id for esc in items], "desk")
     return render_template("desks/desk.html", desks=desks, chosen=chosen, items=items, more=more,
                            filters=filters, blocks=blocks, settings=list(Setting), poll_seconds=POLL_SECONDS,
                            watched=watched,
@@ -66,6 +67,7 @@ def console():
     filters = escalations.ConsoleFilters.from_args(request.args)
     now = utcnow()
     items, more = escalations.console_queue(current_user, chosen, filters)
+    records.log_list_view(current_user, [esc.patient_id for esc in items], "desk")
     rows = render_template("desks/_console_rows.html", items=items, form=EscalationActionForm(), **_row_context(now))
     return jsonify({
         "at": iso(now), "desk": chosen, "more": more, "html": rows,
@@ -78,8 +80,10 @@ def console():
 def _open_emergencies(desk):
     """The desk's open (unacknowledged) emergencies, whatever the filters: what the alarm watches."""
     watched, _more = escalations.console_queue(current_user, desk, limit=WATCHED)
+    shown = [e for e in watched if e.severity == "emergency" and e.status == "open"]
+    records.log_list_view(current_user, [e.patient_id for e in shown], "desk")  # the alarm names them
     return [{"id": e.id, "text": f"{labels.ESCALATION_KINDS.get(e.kind, e.kind)} · {e.patient.name}"}
-            for e in watched if e.severity == "emergency" and e.status == "open"]
+            for e in shown]
 
 
 def _item(esc, now):
@@ -201,8 +205,9 @@ def reassign(esc_id):
 @bp.route("/reviews")
 @roles_required(*REVIEWERS)
 def reviews():
-    return render_template("desks/reviews.html", reviews=discharge.pending_reviews(current_user),
-                           form=ReviewDecisionForm())
+    reviews = discharge.pending_reviews(current_user)
+    records.log_list_view(current_user, [review.patient_id for review in reviews], "reviews")
+    return render_template("desks/reviews.html", reviews=reviews, form=ReviewDecisionForm())
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])

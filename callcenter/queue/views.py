@@ -24,6 +24,8 @@ CALLERS = (Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN)
 @roles_required(*CALLERS)
 def console():
     held = queue.current_claim(current_user)
+    if held is not None:  # "your call with …": the patient is named
+        records.log_list_view(current_user, [held.patient_id], "queue")
     return render_template("queue/console.html", counts=queue.queue_counts(current_user), held=held,
                            take_form=TakeForm(), settings=list(Setting))
 

@@ -52,11 +52,13 @@ def _render_record(patient, transfer_form=None, end_form=None, household_form=No
     transfer_form = transfer_form or TransferForm(formdata=None)
     facility_choices(transfer_form.to_facility_id, transfers.destinations(patient))
     household = households.of(patient)
+    members = households.members(household.id) if household else []
+    suggestions = households.suggestions(patient) if households.may_group(current_user) else []
+    records.log_list_view(current_user, [p.id for p in (*members, *suggestions)], "record")  # named there too
     return render_template(
         "records/record.html", patient=patient, events=records.timeline(patient),
         today_tasks=records.todays_calls(patient),
-        household=household, members=households.members(household.id) if household else [],
-        suggestions=households.suggestions(patient) if households.may_group(current_user) else [],
+        household=household, members=members, suggestions=suggestions,
         may_transfer=transfers.may_transfer(current_user, patient), may_end=transfers.may_end(current_user, patient),
         may_group=households.may_group(current_user) and patient.is_active,
         transfer_form=transfer_form, end_form=end_form or EndForm(formdata=None),

@@ -27,8 +27,10 @@ def desk_queue(query):
     user = api_user()
     desk = query.get("desk") or next(iter(escalations.desks_for(user)), None)
     status = query["status"]
-    return escalations.desk_queue(user, desk, include_closed=status == "all",
-                                  status=None if status in ("open", "all") else status)
+    found = escalations.desk_queue(user, desk, include_closed=status == "all",
+                                   status=None if status in ("open", "all") else status)
+    records.log_list_view(user, [esc.patient_id for esc in found], "api:escalations")
+    return found
 
 
 @blp.route("/<int:esc_id>", methods=["GET"])

@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from datetime import timezone
 from pathlib import Path
+from types import SimpleNamespace
 from xml.sax.saxutils import escape
 
 from flask import current_app
@@ -102,13 +103,44 @@ def record_export(user, kind, fmt, filters, **details):
                  filters=filters.args(), **details)
 
 
+def patient_column(columns):
+    """Where a list's rows carry the patient's id (the patients list: its own id)."""
+    return columns.index("patient_id") if "patient_id" in columns else columns.index("id")
+
+
+@transaction
+def record_exported(user, kind, fmt, patient_ids):
+    """Which patients an export contained (DPDP: who took whose data out), once its last row is written."""
+    audit.record(user, "export.patients", kind, None, user.district_id, fmt=fmt, patient_ids=sorted(patient_ids))
+
+
+def _recorded(rows, at, user, kind, fmt):
+    """The rows as they stream, their patients' ids collected and recorded when the stream ends (finished,
+    or the download broken off: what went out so far), in an app context of its own (the request is over)."""
+    app = current_app._get_current_object()  # (now: a generator's body runs only once the response is sent)
+    who = SimpleNamespace(id=user.id, district_id=user.district_id)
+
+    def stream():
+        ids = set()
+        try:
+            for row in rows:
+                ids.add(row[at])
+                yield row
+        finally:
+            if ids:
+                with app.app_context():
+                    record_exported(who, kind, fmt, ids)
+    return stream()
+
+
 def csv_chunks(kind, user, f, **kw):
     """The list as CSV text chunks (heading row first), read from the database in batches.
 
     The query, headings and labels are made now (while the user and the request are there); rows are
     read on a connection of our own as the response is sent, after the request's session has ended."""
     columns, stmt = list_query(kind, user, f, **kw)
-    return _csv(db.engine, headings(columns), converters(kind, columns, local_tz()), stmt)
+    rows = _recorded(_stream(db.engine, stmt), patient_column(columns), user, kind, "csv")
+    return _csv(headings(columns), converters(kind, columns, local_tz()), rows)
 
 
 def _stream(engine, stmt):
@@ -116,13 +148,13 @@ def _stream(engine, stmt):
         yield from conn.execution_options(stream_results=True, yield_per=YIELD_PER).execute(stmt)
 
 
-def _csv(engine, header, convert, stmt):
+def _csv(header, convert, rows):
     buf = io.StringIO()
     # The formula guard is the writer's (rules/spreadsheet.py); an XLSX inline string is never a formula.
     writer = spreadsheet.writer(buf)
     buf.write("\ufeff")  # Excel opens UTF-8 (Hindi names) correctly only with a BOM
     writer.writerow(header)
-    for i, row in enumerate(_stream(engine, stmt), 1):
+    for i, row in enumerate(rows, 1):
         writer.writerow([fn(v) for fn, v in zip(convert, row, strict=True)])
         if i % 500 == 0:
             yield buf.getvalue()
@@ -218,7 +250,7 @@ def xlsx_chunks(kind, user, f, **kw):
     """The list as an .xlsx, as byte chunks (a zip written as it streams; headings in bold, frozen)."""
     columns, stmt = list_query(kind, user, f, **kw)
     return xlsx_stream(kind[:31], headings(columns), converters(kind, columns, local_tz()),
-                       _stream(db.engine, stmt))
+                       _recorded(_stream(db.engine, stmt), patient_column(columns), user, kind, "xlsx"))
 
 
 def xlsx_stream(sheet, header, convert, rows):

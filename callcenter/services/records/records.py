@@ -36,6 +36,7 @@ from ...rules.identity import InvalidValue, name_key, normalize_abha, normalize_
 from ..core import audit
 from ..core.errors import Forbidden, Invalid
 from ..core.tx import transaction
+from . import shown
 
 
 @transaction
@@ -43,12 +44,10 @@ def log_view(user, patient, purpose):
     audit.record(user, "patient.view", "patient", patient.id, patient.district_id, purpose=purpose)
 
 
-@transaction
 def log_list_view(user, patient_ids, purpose):
-    """One audit row for a page that lists patients (an inbox, a list): who saw which patients, and why."""
-    ids = sorted({pid for pid in patient_ids if pid is not None})
-    if ids:
-        audit.record(user, "patient.list_view", "patient", None, user.district_id, purpose=purpose, patient_ids=ids)
+    """A page that lists patients (an inbox, a list): who saw which patients, and why; one audit row per
+    request names every patient it showed (shown.py)."""
+    shown.note(user, patient_ids, purpose)
 
 
 @transaction

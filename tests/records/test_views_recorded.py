@@ -1,0 +1,39 @@
+"""One audit row per request names every patient it showed; an export records the patients it contained."""
+from callcenter.extensions import db
+from callcenter.models import AuditLog
+from callcenter.services.desks import escalations
+
+from ..factories import make_patient, make_task, make_user
+
+
+def _rows(since=0):
+    return db.session.scalars(db.select(AuditLog).where(AuditLog.id > since).order_by(AuditLog.id)).all()
+
+
+def test_a_console_poll_writes_one_row_naming_its_patients(client, login, district):
+    patients = [make_patient(district) for _ in range(3)]
+    for p in patients:
+        escalations.raise_escalation(p, "ambulance", "control_room", "emergency", "call")
+    db.session.commit()
+    login(make_user("control_room", district))
+    since = max([r.id for r in _rows()] or [0])
+    assert client.get("/desk/console.json?desk=control_room").status_code == 200
+    written = _rows(since)
+    assert [(r.action, r.details["purpose"], r.details["patient_ids"]) for r in written] == [
+        ("patient.list_view", "desk", sorted(p.id for p in patients))]
+
+
+def test_an_export_records_the_patients_it_contained(client, login, district):
+    shown = [make_patient(district, name=f"Rogi {n}") for n in range(3)]
+    for p in shown:
+        make_task(p)
+    login(make_user("nodal_officer", district))
+    for fmt in ("csv", "xlsx"):
+        since = max([r.id for r in _rows()] or [0])
+        response = client.get(f"/dashboard/export/patients.{fmt}")
+        assert response.status_code == 200
+        response.get_data()  # streamed: the ids are recorded as the last row goes out
+        exported = [r for r in _rows(since) if r.action == "export.patients"]
+        assert [(r.entity, r.details["fmt"], r.details["patient_ids"]) for r in exported] == [
+            ("patients", fmt, sorted(p.id for p in shown))]
+        assert any(r.action == "export" for r in _rows(since))  # the filters, before the first byte
