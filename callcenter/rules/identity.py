@@ -61,6 +61,21 @@ def format_phone(e164):
         return e164
 
 
+MASK = "\u2022"  # •
+
+
+def mask_phone(e164):
+    """'+919826012345' → '+91 98••• ••345': enough to tell numbers apart on a list, not to call (DPDP: least
+    exposure). Any other spelling keeps only its last three digits."""
+    if not e164:
+        return ""
+    digits = re.sub(r"\D", "", e164)
+    if e164.startswith("+91") and len(digits) == 12:
+        national = digits[2:]
+        return f"+91 {national[:2]}{MASK * 3} {MASK * 2}{national[7:]}"
+    return MASK * max(len(digits) - 3, 3) + digits[-3:]
+
+
 ABHA_RE = re.compile(r"^\d{2}-?\d{4}-?\d{4}-?\d{4}$")
 
 

@@ -9,3 +9,32 @@
     el.addEventListener("click", function () { window.print(); });
   });
 })();
+
+// "show number" (templates/_phone.html): ask for the number and put it in place of the masked one. Listened for
+// on the document, so rows a page redraws (the desk console) keep the button working; any failure falls back
+// to the plain form post, whose answer is a page of its own.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.reveal-phone") || !window.fetch) return;
+    event.preventDefault();
+    fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                        headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
+      })
+      .then(function (data) {
+        var link = document.createElement("a");
+        link.href = "tel:" + data.tel;
+        link.textContent = data.phone;
+        link.className = "text-nowrap";
+        var masked = form.previousElementSibling;
+        if (masked && masked.classList.contains("phone-masked")) masked.replaceWith(link);
+        else form.before(link);
+        form.remove();
+      })
+      .catch(function () { form.submit(); });
+  });
+})();

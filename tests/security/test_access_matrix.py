@@ -112,6 +112,7 @@ FORMS = {
     "desks.desk_emergency": lambda d: {"kind": "ambulance", "note": "breathless"},
     "desks.desk_transfer": lambda d: {"to_setting": "ccc", "to_facility_id": d.ccc_id, "reason": "moved"},
     "records.end": lambda d: {"status": "recovered", "reason": "well"},
+    "records.reveal_phone": lambda d: {"field": "phone", "page": "record"},
     "records.group": lambda d: {"other_id": d.patient2_id},
     "records.transfer": lambda d: {"to_setting": "ccc", "to_facility_id": d.ccc_id, "reason": "moved"},
     "records.add_contact": lambda d: {"name": "Naya Sarpanch", "role": "sarpanch", "phone": "9826055555"},
