@@ -44,7 +44,9 @@ class Config:
     SECRET_KEY_FILE = Path(os.environ.get("SECRET_KEY_FILE", INSTANCE_DIR / "secret_key"))
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sampark.db'}"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's message (the error log) and SQL echo never carry its values: phone
+    # numbers, names and search terms stay out of every log (DPDP).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     # PostgreSQL connections per process (each gunicorn worker and each scheduler has its own pool): at most
     # DB_POOL_SIZE + DB_MAX_OVERFLOW at once, waiting DB_POOL_TIMEOUT s for a free one; a new connection gives up
     # after DB_CONNECT_TIMEOUT s (a database that does not answer must not hold a worker's threads for minutes).

@@ -51,6 +51,7 @@ OPERATIONS = {
     "DELETE /api/v1/auth/token": [VOLUNTEER],
     "POST /api/v1/patients": [NODAL],
     "GET /api/v1/patients": [VOLUNTEER, CONTROL_ROOM, NODAL],
+    "POST /api/v1/patients/search": [VOLUNTEER, CONTROL_ROOM, NODAL],
     "GET /api/v1/patients/{patient_id}": [VOLUNTEER, CONTROL_ROOM, NODAL],
     "POST /api/v1/tasks/claim": [VOLUNTEER, NODAL],
     "POST /api/v1/tasks/{task_id}/attempts": [VOLUNTEER, NODAL],

@@ -130,27 +130,39 @@ def test_search_by_phone_and_name_within_the_district(api, district):
     make_patient(district, name="Sita Devi")
     make_patient(make_district(), name="Ramesh Elsewhere", phone_number="+919826000001")
 
-    by_phone = api("GET", "/api/v1/patients?phone=098260%2000001", user=officer)
+    by_phone = api("POST", "/api/v1/patients/search", json={"phone": "098260 00001"}, user=officer)
     assert by_phone.status_code == 200
     assert [p["id"] for p in by_phone.get_json()] == [ramesh.id]
 
-    by_name = api("GET", "/api/v1/patients?q=RAMESH&page_size=1", user=officer)
+    by_name = api("POST", "/api/v1/patients/search", json={"q": "RAMESH", "page_size": 1}, user=officer)
     assert [p["name"] for p in by_name.get_json()] == ["Ramesh Kumar"]  # newest first
     assert json.loads(by_name.headers["X-Pagination"])["total"] == 2
-    page2 = api("GET", "/api/v1/patients?q=ramesh&page_size=1&page=2", user=officer)
+    page2 = api("POST", "/api/v1/patients/search", json={"q": "ramesh", "page_size": 1, "page": 2},
+                user=officer)
     assert [p["name"] for p in page2.get_json()] == ["Ramesh Verma"]
 
-    assert api("GET", "/api/v1/patients?q=100%25", user=officer).get_json() == []  # LIKE wildcards are literal
+    assert api("POST", "/api/v1/patients/search", json={"q": "100%"},
+               user=officer).get_json() == []  # LIKE wildcards are literal
     search = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "patient.search")
                                 .order_by(AuditLog.id)).first()
     assert search.details == {"patient_ids": [ramesh.id]}
 
 
+def test_a_search_in_the_address_is_refused(api, district):
+    """A number in a URL ends up in access logs: search is a POST; GET only lists, a page at a time."""
+    officer = make_user("nodal_officer", district)
+    make_patient(district, phone_number="+919826000001")
+    response = api("GET", "/api/v1/patients?phone=9826000001", user=officer)
+    assert response.status_code == 422 and set(response.get_json()["errors"]) == {"phone"}
+    listed = api("GET", "/api/v1/patients?page_size=5", user=officer)
+    assert listed.status_code == 200 and len(listed.get_json()) == 1
+
+
 def test_search_with_a_bad_phone_is_422(api, district):
-    response = api("GET", "/api/v1/patients?phone=abc", user=make_user("control_room", district))
+    response = api("POST", "/api/v1/patients/search", json={"phone": "abc"}, user=make_user("control_room", district))
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"phone": "Not a valid Indian mobile number."}
-    too_big = api("GET", "/api/v1/patients?page_size=1000", user=make_user("control_room", district))
+    too_big = api("POST", "/api/v1/patients/search", json={"page_size": 1000}, user=make_user("control_room", district))
     assert too_big.status_code == 422 and "page_size" in too_big.get_json()["errors"]
 
 

@@ -92,11 +92,15 @@ class PatientSummarySchema(Schema):
     symptom_onset_date = fields.Date(allow_none=True)
 
 
-class PatientQuerySchema(Schema):
-    phone = mobile(metadata={"description": "Exact mobile number, any common spelling"})
-    q = fields.String(metadata={"description": "Part of the name, or an exact lab ID"})
+class PatientPageSchema(Schema):
     page = fields.Integer(load_default=1, validate=in_range(1, DB_INT_MAX))
     page_size = fields.Integer(load_default=10, validate=in_range(1, 100))
+
+
+class PatientQuerySchema(PatientPageSchema):
+    """A search: in a POST's body, never in the address (an access log would keep the number)."""
+    phone = mobile(metadata={"description": "Exact mobile number, any common spelling"})
+    q = fields.String(metadata={"description": "Part of the name, or an exact lab ID"})
 
 
 PAGINATION_HEADER = {
