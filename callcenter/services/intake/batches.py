@@ -4,6 +4,7 @@ again)."""
 import io
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -17,6 +18,7 @@ from ...rules.linelist.headers import ERRORS_COLUMN
 from ..core import audit
 from ..core.errors import NotFound
 from ..core.tx import transaction
+from . import heartbeat
 from .messages import message, reason_text
 from .reading import CHUNK_ROWS
 from .refusing import check_role
@@ -118,7 +120,7 @@ def errors_text(errors):
     return "; ".join(f"{e['column'] or '—'}: {reason_text(e)}" for e in errors)
 
 
-def summary(batch):
+def summary(batch, now=None):
     """One sentence on what an import did (or, for a dry run, would do)."""
     params = {"total": batch.rows_total, "added": batch.rows_added, "updated": batch.rows_updated,
               "unchanged": batch.rows_unchanged, "rejected": batch.rows_rejected, "held": batch.rows_held}
@@ -127,6 +129,8 @@ def summary(batch):
     if batch.status == ImportStatus.QUEUED:
         return message(_l("Waiting to be imported: it starts within a minute."))
     if batch.status == ImportStatus.RUNNING:
+        if heartbeat.stopped(batch, now):
+            return stopped_text(batch, now)
         if batch.rows_expected:
             return message(_l("Importing: %(done)s of about %(expected)s rows read."),
                            {"done": batch.rows_done, "expected": batch.rows_expected})
@@ -152,8 +156,25 @@ def progress(batch, now=None):
         percent = min(99, int(100 * batch.rows_done / batch.rows_expected))
     # A queued import nobody picked up for a few minutes: the scheduler process is probably not running.
     stalled = batch.status == ImportStatus.QUEUED and waiting_since(batch, now) > STALLED_MINUTES
+    stopped = heartbeat.stopped(batch, now)
     return {"id": batch.id, "status": str(batch.status), "waiting": waiting, "rows_done": batch.rows_done,
-            "rows_expected": batch.rows_expected, "percent": percent, "stalled": stalled, "summary": summary(batch)}
+            "rows_expected": batch.rows_expected, "percent": percent, "stalled": stalled, "stopped": stopped,
+            "can_restart": stopped and batch.attempts < current_app.config["IMPORT_MAX_ATTEMPTS"],
+            "summary": summary(batch, now)}
+
+
+def stopped_text(batch, now=None):
+    """What a run whose worker is gone says (heartbeat.stopped): a real import is one transaction."""
+    seen = heartbeat.last_seen(batch)
+    minutes = max(1, int(((now or utcnow()) - seen).total_seconds() // 60)) if seen else 1
+    return message(_l("The import stopped: the worker importing it is no longer running (no sign of it for "
+                      "%(minutes)s min). Nothing from this file was saved: an import saves its rows all at once, "
+                      "when it ends."), {"minutes": minutes})
+
+
+def stopped_ids(found, now=None):
+    """Of a page of imports, the running ones whose worker is gone."""
+    return {b.id for b in found if heartbeat.stopped(b, now)}
 
 
 def waiting_since(batch, now=None):

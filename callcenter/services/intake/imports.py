@@ -32,6 +32,7 @@ from .checking import Places, RowChecker
 from .messages import NeedsMapping, Unreadable
 from .reading import blank_row, chunks, read_header, required, rows
 from .refusing import check_role, district_for, refuse
+from .sample_dates import SampleDates
 from .storage import EXTENSIONS, discard, megabytes
 from .writing import ChunkWriter
 
@@ -105,6 +106,7 @@ class Run:
         self.max_rows = current_app.config["IMPORT_MAX_ROWS"]
         district_ids = [district_id] if district_id else [d.id for d in scope.districts(user)]
         self.checker = RowChecker(inspection, district_id, Places(district_ids), self.today)
+        self.dates = SampleDates(self.checker.column_of["positive_date"], self.today)
         self.total = 0
         # One import at a time per district: the second waits for the first's commit, then sees its patients.
         db.session.execute(select(District.id).where(District.id.in_(district_ids)).with_for_update())
@@ -132,8 +134,11 @@ class Run:
             self.total += 1
             if self.total > self.max_rows:
                 raise Unreadable("too_many_rows", rows=f"{self.max_rows:,}")
-            checked.append(self.checker.row(row_number, cells))
+            entry = self.checker.row(row_number, cells)
+            self.dates.check(entry)
+            checked.append(entry)
         self.checker.resolve(checked, self.batch_id)
+        self.dates.note(checked)
         self.writer.write(checked)
 
     def _queue_today(self):
@@ -157,10 +162,11 @@ class Run:
         counts = {"rows_total": self.total, "rows_added": done[RowAction.ADDED],
                   "rows_updated": done[RowAction.UPDATED], "rows_unchanged": done[RowAction.UNCHANGED],
                   "rows_rejected": done[RowAction.REJECTED], "rows_held": done[RowAction.HELD]}
-        finished = clock() if clock else self.now
         if not self.dry_run:
             if not self._still_ours():
                 return None
+            # (Read once the batch row is locked: no heartbeat can write a later claimed_at after this.)
+            finished = clock() if clock else self.now
             batch = self.batch
             for name, value in counts.items():
                 setattr(batch, name, value)
@@ -177,12 +183,14 @@ class Run:
         if self.queued:
             if not self._still_ours():
                 return None
+            finished = clock() if clock else self.now
             batch = db.session.get(ImportBatch, self.batch_id)
             for name, value in counts.items():
                 setattr(batch, name, value)
             batch.status, batch.finished_at, batch.rows_done, batch.message = (
                 ImportStatus.DRY_RUN, finished, self.total, "")
         else:
+            finished = clock() if clock else self.now
             batch = ImportBatch(district_id=self.district_id, user_id=self.user.id, filename=self.stored.filename,
                                 file_hash=self.stored.sha256, source=self.source, status=ImportStatus.DRY_RUN,
                                 started_at=self.now, finished_at=finished, mapping=self.inspection.map.as_dict(),

@@ -52,6 +52,13 @@ REASONS = {
     "household_joined": _l("Added to the household of %(name)s, who has the same phone: the family is called "
                            "together."),
     "same_as_row": _l("The same person as row %(row)s of this file."),
+    "formula_no_value": _l("A formula without a saved value: the program that wrote the file never calculated it. "
+                           "Open the file in Excel and save it, then upload it again."),
+    "date_sample_too_old": _l("%(days)s days ago: more than %(limit)s days, too long ago for someone followed up "
+                              "now. Check the date, the year especially."),
+    "date_sample_past_isolation": _l("%(days)s days ago, longer than isolation lasts (%(limit)s days): check the "
+                                     "date. The row is imported as it is; the patient will be listed for a "
+                                     "discharge review."),
 }
 # Why a whole file was refused.
 REFUSALS = {
@@ -59,6 +66,8 @@ REFUSALS = {
     "xls": _l("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx or as \"CSV UTF-8\"."),
     "empty": _l("The file is empty."),
     "too_big": _l("The file is larger than %(mb)s MB. Split it into smaller files."),
+    "too_big_unread": _l("The upload was larger than %(mb)s MB, so it was stopped before it was read (its name is "
+                         "not known). Split the line list into smaller files and upload them one by one."),
     "too_many_rows": _l("The file has more than %(rows)s rows. Split it into smaller files."),
     "too_many_columns": _l("The file has more than %(columns)s columns: it does not look like a line list."),
     "binary": _l("This is not a CSV (text) file."),
