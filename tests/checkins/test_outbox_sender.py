@@ -8,6 +8,7 @@ from callcenter.extensions import db
 from callcenter.gateway import OutcomeUnknown, PermanentError, RetryableError
 from callcenter.gateway.twilio_backend import TwilioGateway
 from callcenter.models import Escalation, Patient
+from callcenter.services.checkins import links as checkin_links
 from callcenter.services.outbox import messages as outbox_messages
 from callcenter.services.outbox import sender as outbox_sender
 from callcenter.services.outbox.enqueue import enqueue_daily_checkins, enqueue_sms
@@ -60,22 +61,37 @@ def test_a_pass_sends_each_message_once(district):
     assert len(gateway.handed) == 2
 
 
-def test_a_link_token_is_masked_once_the_provider_has_it(district):
-    make_patient(district)
+def test_a_link_token_is_made_only_when_sent_and_forgotten_then(district):
+    patient = make_patient(district)
     enqueue_daily_checkins(DAY, now=NOW)
-    token = messages()[0].params["token"]
-    send(FakeGateway())
+    token = checkin_links.seeded_token(messages()[0].params["seed"])
+    gateway = FakeGateway()
+    send(gateway)
+    assert token in gateway.handed[0].content  # the provider gets the working link …
     m = messages()[0]
-    assert token not in m.body and m.params == {"token": "…"}  # only its hash stays in the database
+    assert token not in m.body and m.params == {}  # … our copy keeps the placeholder, the seed is gone
+    assert checkin_links.find(token).patient_id == patient.id  # only its hash stays in the database
 
 
-def test_the_console_keeps_the_text_for_its_outbox_page(district):
+def test_the_console_shows_the_text_with_the_token_masked(district):
     make_patient(district)
     enqueue_daily_checkins(DAY, now=NOW)
-    token = messages()[0].params["token"]
+    token = checkin_links.seeded_token(messages()[0].params["seed"])
     send_pending(clock=FakeClock(), now_fn=at())  # the configured (console) backend
     m = messages()[0]
-    assert (m.status, m.provider) == ("sent", "console") and token in m.body
+    assert (m.status, m.provider) == ("sent", "console") and token not in m.body and "/c/…" in m.body
+
+
+def test_a_token_queued_before_seeds_is_sent_as_it_was_and_then_masked(district):
+    patient = make_patient(district)
+    token, _url = checkin_links.issue(patient, now=NOW)
+    enqueue_sms("legacy", patient.phone, "checkin_link", "en", now=NOW, patient_id=patient.id, token=token)
+    db.session.commit()
+    gateway = FakeGateway()
+    send(gateway)
+    assert token in gateway.handed[0].content
+    m = messages()[0]
+    assert token not in m.body and m.params == {"token": "…"}
 
 
 def test_crash_after_the_provider_took_it_never_sends_again(district, monkeypatch):

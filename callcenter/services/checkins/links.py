@@ -3,9 +3,13 @@ gone at once when the patient's follow-up ends (recovered, died, moved out): suc
 
 Only the token's SHA-256 is stored, so a database leak does not leak working links.
 """
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
+
+from flask import current_app
 
 from ... import public_urls
 from ...clock import local_date, start_of_local_day, utcnow
@@ -13,11 +17,21 @@ from ...extensions import db
 from ...models import CheckinLink, PatientStatus
 
 TOKEN_BYTES = 12   # 96 bits: unguessable, and a 16-character link fits a 160-character SMS
+PLACEHOLDER = "…"  # the token's place in an outbox message's stored text
 
 
 def token_hash(token):
     """The stored form of a link token (its SHA-256, hex); services.outbox makes links in bulk with it."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def seeded_token(seed):
+    """The token of a queued check-in SMS, made from the message's seed and the app's secret key (HMAC-SHA256):
+    the outbox keeps only the seed and a placeholder in the text, so it never holds a working link; the sender
+    makes the token again when it sends (services/outbox/messages.py, outgoing_text)."""
+    key = current_app.config["SECRET_KEY"]
+    mac = hmac.new(key.encode() if isinstance(key, str) else key, f"checkin-link:{seed}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:TOKEN_BYTES]).decode()
 
 
 def issue(patient, now=None):

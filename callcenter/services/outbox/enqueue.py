@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import CheckinChannel, CheckinLink, MessageKind, OutboundMessage, OutboxStatus, Patient
 from ..checkins import schedule as checkin_schedule
 from ..checkins import sms_templates
-from ..checkins.links import TOKEN_BYTES, token_hash
+from ..checkins.links import PLACEHOLDER, TOKEN_BYTES, seeded_token, token_hash
 from ..core import audit
 from ..core.tx import insert_ignoring_conflicts
 
@@ -114,15 +114,15 @@ def _enqueue_sms_links(day, now, send_at, batch_size):
         after = rows[-1].id
         links, messages = [], []
         for patient_id, phone, language in rows:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
+            seed = secrets.token_urlsafe(TOKEN_BYTES)  # the token itself is made again only when it is sent
             language = sms_templates.language_of(language)
-            links.append({"token_hash": token_hash(token), "patient_id": patient_id, "created_at": now,
+            links.append({"token_hash": token_hash(seeded_token(seed)), "patient_id": patient_id, "created_at": now,
                           "expires_at": expires})
             messages.append({
                 "idempotency_key": checkin_schedule.idempotency_key(patient_id, day), "patient_id": patient_id,
                 "kind": MessageKind.SMS.value, "to_phone": phone, "template": "checkin_link",
-                "params": {"token": token}, "language": language,
-                "body": render[language](token=token),
+                "params": {"seed": seed}, "language": language,
+                "body": render[language](token=PLACEHOLDER),
                 "status": OutboxStatus.QUEUED.value, "tries": 0, "next_attempt_at": send_at, "last_error": "",
                 "created_at": now})
         # Core executemany (the driver's batched path): several times faster than ORM bulk inserts. A run

@@ -6,10 +6,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from ... import gateway as gateways
 from ... import public_urls
 from ...extensions import db
 from ...models import OutboundMessage, OutboxStatus
+from ..checkins import links as checkin_links
+from ..checkins import sms_templates
 from ..core.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -67,21 +68,25 @@ def take_result(msg, result, provider, now):
     return True
 
 
+def outgoing_text(msg):
+    """The text the provider gets: as stored, or, for a check-in link, with its token made now from the
+    message's seed (the stored text has a placeholder: the outbox never holds a working link)."""
+    seed = (msg.params or {}).get("seed")
+    if not seed:
+        return msg.body
+    return sms_templates.render(msg.template, msg.language, token=checkin_links.seeded_token(seed))
+
+
 def _forget_link_token(msg, provider):
-    """Only a link token's hash is kept (checkin_links): once the provider has the text, mask the token in
-    our copy. The console backend keeps it, so its outbox page can open the link."""
-    token = (msg.params or {}).get("token")
-    if not token or _keeps_text(provider):
-        return
-    msg.body = msg.body.replace(token, "…")
-    msg.params = {**msg.params, "token": "…"}
-
-
-def _keeps_text(provider):
-    try:
-        return gateways.backend_class(provider).keeps_text
-    except Exception:  # a provider since removed from the configuration
-        return False
+    """Only a link token's hash is kept (checkin_links): once the provider has the text, the seed goes too (and
+    a token queued before seeds, migration 0018, is masked), whatever the provider, the console included."""
+    params = msg.params or {}
+    if "seed" in params:
+        msg.params = {k: v for k, v in params.items() if k != "seed"}
+    token = params.get("token")
+    if token and token != checkin_links.PLACEHOLDER:
+        msg.body = msg.body.replace(token, checkin_links.PLACEHOLDER)
+        msg.params = {**msg.params, "token": checkin_links.PLACEHOLDER}
 
 
 def advance(msg, status, now, error=""):

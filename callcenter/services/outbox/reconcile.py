@@ -47,7 +47,7 @@ def _reconcile_one(message_id, gateway, now):
         return "settled"
     kind, to = msg.kind, msg.to_phone
     since = (msg.claimed_at or msg.created_at) - CLOCK_SKEW
-    content = call_url(msg) if kind == MessageKind.CALL else msg.body
+    content = call_url(msg) if kind == MessageKind.CALL else messages.outgoing_text(msg)  # as it was sent
     db.session.commit()  # nothing held while the provider is asked
     try:
         found = gateway.find(kind, to, since, content)

@@ -168,7 +168,8 @@ def send_one(message_id, gateway, now):
     if _cancel_if_unreachable(message_id, now):
         return "cancelled"
     msg = db.session.get(OutboundMessage, message_id)
-    kind, to, content = msg.kind, msg.to_phone, call_url(msg) if msg.kind == MessageKind.CALL else msg.body
+    kind, to = msg.kind, msg.to_phone
+    content = call_url(msg) if kind == MessageKind.CALL else messages.outgoing_text(msg)
     db.session.commit()  # no transaction (nor row lock) held while the provider is called
     callback = status_callback_url(message_id)
     try:
