@@ -42,6 +42,7 @@ class Record:
     unanswered: list = field(default_factory=list)   # (username, task_id, submission_key): no success after tries
     errors: Counter = field(default_factory=Counter)  # (step, what) -> count
     empty: int = 0                                   # takes that found no call due
+    latency: dict = field(default_factory=dict)      # step -> [seconds] of every answered request
     timeline: list = field(default_factory=list)     # (time, step, ok) for errors over time
 
 
@@ -65,9 +66,11 @@ class Volunteer:
     async def _request(self, step, method, path, data=None):
         """One request, redirects not followed. Returns (status, location, text); a 5xx, a refused connection
         or a timeout raises Failed."""
+        started = time.monotonic()
         try:
             async with self.session.request(method, self._url(path), data=data, allow_redirects=False) as response:
                 text = await response.text()
+                self.record.latency.setdefault(step, []).append(time.monotonic() - started)
                 if response.status >= 500:
                     raise Failed(step, f"HTTP {response.status}")
                 return response.status, response.headers.get("Location", ""), text
