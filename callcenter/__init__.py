@@ -109,8 +109,10 @@ def register_input_checks(app):
 
 
 def register_security_headers(app):
+    from .access_log import register as register_access_log
     from .security_headers import register
     register(app)
+    register_access_log(app)  # request lines logged without tokens or query strings
 
 
 def register_access_policy(app):
