@@ -38,6 +38,17 @@ def database_goes_down_after_the_next_commit(app):
         if state["down"] and admin is None:
             raise OperationalError(statement, parameters, Exception("disk I/O error"))
 
+    def back_up():
+        """The database answers again; the connections it ended are dropped without a word to it."""
+        if admin is not None and state["down"]:
+            with admin.connect() as c:
+                c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
+        state["down"] = False
+        db.session().invalidate()
+        db.session.remove()
+        db.engine.dispose()
+
+    state["back_up"] = back_up
     event.listen(Session, "after_commit", down)
     event.listen(db.engine, "before_cursor_execute", refuse)
     try:
@@ -45,13 +56,9 @@ def database_goes_down_after_the_next_commit(app):
     finally:
         event.remove(Session, "after_commit", down)
         event.remove(db.engine, "before_cursor_execute", refuse)
-        state["down"] = False
+        back_up()
         if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
             admin.dispose()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_a_call_saved_just_before_the_database_went_down_is_answered_saved(
@@ -70,9 +77,7 @@ def test_a_call_saved_just_before_the_database_went_down_is_answered_saved(
         flashes = [message for _category, message in session.get("_flashes", [])]
     assert flashes and "Call saved." in flashes[0] and "Control room" in flashes[0]
 
-    database_goes_down_after_the_next_commit["down"] = False
-    db.session.remove()
-    db.engine.dispose()
+    database_goes_down_after_the_next_commit["back_up"]()
     assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(Escalation)) == 1
 
