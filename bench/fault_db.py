@@ -5,15 +5,29 @@ import threading
 import time
 from datetime import timedelta
 
-from callcenter.clock import utcnow
+from flask_babel import force_locale
 
-from . import checks, generate, instances, load, proctree, volunteers
+from callcenter.clock import utcnow
+from callcenter.errors import SAVED_THEN_FAILED
+
+from . import checks, databases, generate, instances, load, proctree, volunteers
 from .cluster import Cluster
 
 VOLUNTEERS = 50
 DURATION = 45
 RESTART_AT = 15
 DOWN_SECONDS = 5
+
+
+def saved_texts(url):
+    """The app's answer when an entry was saved and a later step failed (callcenter/errors.py), in each language."""
+    app = databases.make_app(url)
+    texts = []
+    with app.test_request_context():
+        for language in app.config["LANGUAGES"]:
+            with force_locale(language):
+                texts.append(str(SAVED_THEN_FAILED))
+    return texts
 
 
 def run(pg: Cluster, active=None):
@@ -39,7 +53,8 @@ def run(pg: Cluster, active=None):
 
     since = utcnow() - timedelta(seconds=1)
     try:
-        record, seconds = volunteers.run(usernames, [instance.url], think=0.5, duration=DURATION, on_start=on_start)
+        record, seconds = volunteers.run(usernames, [instance.url], think=0.5, duration=DURATION, on_start=on_start,
+                                         saved_texts=saved_texts(url))
         timer.join()
     finally:
         if timer is not None:
@@ -55,8 +70,10 @@ def run(pg: Cluster, active=None):
     print(f"  attempts lost (acknowledged, not in the database): {figures['attempts lost']}")
     print(f"  saved but never acknowledged (the volunteer gave up): {figures['saved, answer lost']}; "
           f"saves given up after {volunteers.SAVE_TRIES} tries: {len(record.unanswered)}")
-    print(f"  saves answered with an error although recorded (the next try said \"already saved\"): "
-          f"{record.saved_despite_error}")
+    print(f"  saves answered with an error page saying it was saved (do not enter it again): "
+          f"{record.error_said_saved}")
+    print(f"  saves answered with an error not saying so, although recorded (the next try said \"already "
+          f"saved\"): {record.saved_despite_error}")
     print(f"  duplicated: double holds {figures['double holds (task)']} (task), "
           f"{figures['double holds (patient)']} (patient); tasks attempted by two volunteers "
           f"{figures['tasks attempted by two volunteers']}")

@@ -73,6 +73,7 @@ def main(argv=None):
             for n, think, count in plan:
                 url = copy_database(pg, template, DATABASE)
                 rows.append(run_started(url, pg, n, think, args.duration, count, args.workers, args.threads))
+            drop_database(pg, DATABASE)
             drop_database(pg, TEMPLATE)
     print()
     print(table(rows))

@@ -7,6 +7,7 @@ What each volunteer saw is recorded for the checks (bench/checks.py): which task
 the submission key of every call the app answered as saved.
 """
 import asyncio
+import html
 import random
 import re
 import time
@@ -17,6 +18,7 @@ import aiohttp
 
 PASSWORD = "bench-volunteer-password"
 TASK_PATH = re.compile(r"/queue/task/(\d+)$")
+FLASHED = re.compile(r'<div class="alert alert-(\w+)[^"]*" role="alert">')  # a flashed message and its category
 # A volunteer whose save failed presses Save again (the same form: the same submission key), waiting a little
 # longer each time, for about 40 s in all.
 SAVE_TRIES = 10
@@ -39,6 +41,8 @@ class Record:
     # Saves whose first answer was an error although the attempt was recorded (the next try said "already
     # saved"): the volunteer was told something failed when it had not.
     saved_despite_error: int = 0
+    # Saves answered with an error page that says the entry was saved (do not enter it again).
+    error_said_saved: int = 0
     unanswered: list = field(default_factory=list)   # (username, task_id, submission_key): no success after tries
     errors: Counter = field(default_factory=Counter)  # (step, what) -> count
     empty: int = 0                                   # takes that found no call due
@@ -53,8 +57,9 @@ class Failed(Exception):
 
 
 class Volunteer:
-    def __init__(self, username, bases, record, think, rng):
+    def __init__(self, username, bases, record, think, rng, saved_texts=()):
         self.username, self.bases, self.record, self.think, self.rng = username, bases, record, think, rng
+        self.saved_texts = saved_texts  # the app's "saved, then something failed" message, in each language
         self.turn = rng.randrange(len(bases))
         self.session = None
         self.signed_in = False
@@ -72,7 +77,8 @@ class Volunteer:
                 text = await response.text()
                 self.record.latency.setdefault(step, []).append(time.monotonic() - started)
                 if response.status >= 500:
-                    raise Failed(step, f"HTTP {response.status}")
+                    said_saved = any(t in html.unescape(text) for t in self.saved_texts)
+                    raise Failed(step, f"HTTP {response.status}" + (" saying saved" if said_saved else ""))
                 return response.status, response.headers.get("Location", ""), text
         except aiohttp.ClientError as exc:
             raise Failed(step, type(exc).__name__) from None
@@ -151,13 +157,17 @@ class Volunteer:
                 console = await self.console()
             except Failed as exc:
                 self._error(exc)
-                answered_error = answered_error or exc.step == "save"
+                if exc.step == "save" and exc.what.endswith("saying saved"):
+                    self.record.error_said_saved += 1
+                else:
+                    answered_error = answered_error or exc.step == "save"
                 await asyncio.sleep(min(1 + attempt, 5))
                 continue
             # Saved ("Call saved…", a success message) or saved before ("already saved", info); a conflict is
             # a danger message.
-            if 'alert-success' in console or 'alert-info' in console:
-                if answered_error and 'alert-info' in console:
+            flashed = set(FLASHED.findall(console))
+            if flashed & {"success", "info"}:
+                if answered_error and "info" in flashed:
                     self.record.saved_despite_error += 1
                 self.record.saves.append((self.username, task_id, form["submission_key"],
                                           time.monotonic() - started))
@@ -200,9 +210,9 @@ class Volunteer:
                 page = None
                 await asyncio.sleep(1)
 
-async def _run(usernames, bases, think, duration, record, seed, window, on_start):
+async def _run(usernames, bases, think, duration, record, seed, window, on_start, saved_texts):
     rng = random.Random(seed)
-    volunteers = [Volunteer(u, bases, record, think, random.Random(rng.random())) for u in usernames]
+    volunteers = [Volunteer(u, bases, record, think, random.Random(rng.random()), saved_texts) for u in usernames]
     gate = asyncio.Semaphore(8)
 
     async def sign_in(volunteer):
@@ -224,10 +234,10 @@ async def _run(usernames, bases, think, duration, record, seed, window, on_start
         await asyncio.gather(*(v.close() for v in volunteers if v.session is not None))
 
 
-def run(usernames, bases, think, duration, seed=15, on_start=None):
+def run(usernames, bases, think, duration, seed=15, on_start=None, saved_texts=()):
     """Sign the volunteers in, then let them work for `duration` seconds (`on_start()` is called as the clock
     starts). Returns (Record, seconds of work)."""
     record = Record()
     window = []
-    asyncio.run(_run(usernames, bases, think, duration, record, seed, window, on_start))
+    asyncio.run(_run(usernames, bases, think, duration, record, seed, window, on_start, saved_texts))
     return record, window[1] - window[0]
