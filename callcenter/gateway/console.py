@@ -4,7 +4,7 @@ import logging
 import re
 import uuid
 
-from ..rules.identity import mask_phone
+from ..rules.identity import mask_phone, mask_phones_in
 from .base import Gateway, ProviderResult
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ class ConsoleGateway(Gateway):
 
     def send_sms(self, to, body, status_callback=None):
         sid = self._sid("CSM")
-        log.info("console SMS %s to %s: %s", sid, mask_phone(to), LINK_TOKEN.sub(r"\1…", body))
+        # the text may carry numbers too (an ambulance driver's): masked as the recipient's is
+        log.info("console SMS %s to %s: %s", sid, mask_phone(to), mask_phones_in(LINK_TOKEN.sub(r"\1…", body)))
         return ProviderResult(sid, "sent", "sent")
 
     def start_call(self, to, url, status_callback=None):

@@ -76,6 +76,18 @@ def mask_phone(e164):
     return MASK * max(len(digits) - 3, 3) + digits[-3:]
 
 
+PHONE_IN_TEXT = re.compile(r"\+?\d[\d ]{8,14}\d")  # a number written into free text: +91…, 98260 12345, 9826012345
+
+
+def mask_phones_in(text):
+    """Free text (an SMS body, an audit row's details) with each number of ten digits or more masked as
+    mask_phone masks an Indian mobile: what reaches a log or an auditor's page keeps none in full."""
+    def one(match):
+        digits = re.sub(r"\D", "", match.group())
+        return mask_phone("+91" + digits[-10:]) if len(digits) >= 10 else match.group()
+    return PHONE_IN_TEXT.sub(one, text)
+
+
 ABHA_RE = re.compile(r"^\d{2}-?\d{4}-?\d{4}-?\d{4}$")
 
 

@@ -7,7 +7,6 @@ rows are read, so the page is as fast for a patient in a state's millions of row
 """
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -31,6 +30,7 @@ from ...models import (
     User,
 )
 from ...rules import spreadsheet
+from ...rules.identity import mask_phones_in
 from . import audit, settings
 from .errors import Invalid
 from .tx import transaction
@@ -51,7 +51,6 @@ KIND_RULES = {
 }
 KIND_RULES["change"] = not_(or_(*KIND_RULES.values()))
 KINDS = {"view": _l("Viewed"), "change": _l("Changed"), "export": _l("Exported"), "message": _l("Sent or received")}
-PHONE = re.compile(r"\+?\d[\d ]{8,14}\d")
 
 
 @dataclass
@@ -144,8 +143,8 @@ def shown(row, tz=None):
     return {"id": row.id, "at": at, "user": row.username or "", "action": row.action,
             "kind": next((k for k in ("view", "export", "message") if _is_kind(row.action, k)), "change"),
             "entity": row.entity, "entity_id": row.entity_id, "district_id": row.district_id,
-            "purpose": purpose, "patient_ids": patient_ids, "details": mask(json.dumps(details, sort_keys=True,
-                                                                                      ensure_ascii=False, default=str))}
+            "purpose": purpose, "patient_ids": patient_ids,
+            "details": mask_phones_in(json.dumps(details, sort_keys=True, ensure_ascii=False, default=str))}
 
 
 def _is_kind(action, kind):
@@ -155,14 +154,6 @@ def _is_kind(action, kind):
         return action == "export" or action.endswith(".export") or action == "import.error_report"
     return action.startswith(("outbox.", "sms.", "checkin")) or action in ("escalation.realert",
                                                                             "escalation.dispatch")
-
-
-def mask(text):
-    """Phone numbers in a row's details as +91 98••• ••210 (the page is for auditors, not for calling)."""
-    def one(match):
-        digits = re.sub(r"\D", "", match.group())
-        return f"+91 {digits[-10:-8]}••• ••{digits[-3:]}" if len(digits) >= 10 else match.group()
-    return PHONE.sub(one, text)
 
 
 def _utc(day):
