@@ -10,7 +10,6 @@ JOB_STALE_SECONDS (another host). SQLite is one machine's database and its singl
 heartbeat back during a long build, so there the process check alone decides.
 """
 import logging
-import threading
 from datetime import timedelta
 
 from flask import current_app
@@ -99,32 +98,26 @@ class Heartbeat:
 
     def __init__(self, run_id):
         self.run_id, self.owner = run_id, liveness.this_process()
-        self.every = current_app.config["JOB_HEARTBEAT_SECONDS"]
         self.engine = db.engine if is_postgres() else None
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+        self.beating = liveness.Beating(current_app.config["JOB_HEARTBEAT_SECONDS"], self._beat, f"heartbeat-{run_id}")
 
     def __enter__(self):
         if self.engine is not None:
-            self.thread.start()
+            self.beating.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join()
+        if self.engine is not None:
+            self.beating.__exit__(*exc)
 
     def _beat(self):
         table = JobRun.__table__
-        while not self.stopping.wait(self.every):
-            try:
-                with self.engine.begin() as connection:
-                    connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                    connection.execute(update(table).where(
-                        table.c.id == self.run_id, table.c.owner == self.owner,
-                        table.c.status == RunStatus.RUNNING).values(heartbeat_at=utcnow()))
-            except SQLAlchemyError:  # a missed beat is retried at the next; the run itself goes on
-                log.warning("job run #%s: heartbeat not written", self.run_id, exc_info=True)
+        try:
+            liveness.write_beat(self.engine, update(table).where(
+                table.c.id == self.run_id, table.c.owner == self.owner,
+                table.c.status == RunStatus.RUNNING).values(heartbeat_at=utcnow()))
+        except SQLAlchemyError:  # a missed beat is retried at the next; the run itself goes on
+            log.warning("job run #%s: heartbeat not written", self.run_id, exc_info=True)
 
 
 def sweep(now=None):

@@ -6,6 +6,7 @@ not); a process on another host can only be judged by how recently it showed a s
 """
 import os
 import socket
+import threading
 from functools import cache
 
 
@@ -56,3 +57,34 @@ def alive_here(owner):
         return not start  # no /proc here: existing is all we can know
     state, started = stat
     return state not in ("Z", "X") and (not start or started == start)  # a zombie has ended already
+
+
+class Beating:
+    """`with Beating(every, beat, name):` calls beat() every `every` seconds on a thread of this process until
+    the block ends: the sign of life of a long piece of work (a job run, a background import) that its own
+    transaction cannot give while it runs."""
+
+    def __init__(self, every, beat, name):
+        self.every, self.beat = every, beat
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def _run(self):
+        while not self.done.wait(self.every):
+            self.beat()
+
+
+def write_beat(engine, statement):
+    """One heartbeat UPDATE on a connection of its own (PostgreSQL), waiting at most 2 s for the row: a beat
+    behind a lock is missed, it never holds the work up."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+        connection.execute(statement)

@@ -18,7 +18,6 @@ Where the beat goes:
   written only when the import ends).
 """
 import logging
-import threading
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -28,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from ...clock import utcnow
 from ...extensions import db
 from ...models import ImportBatch, ImportStatus
+from ..core import liveness
 from ..core.tx import is_postgres
 from .storage import upload_dir
 
@@ -81,28 +81,22 @@ class Beating:
 
     def __init__(self, batch_id, attempt):
         self.batch_id, self.attempt = batch_id, attempt
-        self.every = current_app.config["IMPORT_WORKER_DEAD_SECONDS"] / BEATS_PER_DEADLINE
         # (The thread has no app context: it gets what it needs now.)
         self.engine = db.engine if is_postgres() else None
         self.path = None if self.engine is not None else _beat_file(batch_id, attempt)
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"import-{batch_id}-heartbeat", daemon=True)
+        self.beating = liveness.Beating(current_app.config["IMPORT_WORKER_DEAD_SECONDS"] / BEATS_PER_DEADLINE,
+                                        self.beat, f"import-{batch_id}-heartbeat")
 
     def __enter__(self):
         if self.path is not None:
             self.path.touch()
-        self.thread.start()
+        self.beating.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join()
+        self.beating.__exit__(*exc)
         if self.path is not None:
             self.path.unlink(missing_ok=True)
-
-    def _run(self):
-        while not self.done.wait(self.every):
-            self.beat()
 
     def beat(self):
         if self.path is not None:
@@ -110,12 +104,10 @@ class Beating:
             return
         table = ImportBatch.__table__
         try:
-            with self.engine.begin() as connection:
-                # The import's last step locks the batch row until its commit: a beat then waits a little, and
-                # is missed rather than holding anything up.
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                connection.execute(update(table).where(
-                    table.c.id == self.batch_id, table.c.attempts == self.attempt,
-                    table.c.status == ImportStatus.RUNNING).values(claimed_at=utcnow()))
+            # The import's last step locks the batch row until its commit: a beat then waits a little, and is
+            # missed rather than holding anything up.
+            liveness.write_beat(self.engine, update(table).where(
+                table.c.id == self.batch_id, table.c.attempts == self.attempt,
+                table.c.status == ImportStatus.RUNNING).values(claimed_at=utcnow()))
         except OperationalError as exc:  # a missed beat is not an error of the import
             log.info("import #%s: heartbeat not written (%s)", self.batch_id, type(exc.orig).__name__)
