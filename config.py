@@ -106,6 +106,10 @@ class Config:
     # request (a page that updates itself counts); per-role overrides, e.g. "volunteer=60,doctor=45".
     # No idle limit may exceed SESSION_IDLE_MAX_MINUTES.
     PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_HOURS", 12) * 3600
+    # The session cookie is written only when the session changes (auth/sessions.py notes activity at most
+    # every 30 s). Rewritten on every request, a page's background poll answered just after a form's save would
+    # put back the cookie from before it, and the save's "Saved." message (kept in the cookie) would be lost.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
     SESSION_IDLE_MINUTES_BY_ROLE = _env_role_minutes("SESSION_IDLE_MINUTES_BY_ROLE")
     SESSION_IDLE_MAX_MINUTES = 8 * 60

@@ -10,6 +10,9 @@ from flask_login import current_user, login_user, logout_user
 
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 _SEEN_EVERY = 30  # seconds: the cookie is rewritten at most this often just to note activity
+# A page's background poll (a GET asking for JSON) notes activity more rarely: every rewrite from a poll may
+# cross a form's save in flight and put back the cookie from before it (losing its flashed message).
+_SEEN_EVERY_POLL = 300
 _NOT_ACTIVITY = frozenset({"static", "bootstrap.static"})  # files a page loads: no user is looked up for them
 
 
@@ -56,5 +59,10 @@ def end_expired_session():
         session.pop(SEEN_AT, None)
         flash(_("Your session has ended. Please sign in again."), "info")
         return
-    if now - seen_at >= _SEEN_EVERY:
+    every = min(_SEEN_EVERY_POLL, idle_seconds(current_user.role) // 4) if _is_poll() else _SEEN_EVERY
+    if now - seen_at >= every:
         session[SEEN_AT] = now
+
+
+def _is_poll():
+    return request.method == "GET" and request.accept_mimetypes.best == "application/json"

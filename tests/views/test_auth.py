@@ -171,6 +171,27 @@ def test_a_session_ends_after_the_idle_time_and_the_lifetime(app, client, distri
     assert client.get("/queue/").status_code == 302
 
 
+def test_a_background_poll_does_not_write_the_session_cookie(client, district):
+    """A console polls every few seconds; a poll answered just after a form's save must not put back the cookie
+    from before the save (its flashed "Saved." was lost that way, seen in a browser test)."""
+    user = make_user("doctor", district)
+    sign_in(client, user.username, PASSWORD)
+    poll = {"Accept": "application/json"}
+    assert client.get("/desk/").status_code == 200  # the console's page (it makes the forms' CSRF token)
+    assert "Set-Cookie" not in client.get("/desk/console.json", headers=poll).headers
+    assert "Set-Cookie" not in client.get("/desk/").headers  # nothing changed: nothing written
+    with client.session_transaction() as s:
+        s["seen_at"] -= 60
+    # A minute on: a page notes the activity, a poll does not yet (a poll notes it every 5 minutes) …
+    assert "Set-Cookie" not in client.get("/desk/console.json", headers=poll).headers
+    assert "Set-Cookie" in client.get("/desk/").headers
+    with client.session_transaction() as s:
+        s["seen_at"] -= 6 * 60
+    # … so a console left open alone still keeps its session (up to the idle limit's quarter between notes).
+    response = client.get("/desk/console.json", headers=poll)
+    assert response.status_code == 200 and "Set-Cookie" in response.headers
+
+
 def test_the_session_cookie_lives_hours_not_a_month(client, district):
     user = make_user("volunteer", district)
     response = sign_in(client, user.username, PASSWORD)
