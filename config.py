@@ -138,6 +138,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
 
+    # A page's background poll (the desk console, every 5 s) writes its view record when the patients it shows
+    # change, and again at least this often while they stay the same (services/records/shown.py).
+    AUDIT_POLL_REPEAT_SECONDS = _env_int("AUDIT_POLL_REPEAT_SECONDS", 300)
     # Phone numbers refused as placeholders besides one digit repeated and runs like 1234567890 (comma-separated
     # 10-digit numbers, e.g. an office number a district's line lists used for patients without a phone).
     PLACEHOLDER_PHONES = [n.strip()[-10:] for n in os.environ.get("PLACEHOLDER_PHONES", "").split(",") if n.strip()]

@@ -7,7 +7,8 @@ Uses a data set made by bench/generate.py. Each request runs whole in the applic
 the view, its template, the after-request hooks: the audit row's own transaction included), signed in as the
 data set's users, in a request context (no HTTP). Rounds alternate on and off, so that the database's caches
 warm both alike; the figure is the median of each. "Off" notes nothing (shown.note does nothing), so the request
-ends as it did before view records: no row, no end of its transaction.
+ends as it did before view records: no row, no end of its transaction. The console's poll is measured twice
+"on": when its patients changed (a row) and when they are the same as at the last poll (no row, shown.polled).
 """
 import argparse
 import statistics
@@ -61,26 +62,39 @@ def _request(app, user_id, path):
 
 
 def measure(app, cases, rounds):
+    """Medians of each mode, alternated round by round. For a poll, "on" is a poll whose patients changed since
+    the user's last one (it writes its row) and "repeat" a poll showing the same patients again (no row:
+    shown.polled)."""
     real_write, real_note = shown.write, shown.note
     results = {}
     for label, user_id, path in cases:
-        times, named = {"on": [], "off": []}, []
+        polled = "console.json" in path
+        modes = ("off", "on", "repeat") if polled else ("off", "on")
+        times, named = {mode: [] for mode in modes}, []
         shown.write = lambda user, by_purpose, named=named: named.append(len(set().union(*by_purpose.values())))
         _request(app, user_id, path)  # warm up: templates compiled, plans cached; how many patients it shows
         shown.write = real_write
         for n in range(rounds):
-            for mode in (("on", "off") if n % 2 == 0 else ("off", "on")):
-                shown.note = real_note if mode == "on" else (lambda user, patient_ids, purpose: None)
+            for mode in (modes if n % 2 == 0 else tuple(reversed(modes))):
+                shown.note = real_note if mode != "off" else (lambda user, patient_ids, purpose: None)
+                if mode == "on":
+                    app.extensions.pop("sampark.poll_views", None)  # as if the patients had changed
+                elif mode == "repeat" and n == 0:
+                    _request(app, user_id, path)  # the poll before it, that wrote the row
                 try:
                     seconds, status = _request(app, user_id, path)
                 finally:
                     shown.note = real_note
                 assert status == 200, f"{label}: {status}"
                 times[mode].append(seconds)
-        on, off = statistics.median(times["on"]), statistics.median(times["off"])
-        results[label] = (off, on)
-        print(f"{label:54s} {named[0] if named else 0:4d} patients   off {off * 1000:7.1f} ms   on {on * 1000:7.1f} ms"
-              f"   overhead {(on - off) * 1000:6.1f} ms ({(on - off) / off * 100:5.1f} %)")
+        medians = {mode: statistics.median(values) for mode, values in times.items()}
+        results[label] = medians
+        off = medians["off"]
+        line = f"{label:54s} {named[0] if named else 0:4d} patients   off {off * 1000:7.1f} ms"
+        for mode in modes[1:]:
+            extra = medians[mode] - off
+            line += f"   {mode} {medians[mode] * 1000:7.1f} ms ({extra * 1000:+6.1f} ms, {extra / off * 100:+5.1f} %)"
+        print(line)
     return results
 
 

@@ -68,6 +68,7 @@ def console():
     now = utcnow()
     items, more = escalations.console_queue(current_user, chosen, filters)
     records.log_list_view(current_user, [esc.patient_id for esc in items], "desk")
+    records.polled()  # a repeat of the same patients writes no new row (shown.py)
     rows = render_template("desks/_console_rows.html", items=items, form=EscalationActionForm(), **_row_context(now))
     return jsonify({
         "at": iso(now), "desk": chosen, "more": more, "html": rows,

@@ -50,6 +50,9 @@ def log_list_view(user, patient_ids, purpose):
     shown.note(user, patient_ids, purpose)
 
 
+polled = shown.polled
+
+
 @transaction
 def log_views(user, patients, purpose):
     """One audit row per patient shown (a household's members on one call screen), in one transaction."""
