@@ -13,6 +13,12 @@ def _int_or_none(value):
     return int(value) if value not in (None, "", "None") else None
 
 
+class SearchForm(FlaskForm):
+    """The patients' search: sent by POST, so the words (often a mobile number) are in no address and so in no
+    access log, proxy log or browser history."""
+    q = StringField(_l("Name, mobile number, lab ID or ABHA number"))
+
+
 class TransferForm(FlaskForm):
     to_setting = RadioField(_l("Move to"), choices=labels.choices(labels.SETTINGS),
                             validators=[DataRequired(_l("Choose hospital, COVID care centre or home isolation."))])

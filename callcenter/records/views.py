@@ -14,7 +14,7 @@ from ..services.core import audit_trail
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid, NotFound
 from ..services.records import records, transfers, villages
-from .forms import ContactForm, EndForm, HouseholdForm, PlainForm, TransferForm
+from .forms import ContactForm, EndForm, HouseholdForm, PlainForm, SearchForm, TransferForm
 
 bp = Blueprint("records", __name__)
 RECORD_ROLES = tuple(records.RECORD_ROLES)
@@ -28,17 +28,21 @@ def record_url(patient_id):
 
 # --- Patients ------------------------------------------------------------------------------------------
 
-@bp.route("/patients/")
+@bp.route("/patients/", methods=["GET", "POST"])
 @roles_required(*RECORD_ROLES)
 def search():
-    query = (request.args.get("q") or "").strip()
+    """The search box posts its words (SearchForm); a link's ?q= still searches."""
+    form = SearchForm()  # (a POST's CSRF token is checked before the view: an expired form is said so)
+    if request.method == "GET":
+        form.q.data = request.args.get("q")
+    query = (form.q.data or "").strip()
     found, total, error = [], 0, None
     if query:
         try:
             found, total = records.find_patients(current_user, query)
         except Invalid as exc:
             error = str(exc.message)
-    return render_template("records/search.html", query=query, found=found, total=total, error=error)
+    return render_template("records/search.html", form=form, query=query, found=found, total=total, error=error)
 
 
 @bp.route("/patients/<int:patient_id>")

@@ -170,16 +170,25 @@
     empty.hidden = wanted.length !== 0;
   }
 
+  // The search words never go in an address (addresses end up in proxies' logs and the browser's history):
+  // the poll sends them in a header, and the tab remembers them across the reload after a form is sent.
+  var search = filters.elements.q;
+  var searchKey = box.dataset.searchKey;
   function query() {
     var params = new URLSearchParams(new FormData(filters));
+    params.delete("q");
     return params.toString();
   }
+  try {
+    if (!search.value) search.value = window.sessionStorage.getItem(searchKey) || "";
+  } catch (e) { /* storage off: the search starts empty */ }
 
   var busy = false, again = false;
   function poll() {
     if (busy) { again = true; return; }  // asked while a request is out (a filter changed): ask once more after
     busy = true;
-    fetch(box.dataset.url + "?" + query(), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    fetch(box.dataset.url + "?" + query(), {credentials: "same-origin", headers: {
+      "Accept": "application/json", "X-Console-Search": encodeURIComponent(search.value.trim())}})
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         skew = Date.parse(data.at) - Date.now();
@@ -202,10 +211,12 @@
       });
   }
 
-  // Filters apply at once, without a reload; the address keeps them (a reload shows the same list).
+  // Filters apply at once, without a reload; the address keeps them but the search (a reload shows the same
+  // list: the tab keeps the search).
   var typing = null;
   function refilter() {
     history.replaceState(null, "", "?" + query());
+    try { window.sessionStorage.setItem(searchKey, search.value.trim()); } catch (e) { /* not remembered */ }
     poll();
   }
   filters.addEventListener("change", refilter);

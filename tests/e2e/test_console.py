@@ -90,11 +90,19 @@ def test_new_emergency_appears_on_the_open_console_with_the_alarm(page, screensh
     expect(page.locator("#escalations tbody tr")).to_have_count(1)
     expect(page.locator("#escalations tbody tr")).to_contain_text("Sunita Sahu")
     assert page.evaluate("window.__sameDocument") is True
-    expect(page).to_have_url(re.compile(r"q=sunita"))
+    # The search words stay out of the address (and so out of every access log); the other filters are in it.
+    page.locator("#filter-kind").select_option("ambulance")
+    expect(page).to_have_url(re.compile(r"kind=ambulance"))
+    assert "sunita" not in page.url.lower()
+    expect(page.locator("#escalations tbody tr")).to_have_count(1)
 
     # Acknowledge, then send an ambulance from the escalation's page.
     row.get_by_role("button", name="Acknowledge").click()
     expect(page.locator(".alert-success")).to_contain_text("Saved.")
+    # The page came back with its filters and its search (the tab keeps it), still without it in the address.
+    expect(page.locator("#filter-q")).to_have_value("sunita")
+    expect(page.locator("#escalations tbody tr", has_text="Kamla Dhruw")).to_have_count(0)
+    assert "sunita" not in page.url.lower() and "kind=ambulance" in page.url
     row = page.locator(f'#escalations tbody tr[data-escalation="{esc_id}"]')
     expect(row).to_contain_text("Acknowledged")
     row.get_by_role("link", name="Send help or close").click()

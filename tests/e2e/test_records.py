@@ -58,8 +58,11 @@ def test_household_call_record_and_village_page(page, screenshot, live_server):
 
     # The nodal officer finds the mother by phone and reads her record.
     sign_in(page, officer)
-    page.goto("/patients/?q=098260-55555")
+    page.goto("/patients/")
+    page.get_by_role("search").get_by_label("Name, mobile number, lab ID or ABHA number").fill("098260-55555")
+    page.get_by_role("search").get_by_role("button", name="Search").click()
     expect(page.locator("#results tbody tr")).to_have_count(2)
+    assert "55555" not in page.url  # the number went by POST: in no address, no log
     screenshot("search")
     page.get_by_role("link", name="Savita Sahu").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Savita Sahu")

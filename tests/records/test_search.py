@@ -6,6 +6,7 @@ from callcenter.models import AuditLog
 from callcenter.services.core.errors import Forbidden, Invalid
 from callcenter.services.records import records
 
+from ..conftest import csrf_token
 from ..factories import make_district, make_patient, make_user
 
 
@@ -71,3 +72,18 @@ def test_search_page(client, login, district, geeta):
     html = client.get("/patients/?q=x").get_data(as_text=True)
     assert "Type at least 2 characters" in html
     assert client.get("/patients/").status_code == 200
+
+
+def test_the_search_box_posts_its_words(client, login, district, geeta):
+    """Typed in the box, the words (a mobile number) go by POST: in no address, so in no access log."""
+    login(make_user("control_room", district))
+    page = client.get("/patients/").get_data(as_text=True)
+    assert '<form method="post" action="/patients/"' in page
+    response = client.post("/patients/", data={"q": "098260-12345", "csrf_token": csrf_token(client, "/patients/")})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Geeta Nishad" in html and f'/patients/{geeta.id}"' in html
+    assert 'value="098260-12345"' in html  # the box keeps what was typed
+    # A stale page's form (the token expired): said so, nothing searched.
+    response = client.post("/patients/", data={"q": "098260-12345", "csrf_token": "stale"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "This form has expired" in html and "Geeta Nishad" not in html

@@ -2,6 +2,7 @@
 deadlines), and the escalation page's lifecycle forms (send help, hand over, resolve with an outcome)."""
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 from callcenter.clock import local_to_utc, to_local, utcnow
 from callcenter.extensions import db
@@ -114,6 +115,29 @@ def test_search_by_name_phone_and_number(client, login, district):
     assert ids(console(client, q=f"#{r.id}")) == [r.id]
     assert ids(console(client, q=str(s.id))) == [s.id]
     assert ids(console(client, q="nobody")) == []
+
+
+def test_the_console_sends_its_search_in_a_header_not_the_address(client, login, district):
+    """The page's poll sends the search words percent-encoded in X-Console-Search, so no phone number or name
+    typed there is in an address (proxies' access logs, the browser's history)."""
+    sunita = make_patient(district, name="सुनीता साहू", phone_number="+919826011111")
+    ramesh = make_patient(district, name="Ramesh Verma", phone_number="+919826022222")
+    s = raise_one(sunita)
+    r = raise_one(ramesh, "medicine", severity=Severity.ROUTINE)
+    login(make_user("control_room", district))
+
+    def searched(words, encode=True, **params):
+        response = client.get("/desk/console.json", query_string=params,
+                              headers={"X-Console-Search": quote(words) if encode else words})
+        assert response.status_code == 200
+        return ids(response.get_json())
+
+    assert searched("98260 22222") == [r.id]
+    assert searched("सुनीता") == [s.id]
+    assert searched("") == [s.id, r.id]  # an empty search (cleared box): everything, whatever the address says
+    assert searched("", q="sunita") == [s.id, r.id]
+    assert searched("nobody", kind="medicine") == []
+    assert searched("%E0%A4", encode=False) == []  # broken encoding: no match, no error
 
 
 def test_scoped_to_the_district_and_desk(client, login, district):

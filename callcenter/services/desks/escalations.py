@@ -121,13 +121,15 @@ class ConsoleFilters:
     query: str = ""
 
     @classmethod
-    def from_args(cls, args):
+    def from_args(cls, args, search=None):
+        """From the address's arguments; `search`, when given, is the search (the console's poll sends it in a
+        header, out of the address)."""
         kind = args.get("kind") or None
         setting = args.get("setting") or None
         return cls(kind=kind if kind in labels.ESCALATION_KINDS else None,
                    block_id=optional_db_int(args.get("block")),
                    setting=setting if setting in set(Setting) else None,
-                   query=" ".join((args.get("q") or "").split())[:80])
+                   query=" ".join(((args.get("q") if search is None else search) or "").split())[:80])
 
 
 def console_queue(user, desk, filters=ConsoleFilters(), limit=CONSOLE_LIMIT):
