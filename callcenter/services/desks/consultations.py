@@ -85,7 +85,7 @@ def due_follow_ups(user, desk, patient_id=None, now=None, lock=False):
     if lock:
         stmt = stmt.with_for_update()
     else:
-        stmt = stmt.options(selectinload(CallTask.patient))
+        stmt = stmt.options(selectinload(CallTask.patient).selectinload(Patient.facility))
     return db.session.scalars(scope.scoped(stmt, CallTask, user)).all()
 
 

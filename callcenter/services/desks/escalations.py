@@ -104,7 +104,8 @@ def desk_queue(user, desk, include_closed=False, status=None):
         stmt = stmt.where(Escalation.status == status)
     elif not include_closed:
         stmt = stmt.where(Escalation.status.in_(OPEN_ESCALATION_STATUSES))
-    stmt = stmt.order_by(*QUEUE_ORDER)
+    # The desk lists show each one's patient and where they are (one query each, not one per row).
+    stmt = stmt.order_by(*QUEUE_ORDER).options(selectinload(Escalation.patient).selectinload(Patient.facility))
     return db.session.scalars(scope.scoped(stmt, Escalation, user)).all()
 
 
