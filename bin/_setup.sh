@@ -36,13 +36,14 @@ as_root() {
 }
 
 ensure_chromium() {
-  # Browser tests drive Debian's Chromium; Playwright never downloads a browser here.
-  [ -x /usr/bin/chromium ] && return 0
-  echo "==> Installing Debian's chromium for the browser tests"
+  # Browser tests drive Debian's Chromium; Playwright never downloads a browser here. A Devanagari font
+  # (Lohit) too: without one, Hindi pages, their screenshots and the daily report's PDF show empty boxes.
+  [ -x /usr/bin/chromium ] && fc-list :lang=hi 2>/dev/null | grep -q . && return 0
+  echo "==> Installing Debian's chromium and a Devanagari font for the browser tests"
   if as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then
+     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-lohit-deva >/dev/null; then
     return 0
   fi
-  echo "Could not install chromium (needs root or sudo). Install it with: apt-get install -y chromium" >&2
+  echo "Could not install chromium (needs root or sudo). Install it with: apt-get install -y chromium fonts-lohit-deva" >&2
   [ -z "${CI:-}" ]  # in CI a missing browser is an error; elsewhere the browser tests say they were skipped
 }
