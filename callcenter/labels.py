@@ -162,6 +162,19 @@ FIELD_VISIT_RESULTS = {
 }
 FIELD_VISIT_SEND_TO = {"doctor": _l("Doctor on duty (call back)"), "emergency": _l("Control room – emergency")}
 TASK_REASONS = {"doctor_follow_up": _l("Doctor's follow-up"), "counsellor_follow_up": _l("Counsellor's follow-up")}
+# Why a call is the one to make now (rules/why_first.py), on the volunteer's call screen.
+WHY_FIRST = {
+    "open_emergency": _l("An emergency of this patient's is open: follow-up call"),
+    "emergency_follow_up": _l("Follow-up of yesterday's emergency"),
+    "unwell_or_unreached": _l("Unwell or not reached yesterday, or asked for a call today"),
+    "doctor_follow_up": _l("Doctor's follow-up"),
+    "counsellor_follow_up": _l("Counsellor's follow-up"),
+    "high_risk": _l("High risk: %(factors)s"),
+    "callback": _l("Asked to be called back at %(at)s"),
+    "waiting": _l("Waiting since %(since)s"),
+    "checked_in_ok": _l("Checked in today and well: the routine call"),
+    "routine": _l("Routine daily call"),
+}
 BED_KINDS = {"general": _l("General"), "oxygen": _l("Oxygen"), "icu": _l("ICU")}
 
 

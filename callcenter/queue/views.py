@@ -44,11 +44,17 @@ def take():
         flash(_("The form expired; please try again."), "warning")
         return redirect(url_for(".console"))
     setting = form.setting.data if form.setting.data in set(Setting) else None
+    return _take_next(setting)
+
+
+def _take_next(setting):
+    """The next call of this queue (`setting`, or all), or the console saying there is none. The call's
+    address carries the queue, so that "Save and take next" goes on in the same one."""
     task = queue.claim_next_task(current_user, setting=setting)
     if task is None:
         flash(_("No calls are due in this queue right now."), "info")
         return redirect(url_for(".console"))
-    return redirect(url_for(".call", task_id=task.id))
+    return redirect(url_for(".call", task_id=task.id, queue=setting))
 
 
 @bp.route("/task/<int:task_id>", methods=["GET", "POST"])
@@ -79,7 +85,10 @@ def call(task_id):
             flash(str(exc.message), "danger")
             return redirect(url_for(".console"))
         else:
-            flash(_saved_message(logged), "success" if logged.created else "info")
+            flash(_saved_message(logged, members), "success" if logged.created else "info")
+            if request.form.get("then") == "next":  # "Save and take next call"
+                chosen = request.args.get("queue")
+                return _take_next(chosen if chosen in set(Setting) else None)
             return redirect(url_for(".console"))
     if not mine:
         # A form posted for a call this user no longer (or never) held: the service has refused or re-answered
@@ -90,9 +99,10 @@ def call(task_id):
         return _household_screen(task, members, form)
     patient = task.patient
     records.log_view(current_user, patient, "call")
-    return render_template("queue/call.html", task=task, patient=patient, form=form,
-                           history=records.recent_history(patient), release_form=ReleaseForm(),
-                           thresholds=app_settings.thresholds())
+    history, thresholds = records.recent_history(patient), app_settings.thresholds()
+    return render_template("queue/call.html", task=task, patient=patient, form=form, history=history,
+                           why=queue.why_first(task, history, thresholds), release_form=ReleaseForm(),
+                           thresholds=thresholds)
 
 
 def _household_screen(task, members, form):
@@ -100,12 +110,13 @@ def _household_screen(task, members, form):
     # or a forged one) shows nobody; the service has refused the form already.
     people = {patient.id: patient for patient, _task in members}
     records.log_views(current_user, list(people.values()), "call")
+    histories = {pid: records.recent_history(p) for pid, p in people.items()}
+    thresholds = app_settings.thresholds()
+    why = queue.why_first(task, histories[task.patient_id], thresholds) if task.patient_id in histories else []
     # (None when the household broke up after the form was shown)
     return render_template("queue/household_call.html", task=task, patient=task.patient,
-                           household=households.of(task.patient),
-                           people=people, form=form, release_form=ReleaseForm(),
-                           histories={pid: records.recent_history(p) for pid, p in people.items()},
-                           thresholds=app_settings.thresholds())
+                           household=households.of(task.patient), people=people, form=form,
+                           release_form=ReleaseForm(), histories=histories, why=why, thresholds=thresholds)
 
 
 @bp.route("/task/<int:task_id>/release", methods=["POST"])
@@ -124,12 +135,16 @@ def _mine(task):
     return task.status == TaskStatus.CLAIMED and task.claimed_by_id == current_user.id
 
 
-def _saved_message(logged):
+def _saved_message(logged, members):
     if not logged.created:
         return _("This call was already saved; it was recorded once.")
     task = logged.attempt.task
     household = len(logged.members) > 1
-    parts = [_("Call saved for %(n)s household members.", n=len(logged.members)) if household else _("Call saved.")]
+    # (Names from what the call screen loaded: after the commit the database may be gone, errors.py.)
+    named = {patient.id: patient.name for patient, _task in members}
+    names = ", ".join(named[pid] for pid in logged.members if pid in named) if household else task.patient.name
+    parts = [_("Call saved for %(n)s household members: %(names)s.", n=len(logged.members), names=names)
+             if household else _("Call with %(name)s saved.", name=names)]
     if logged.escalations:
         parts.append(_("Sent to: %(desks)s.", desks=", ".join(
             f"{labels.DESKS[e.desk]} ({e.patient.name + ': ' if household else ''}"

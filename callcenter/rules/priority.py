@@ -5,6 +5,7 @@ EMERGENCY_FOLLOW_UP = 0
 UNWELL_OR_UNREACHED = 1
 HIGH_RISK = 2
 ROUTINE = 3
+CHECKED_IN_OK = ROUTINE + 1  # checked in today and well: after the routine calls
 
 
 def high_risk(age, has_comorbidity, thresholds=Thresholds()):

@@ -52,7 +52,7 @@ def test_household_call_record_and_village_page(page, screenshot, live_server):
     page.get_by_label("Notes").fill("Son answered; mother breathless since last night.")
     screenshot("household-call")
     page.locator("#save-call").click()
-    expect(page.locator(".alert-success")).to_contain_text("Call saved for 2 household members.")
+    expect(page.locator(".alert-success")).to_contain_text("Call saved for 2 household members: ")
     expect(page.locator(".alert-success")).to_contain_text("Savita Sahu: Oxygen, Emergency")
     page.get_by_role("button", name="Sign out").click()
 

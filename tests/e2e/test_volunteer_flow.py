@@ -52,7 +52,7 @@ def test_logged_emergency_reaches_the_control_room_desk(page, screenshot, live_s
 
     expect(page).to_have_url(live_server.url("/queue/"))
     saved = page.locator(".alert-success")
-    expect(saved).to_contain_text("Call saved.")
+    expect(saved).to_contain_text("Call with Sunita Sahu saved.")
     expect(saved).to_contain_text("Control room")
     expect(saved).to_contain_text("Ambulance")
     expect(page.locator('.queue-count[data-setting="home"]')).to_have_text("0")

@@ -272,7 +272,7 @@ def test_household_call_screen(client, login, district, family):
         "members-1-patient_id": mother.id, "members-1-spo2": "91", "members-1-needs": "ambulance"})
     first = client.post(url, data=form, follow_redirects=True)
     html = first.get_data(as_text=True)
-    assert "Call saved for 2 household members." in html
+    assert "Call saved for 2 household members: Vikas Sahu, Savita Sahu." in html
     assert "Control room (Savita Sahu: Ambulance, Emergency)" in html
     second = client.post(url, data=form, follow_redirects=True)
     assert "already saved" in second.get_data(as_text=True)

@@ -89,3 +89,69 @@ def test_queue_counts_json(client, login, district):
     make_task(make_patient(district, setting="ccc"))
     login(make_user("volunteer", district))
     assert client.get("/queue/counts.json").get_json() == {"hospital": 0, "ccc": 1, "home": 1}
+
+
+def test_the_call_screen_says_why_this_call_is_first(client, login, district):
+    from datetime import timedelta
+
+    from callcenter.clock import utcnow
+    from callcenter.rules import priority
+    from callcenter.services.desks import escalations
+
+    patient = make_patient(district, name="Geeta Nishad", age=67, comorbidities="diabetes")
+    escalations.raise_escalation(patient, "ambulance", "control_room", "emergency", "call")
+    make_task(patient, priority=priority.EMERGENCY_FOLLOW_UP, due_at=utcnow() - timedelta(hours=2), attempts=2)
+    login(make_user("volunteer", district))
+    _url, page, _fields = take_call(client)
+    why = re.search(r'<div id="why-first" class="alert alert-danger.*?</div>', page, re.S).group(0)
+    assert re.findall(r'data-why="(\w+)"', why) == ["open_emergency", "high_risk", "tried", "waiting"]
+    assert "High risk: over 60, Diabetes" in why and "Tried 2 times today, not reached" in why
+    assert "Waiting since" in why
+
+
+def test_a_routine_call_says_so(client, login, district):
+    make_task(make_patient(district, age=30))
+    login(make_user("volunteer", district))
+    _url, page, _fields = take_call(client)
+    assert re.findall(r'data-why="(\w+)"', page) == ["routine"]
+    assert "Routine daily call" in page
+
+
+def test_save_and_take_next_goes_straight_to_the_next_call(client, login, district):
+    first = make_task(make_patient(district, name="Geeta Nishad"), priority=1)
+    second = make_task(make_patient(district, name="Ramesh Verma"), priority=3)
+    login(make_user("volunteer", district))
+    url, page, fields = take_call(client)
+    assert url.endswith(f"/queue/task/{first.id}") and 'id="save-next"' in page
+    response = client.post(url, data=dict(fields, outcome="connected", spo2="97", then="next"))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/queue/task/{second.id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Call with Geeta Nishad saved." in page and "<h1" in page and "Ramesh Verma" in page
+    assert db.session.get(CallTask, first.id).status == "done"
+    assert db.session.get(CallTask, second.id).claimed_by_id is not None
+    # The last one: saved, and back to the queue saying there is nothing more.
+    fields = dict(re.findall(r'name="(csrf_token|submission_key)" type="hidden" value="([^"]+)"', page))
+    response = client.post(response.headers["Location"], data=dict(fields, outcome="connected", then="next"),
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Call with Ramesh Verma saved." in html and "No calls are due in this queue right now." in html
+
+
+def test_save_and_take_next_stays_in_the_queue_chosen(client, login, district):
+    home = make_task(make_patient(district, name="At Home"), priority=2)
+    make_task(make_patient(district, name="In Hospital", setting="hospital"), priority=0)
+    home2 = make_task(make_patient(district, name="Also Home"), priority=3)
+    login(make_user("volunteer", district))
+    html = client.get("/queue/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/queue/take", data={"csrf_token": token, "setting": "home"})
+    url = response.headers["Location"]
+    assert url.endswith(f"/queue/task/{home.id}?queue=home")
+    page = client.get(url).get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|submission_key)" type="hidden" value="([^"]+)"', page))
+    response = client.post(url, data=dict(fields, outcome="no_answer", then="next"))
+    assert response.headers["Location"].endswith(f"/queue/task/{home2.id}?queue=home")  # not the hospital's
+    # A double-sent "save and take next" records once and lands on the same next call.
+    again = client.post(url, data=dict(fields, outcome="no_answer", then="next"))
+    assert again.headers["Location"] == response.headers["Location"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 1

@@ -2,12 +2,16 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, update
 
-from ... import scope
+from ... import labels, scope
 from ...clock import utcnow
 from ...extensions import db
 from ...models import CallTask, QueuePause, Role, Setting, TaskStatus
+from ...rules import why_first as why
+from ...rules.routing import Severity
+from ...templating import local_datetime
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden
 from ..core.tx import transaction
@@ -115,3 +119,26 @@ def _paused():
     """True for a task whose queue a nodal officer has paused (in its district, or state-wide)."""
     return db.select(QueuePause.id).where(
         QueuePause.in_force_for(CallTask.district_id), QueuePause.setting == CallTask.setting).exists()
+
+
+def why_first(task, history, thresholds, now=None):
+    """Why this call is the one to make now, in the reader's words: [(code, text)], the weightiest first.
+    `history` is records.recent_history(patient) (the call screen has it already)."""
+    patient = task.patient
+    factors = [str(labels.COMORBIDITIES.get(c, c)) for c in patient.comorbidity_list]
+    if patient.age >= thresholds.high_risk_age:
+        factors.insert(0, str(_l("over %(age)s", age=thresholds.high_risk_age)))
+    tries = [a for a in history["attempts"] if a.task_id == task.id]  # newest first
+    facts = why.CallFacts(
+        priority=task.priority, reason=task.reason or "daily", attempts=task.attempts, due_at=task.due_at,
+        open_emergency=any(e.severity == Severity.EMERGENCY for e in history["open_escalations"]),
+        risk_factors=tuple(factors), callback_at=tries[0].callback_at if tries else None)
+    return [(code, _why_text(code, values)) for code, values in why.reasons(facts, now or utcnow())]
+
+
+def _why_text(code, values):
+    if code == "tried":
+        return ngettext("Tried once today, not reached", "Tried %(num)s times today, not reached", values["n"])
+    words = {"factors": ", ".join, "at": lambda v: local_datetime(v, "HH:mm"),
+             "since": lambda v: local_datetime(v, "HH:mm")}
+    return str(labels.WHY_FIRST[code]) % {key: words[key](value) for key, value in values.items()}

@@ -24,7 +24,7 @@ from ..desks.escalations import raise_escalation
 
 CHANNELS = ("sms", "ivr", "web")  # CheckIn.channel (labels.CHANNELS); "web" is the SMS-link form
 # Below routine: a patient who said they are fine is called after everyone else.
-CHECKED_IN_OK = priority.ROUTINE + 1
+CHECKED_IN_OK = priority.CHECKED_IN_OK
 
 
 @dataclass(frozen=True)
