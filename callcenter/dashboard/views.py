@@ -23,7 +23,7 @@ from ..auth.access import STATE, roles_required
 from ..clock import local_date, utcnow
 from ..input_checks import optional_db_int, page_number
 from ..models import Role
-from ..services.core import job_runs
+from ..services.core import job_notes, job_runs
 from ..services.core.errors import ServiceError
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
@@ -267,6 +267,7 @@ def jobs():
     runs, now = job_runs.recent(), utcnow()
     stopped = {run.id for run in runs if run.status == "running" and job_runs.is_dead(run, now)}
     return render_template("dashboard/jobs.html", runs=runs, stopped=stopped, job_names=list(runner.JOBS),
+                           nothing_done=job_notes.nothing_done,
                            scheduler_seen=job_runs.scheduler_heartbeat(),
                            scheduler_quiet=job_runs.scheduler_quiet(now), form=RunJobForm())
 
@@ -279,7 +280,10 @@ def run_job():
     if not form.validate_on_submit() or form.job.data not in runner.JOBS:
         abort(400)
     run = runner.run(form.job.data, trigger="manual", user=current_user)
-    if run.status == "succeeded":
+    why = job_notes.nothing_done(run)
+    if why:
+        flash(_("Done, nothing to do: %(why)s", why=why), "info")
+    elif run.status == "succeeded":
         flash(_("Done: %(rows)s rows.", rows=run.rows), "success")
     else:
         flash(_("The job failed: %(error)s", error=run.error), "danger")
