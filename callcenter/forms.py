@@ -1,6 +1,7 @@
 """Form helpers shared by the blueprints."""
 from flask_babel import gettext as _
 from wtforms import SelectMultipleField, widgets
+from wtforms.validators import ValidationError
 
 from . import labels
 
@@ -9,6 +10,21 @@ class MultiCheckboxField(SelectMultipleField):
     """A list of checkboxes (needs, symptoms, comorbidities)."""
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class MaxLength:
+    """Length(max=…) without the input's maxlength attribute. Given maxlength, a browser cuts a longer name
+    (typed or pasted) at the limit, mid-word and without a word; this lets it through to a message that
+    says how long it is and that nothing was cut."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    def __call__(self, form, field):
+        length = len(field.data or "")
+        if length > self.limit:
+            raise ValidationError(_("Too long: %(n)s characters, %(limit)s at most. Nothing was cut: shorten it "
+                                    "here (for example, initials for middle names).", n=length, limit=self.limit))
 
 
 def apply_service_errors(form, exc):
