@@ -16,6 +16,33 @@ class SettingsForm(FlaskForm):
         return {setting.key: _stored(setting, self[setting.key].data) for setting in ON_PAGE}
 
 
+# The settings page's sections: (anchor, heading, the keys it shows, or a key prefix ending in ".").
+SECTIONS = (
+    ("warning-signs", _l("Warning signs"), ("spo2_emergency_below", "fever_f", "high_risk_age")),
+    ("calls", _l("Calls and the queue"), ("claim_timeout_minutes", "retry_interval_minutes", "max_attempts_per_day",
+                                          "checkin_ok_deprioritises")),
+    ("discharge", _l("Discharge review"), ("release_min_days", "release_fever_free_days")),
+    ("records", _l("Records and retention"), ("retention_days", "audit_retention_days")),
+    ("deadlines", _l("Response deadlines"), ("emergency_ack_minutes", "realert_minutes", "deadline_minutes.")),
+)
+
+
+def sections(form):
+    """[(anchor, heading, [fields])] in SECTIONS' order; a setting no section names goes under "Other"
+    (a new setting is never left off the page)."""
+    fields = [form[s.key] for s in ON_PAGE]
+    out, placed = [], set()
+    for anchor, heading, keys in SECTIONS:
+        mine = [f for key in keys for f in fields
+                if (f.name.startswith(key) if key.endswith(".") else f.name == key) and f.name not in placed]
+        placed.update(f.name for f in mine)
+        out.append((anchor, heading, mine))
+    rest = [f for f in fields if f.name not in placed]
+    if rest:
+        out.append(("other", _l("Other"), rest))
+    return out
+
+
 def _stored(setting, data):
     if setting.kind is bool:
         return int(bool(data))  # kept as a number: 1 = yes, 0 = no
