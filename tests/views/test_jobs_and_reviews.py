@@ -104,6 +104,9 @@ def test_run_now_outside_the_checkin_window_says_why_nothing_was_done(app, clien
     assert "Done: 0 rows." not in html
     assert "Done, nothing to do: Today&#39;s check-in window (09:00–11:30) is over" in html
     assert "They go out again tomorrow from 09:00." in html
+    # The runs table keeps the reason beside the run.
+    row = re.search(r'<table class="table table-sm" id="job-runs">.*?</table>', html, re.S).group(0)
+    assert "Error or note" in row and "check-in window (09:00–11:30) is over" in row
     admin.language = "hi"
     db.session.commit()
     html = _run_now(client, "checkins_enqueue")
