@@ -1,5 +1,6 @@
 """Form helpers shared by the blueprints."""
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
@@ -10,6 +11,13 @@ class MultiCheckboxField(SelectMultipleField):
     """A list of checkboxes (needs, symptoms, comorbidities)."""
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def _too_long():
+    """The message for a text over its limit, with %(n)s and %(limit)s still in it (page-actions.js fills them
+    in as the user types; MaxLength when the form comes back)."""
+    return _l("Too long: %(n)s characters, %(limit)s at most. Nothing was cut: shorten it here (for example, "
+              "initials for middle names).")
 
 
 class MaxLength:
@@ -23,8 +31,12 @@ class MaxLength:
     def __call__(self, form, field):
         length = len(field.data or "")
         if length > self.limit:
-            raise ValidationError(_("Too long: %(n)s characters, %(limit)s at most. Nothing was cut: shorten it "
-                                    "here (for example, initials for middle names).", n=length, limit=self.limit))
+            raise ValidationError(str(_too_long()) % {"n": length, "limit": self.limit})
+
+
+def max_chars(limit):
+    """render_kw for a field checked by MaxLength(limit): the page says "too long" while the user types."""
+    return {"data-max-chars": limit, "data-too-long": _too_long()}
 
 
 def apply_service_errors(form, exc):

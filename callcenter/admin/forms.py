@@ -4,7 +4,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..forms import MaxLength
+from ..forms import MaxLength, max_chars
 from ..services.core.settings import ON_PAGE
 
 
@@ -63,7 +63,7 @@ for _setting in ON_PAGE:  # (fields named by their setting key, e.g. "deadline_m
 
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
-    full_name = StringField(_l("Full name"), validators=[MaxLength(120)])
+    full_name = StringField(_l("Full name"), validators=[MaxLength(120)], render_kw=max_chars(120))
     role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
     # A required choice: "State level" is one of the options (value "*"), never the result of leaving it out.
     district = SelectField(_l("District"), validators=[DataRequired(_l("Choose a district."))])
@@ -75,7 +75,7 @@ class UserForm(FlaskForm):
 
 
 class EditUserForm(FlaskForm):
-    full_name = StringField(_l("Full name"), validators=[MaxLength(120)])
+    full_name = StringField(_l("Full name"), validators=[MaxLength(120)], render_kw=max_chars(120))
     role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
     district = SelectField(_l("District"), validators=[Optional()])
     phone = StringField(_l("Mobile number"), validators=[Length(max=20)],

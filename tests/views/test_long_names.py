@@ -29,6 +29,7 @@ def test_a_name_too_long_is_refused_with_a_message_and_kept_whole(client, login,
     page = client.get("/intake/register").get_data(as_text=True)
     name_input = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
     assert "maxlength" not in name_input  # the browser would cut a pasted name at 120, mid-word, silently
+    assert 'data-max-chars="120"' in name_input and "%(n)s" in name_input  # page-actions.js warns as one types
     html = client.post("/intake/register", data=valid(district, token, name=LONG_NAME)).get_data(as_text=True)
     assert message in html
     assert f'value="{LONG_NAME}"' in html  # what was typed is still there to shorten
