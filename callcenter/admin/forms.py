@@ -4,6 +4,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, Sel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
+from ..forms import MaxLength, max_chars
 from ..services.core.settings import ON_PAGE
 
 
@@ -13,6 +14,33 @@ class SettingsForm(FlaskForm):
 
     def values(self):
         return {setting.key: _stored(setting, self[setting.key].data) for setting in ON_PAGE}
+
+
+# The settings page's sections: (anchor, heading, the keys it shows, or a key prefix ending in ".").
+SECTIONS = (
+    ("warning-signs", _l("Warning signs"), ("spo2_emergency_below", "fever_f", "high_risk_age")),
+    ("calls", _l("Calls and the queue"), ("claim_timeout_minutes", "retry_interval_minutes", "max_attempts_per_day",
+                                          "checkin_ok_deprioritises")),
+    ("discharge", _l("Discharge review"), ("release_min_days", "release_fever_free_days")),
+    ("records", _l("Records and retention"), ("retention_days", "audit_retention_days")),
+    ("deadlines", _l("Response deadlines"), ("emergency_ack_minutes", "realert_minutes", "deadline_minutes.")),
+)
+
+
+def sections(form):
+    """[(anchor, heading, [fields])] in SECTIONS' order; a setting no section names goes under "Other"
+    (a new setting is never left off the page)."""
+    fields = [form[s.key] for s in ON_PAGE]
+    out, placed = [], set()
+    for anchor, heading, keys in SECTIONS:
+        mine = [f for key in keys for f in fields
+                if (f.name.startswith(key) if key.endswith(".") else f.name == key) and f.name not in placed]
+        placed.update(f.name for f in mine)
+        out.append((anchor, heading, mine))
+    rest = [f for f in fields if f.name not in placed]
+    if rest:
+        out.append(("other", _l("Other"), rest))
+    return out
 
 
 def _stored(setting, data):
@@ -35,7 +63,7 @@ for _setting in ON_PAGE:  # (fields named by their setting key, e.g. "deadline_m
 
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
-    full_name = StringField(_l("Full name"), validators=[Length(max=120)])
+    full_name = StringField(_l("Full name"), validators=[MaxLength(120)], render_kw=max_chars(120))
     role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
     # A required choice: "State level" is one of the options (value "*"), never the result of leaving it out.
     district = SelectField(_l("District"), validators=[DataRequired(_l("Choose a district."))])
@@ -47,7 +75,7 @@ class UserForm(FlaskForm):
 
 
 class EditUserForm(FlaskForm):
-    full_name = StringField(_l("Full name"), validators=[Length(max=120)])
+    full_name = StringField(_l("Full name"), validators=[MaxLength(120)], render_kw=max_chars(120))
     role = SelectField(_l("Role"), choices=labels.choices(labels.ROLES))
     district = SelectField(_l("District"), validators=[Optional()])
     phone = StringField(_l("Mobile number"), validators=[Length(max=20)],

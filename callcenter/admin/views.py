@@ -13,6 +13,7 @@ from ..services.core.errors import Conflict, Invalid
 from ..services.desks import deadlines
 from .audit import bp as audit_bp
 from .forms import DutyPhoneForm, EditUserForm, PasswordResetForm, SettingsForm, TwoFactorResetForm, UserForm
+from .forms import sections as settings_sections
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(audit_bp)  # /admin/audit/, and `flask audit verify`
@@ -30,7 +31,8 @@ def settings():
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for(".settings"))
-    return render_template("admin/settings.html", form=form, defaults=app_settings.defaults())
+    return render_template("admin/settings.html", form=form, defaults=app_settings.defaults(),
+                           sections=settings_sections(form))
 
 
 @bp.route("/districts", methods=["GET", "POST"])

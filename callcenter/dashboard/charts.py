@@ -20,7 +20,12 @@ def _fmt(v):
 
 def _short(label, limit=20):
     """A bar's label that fits beside it (the whole name is the element's title, and in the description)."""
-    return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
+    if len(label) <= limit:
+        return label
+    cut = label[:limit - 1]
+    if " " in cut[limit // 2:]:  # end at a word's end when one is near, not mid-word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
 
 
 def bar_chart(title, items, width=520, bar_height=20, label_width=170, unit=""):

@@ -1,5 +1,7 @@
 """The nodal officer's dashboard: today's figures and the lists behind them, charts, people, geography,
 exports, the daily report, the scheduled jobs, and the officer's actions (reassign calls, pause queues)."""
+from datetime import datetime, timedelta, timezone
+
 from flask import (
     Blueprint,
     Response,
@@ -23,7 +25,7 @@ from ..auth.access import STATE, roles_required
 from ..clock import local_date, utcnow
 from ..input_checks import optional_db_int, page_number
 from ..models import Role
-from ..services.core import job_runs
+from ..services.core import job_notes, job_runs
 from ..services.core.errors import ServiceError
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
@@ -32,7 +34,8 @@ from ..services.dashboard import people as dashboard_people
 from ..services.dashboard import snapshots as dashboard_snapshots
 from ..services.dashboard import summary as dashboard_summary
 from ..services.records import records
-from . import charts
+from ..templating import local_datetime
+from . import charts, titles
 from .forms import FilterForm, PauseForm, ReassignForm, ResumeForm, RunJobForm
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -137,7 +140,8 @@ def figures_json():
     for key in ("checkins", "open_escalations_total", "escalations_raised", "breaches", "active_total",
                 "new_patients", "discharges"):
         flat[key] = fig[key]
-    return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z", "snapshot": snapshot is not None})
+    return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z",
+                    "at_text": local_datetime(fig["at"], "HH:mm:ss"), "snapshot": snapshot is not None})
 
 
 def _list_args():
@@ -145,25 +149,51 @@ def _list_args():
             "age": request.args.get("age") or None}
 
 
+AS_OF_LIMIT = timedelta(hours=24)
+
+
+def _as_of():
+    """The time an age bucket's figure was counted at (`at` in its link), so its list holds the same rows
+    (an escalation counted "1–4 h" may be over 4 h old by the time the list opens). Only for an age bucket,
+    only a time in the last day; anything else: None (counted now)."""
+    raw = request.args.get("at")
+    if not raw or request.args.get("age") not in dashboard.AGE_BUCKETS:
+        return None
+    try:
+        at = datetime.fromisoformat(raw.removesuffix("Z"))
+    except ValueError:
+        return None
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    now = utcnow()
+    # A minute ahead is let through: the snapshot may come from a scheduler on a host whose clock runs ahead.
+    return at if now - AS_OF_LIMIT <= at <= now + timedelta(minutes=1) else None
+
+
 @bp.route("/list/<any(tasks, patients, escalations, checkins, calls):kind>")
 @roles_required(*OFFICERS)
 def list_view(kind):
     form, f = _filters()
     page = page_number()
-    extra = _list_args()
-    columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, **extra)
+    extra, as_of = _list_args(), _as_of()
+    columns, rows, total = dashboard.list_page(kind, current_user, f, page=page, now=as_of, **extra)
     at = dashboard_export.patient_column(columns)
     records.log_list_view(current_user, [row[at] for row in rows], f"dashboard:{kind}")
+    if as_of is not None:  # the pages and the exports keep the bucket's time
+        extra = dict(extra, at=as_of.isoformat())
     return render_template("dashboard/list.html", kind=kind, form=form, f=f, columns=columns, rows=rows,
-                           total=total, page=page, page_size=dashboard.LIST_PAGE_SIZE, extra=extra)
+                           total=total, page=page, page_size=dashboard.LIST_PAGE_SIZE, extra=extra,
+                           title=titles.list_title(kind, as_of=as_of, **_list_args()))
 
 
 @bp.route("/export/<any(tasks, patients, escalations, checkins, calls):kind>.<any(csv, xlsx):fmt>")
 @roles_required(*OFFICERS)
 def export(kind, fmt):
     _, f = _filters()
-    extra = _list_args()
-    dashboard_export.record_export(current_user, kind, fmt, f, **{k: v for k, v in extra.items() if v})
+    extra, as_of = _list_args(), _as_of()
+    details = dict(extra, at=as_of.isoformat() if as_of else None)
+    dashboard_export.record_export(current_user, kind, fmt, f, **{k: v for k, v in details.items() if v})
+    extra["now"] = as_of
     name = f"sampark-{kind}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.{fmt}"
     if fmt == "csv":  # both formats stream as the rows are read (memory stays flat)
         chunks, mimetype = dashboard_export.csv_chunks(kind, current_user, f, **extra), "text/csv; charset=utf-8"
@@ -267,6 +297,7 @@ def jobs():
     runs, now = job_runs.recent(), utcnow()
     stopped = {run.id for run in runs if run.status == "running" and job_runs.is_dead(run, now)}
     return render_template("dashboard/jobs.html", runs=runs, stopped=stopped, job_names=list(runner.JOBS),
+                           nothing_done=job_notes.nothing_done,
                            scheduler_seen=job_runs.scheduler_heartbeat(),
                            scheduler_quiet=job_runs.scheduler_quiet(now), form=RunJobForm())
 
@@ -279,7 +310,10 @@ def run_job():
     if not form.validate_on_submit() or form.job.data not in runner.JOBS:
         abort(400)
     run = runner.run(form.job.data, trigger="manual", user=current_user)
-    if run.status == "succeeded":
+    why = job_notes.nothing_done(run)
+    if why:
+        flash(_("Done, nothing to do: %(why)s", why=why), "info")
+    elif run.status == "succeeded":
         flash(_("Done: %(rows)s rows.", rows=run.rows), "success")
     else:
         flash(_("The job failed: %(error)s", error=run.error), "danger")

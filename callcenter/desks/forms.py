@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
+from ..forms import MaxLength, max_chars
 
 ACTIONS = ("acknowledge", "start", "note", "resolve", "cancel")
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">, India time
@@ -39,7 +40,7 @@ class DispatchForm(FlaskForm):
     driver_phone = StringField(_l("Driver's mobile"), validators=[Length(max=20)])
     destination_facility_id = SelectField(_l("Takes the patient to"), choices=[], validate_choice=False)
     eta = DateTimeLocalField(_l("Reaches the patient at"), format=LOCAL_MINUTE, validators=[Optional()])
-    delivered_by = StringField(_l("Brought by"), validators=[Length(max=120)])
+    delivered_by = StringField(_l("Brought by"), validators=[MaxLength(120)], render_kw=max_chars(120))
     delivery_at = DateTimeLocalField(_l("Reaches the patient at"), format=LOCAL_MINUTE, validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
     version = IntegerField(validators=[Optional()])

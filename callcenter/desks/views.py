@@ -17,6 +17,7 @@ from ..rules.routing import Desk
 from ..services.core.errors import Conflict, Forbidden, Invalid
 from ..services.desks import discharge, dispatch, escalations
 from ..services.records import records
+from ..templating import local_datetime
 from .forms import DispatchForm, EscalationActionForm, ReassignForm, ReviewDecisionForm
 
 bp = Blueprint("desks", __name__, url_prefix="/desk")
@@ -46,11 +47,11 @@ def desk():
     filters = escalations.ConsoleFilters.from_args(request.args)
     items, more = escalations.console_queue(current_user, chosen, filters)
     blocks = [b for d in scope.districts(current_user) for b in d.blocks]
-    watched = [e["id"] for e in _open_emergencies(chosen)]
+    emergencies = _open_emergencies(chosen)
     records.log_list_view(current_user, [esc.patient_id for esc in items], "desk")
     return render_template("desks/desk.html", desks=desks, chosen=chosen, items=items, more=more,
                            filters=filters, blocks=blocks, settings=list(Setting), poll_seconds=POLL_SECONDS,
-                           watched=watched,
+                           watched=[e["id"] for e in emergencies], emergencies_open=len(emergencies),
                            form=EscalationActionForm(), **_row_context(utcnow()))
 
 
@@ -70,11 +71,14 @@ def console():
     records.log_list_view(current_user, [esc.patient_id for esc in items], "desk")
     records.polled()  # a repeat of the same patients writes no new row (shown.py)
     rows = render_template("desks/_console_rows.html", items=items, form=EscalationActionForm(), **_row_context(now))
+    emergencies = _open_emergencies(chosen)
+    empty = render_template("desks/_console_empty.html", chosen=chosen, filters=filters,
+                            emergencies_open=len(emergencies))
     return jsonify({
-        "at": iso(now), "desk": chosen, "more": more, "html": rows,
-        "items": [_item(esc, now) for esc in items],
+        "at": iso(now), "at_text": local_datetime(now, "HH:mm:ss"), "desk": chosen, "more": more, "html": rows,
+        "empty": empty, "items": [_item(esc, now) for esc in items],
         # The alarm rings for a new open emergency even when the filters hide it.
-        "emergencies": _open_emergencies(chosen),
+        "emergencies": emergencies,
     })
 
 

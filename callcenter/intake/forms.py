@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..forms import MultiCheckboxField
+from ..forms import MaxLength, MultiCheckboxField, max_chars
 from ..rules.linelist.headers import FIELDS, IGNORE
 
 
@@ -26,7 +26,8 @@ def _int_or_none(value):
 
 
 class PatientForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the patient's name.")), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the patient's name.")), MaxLength(120)],
+                       render_kw=max_chars(120))
     age = IntegerField(_l("Age"), validators=[InputRequired(_l("Enter the age in years."))])
     sex = RadioField(_l("Sex"), choices=labels.choices(labels.SEXES),
                      validators=[DataRequired(_l("Choose the patient's sex."))])

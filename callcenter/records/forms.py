@@ -6,6 +6,7 @@ from wtforms import IntegerField, RadioField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
+from ..forms import MaxLength, max_chars
 from ..services.records.transfers import END_STATUSES, MAX_REASON
 
 
@@ -46,7 +47,8 @@ class PlainForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the contact's name.")), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the contact's name.")), MaxLength(120)],
+                       render_kw=max_chars(120))
     role = SelectField(_l("Role"), choices=labels.choices(labels.CONTACT_ROLES),
                        validators=[DataRequired(_l("Choose the contact's role."))])
     phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter a mobile number."))],

@@ -14,7 +14,14 @@
           if (v === undefined) return;
           el.textContent = v === null ? "–" : v;
         });
-        if (stamp) stamp.textContent = new Date(data.at).toLocaleTimeString();
+        // The time as the server writes it (24-hour, the app's zone), not the browser's clock and zone.
+        if (stamp) stamp.textContent = data.at_text;
+        // An age bucket's list is of the time its figure was counted at (views._as_of).
+        document.querySelectorAll("a[data-at]").forEach(function (a) {
+          var url = new URL(a.href);
+          url.searchParams.set("at", data.at);
+          a.href = url.toString();
+        });
       })
       .catch(function () { /* offline for a moment: keep the last figures */ });
   }

@@ -150,7 +150,7 @@
   JSON.parse(box.dataset.emergencies || "[]").forEach(function (id) { known[id] = true; });
 
   // ── Rows ───────────────────────────────────────────────────────────────────────────────────────
-  function applyRows(html) {
+  function applyRows(html, emptyHtml) {
     var holder = document.createElement("tbody");
     holder.innerHTML = html;
     var fresh = Array.prototype.slice.call(holder.children);
@@ -167,6 +167,11 @@
       if (tbody.children[i] !== row) tbody.insertBefore(row, tbody.children[i] || null);
     });
     tableBox.hidden = wanted.length === 0;
+    // The server says which: an empty desk, or no match for the filters (with a way to clear them).
+    if (emptyHtml !== undefined && empty.dataset.html !== emptyHtml) {
+      empty.innerHTML = emptyHtml;
+      empty.dataset.html = emptyHtml;
+    }
     empty.hidden = wanted.length !== 0;
   }
 
@@ -182,6 +187,11 @@
   try {
     if (!search.value) search.value = window.sessionStorage.getItem(searchKey) || "";
   } catch (e) { /* storage off: the search starts empty */ }
+  // "Clear the filters" (a link to the bare console) clears the remembered search too.
+  document.addEventListener("click", function (ev) {
+    if (!ev.target.closest("#filter-clear, #console-clear-filters")) return;
+    try { window.sessionStorage.removeItem(searchKey); } catch (e) { /* nothing kept */ }
+  });
 
   var busy = false, again = false;
   function poll() {
@@ -192,12 +202,13 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         skew = Date.parse(data.at) - Date.now();
-        applyRows(data.html);
+        applyRows(data.html, data.empty);
         more.hidden = !data.more;
         var news = data.emergencies.filter(function (e) { return !known[e.id]; });
         data.emergencies.forEach(function (e) { known[e.id] = true; });
         if (news.length) raiseAlarm(news);
-        state.textContent = say("updated", new Date(Date.now() + skew).toLocaleTimeString());
+        // The server's time as it writes it (24-hour, the app's zone), not the browser's clock and zone.
+        state.textContent = say("updated", data.at_text);
         state.classList.remove("text-danger");
         tick();
       })

@@ -38,3 +38,37 @@
       .catch(function () { form.submit(); });
   });
 })();
+
+// A text box with a length limit (forms.max_chars): say "too long" as soon as the text passes it, instead of
+// the browser's maxlength cutting a pasted name mid-word without a word. The form still checks on saving.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-max-chars]").forEach(function (input) {
+    var limit = parseInt(input.dataset.maxChars, 10);
+    var note = document.createElement("div");
+    note.className = "invalid-feedback d-block too-long";
+    note.setAttribute("aria-live", "polite");
+    note.hidden = true;
+    input.insertAdjacentElement("afterend", note);
+    function check() {
+      var n = input.value.length;
+      var over = n > limit;
+      note.hidden = !over;
+      note.textContent = over ? input.dataset.tooLong.replace("%(n)s", n).replace("%(limit)s", limit) : "";
+      input.classList.toggle("is-invalid", over);
+    }
+    // After a refused save the server's message is already there: ours starts at the first keystroke, which
+    // also retires the server's (now stale) messages for this box.
+    var fromServer = input.classList.contains("is-invalid");
+    input.addEventListener("input", function () {
+      if (fromServer) {
+        fromServer = false;
+        input.parentElement.querySelectorAll(".invalid-feedback:not(.too-long)").forEach(function (el) {
+          el.hidden = true;
+        });
+      }
+      check();
+    });
+    if (!fromServer) check();
+  });
+})();

@@ -329,3 +329,41 @@ def test_acknowledging_from_the_console_keeps_its_filters(client, login, distric
                            data={"action": "acknowledge", "version": esc2.version, "desk": "control_room",
                                  "csrf_token": token})
     assert response.headers["Location"] == "/desk/?desk=control_room"
+
+
+def test_a_search_with_no_match_says_so_with_a_way_to_clear_it(client, login, district):
+    """Issue 17: "Nothing open on this desk" while emergencies are open misled the operator; a filtered empty
+    list says nothing matches the filters, counts the open emergencies and offers to clear the filters."""
+    raise_one(make_patient(district, name="Ramesh Oxygen"), "oxygen")
+    operator = make_user("control_room", district)
+    login(operator)
+    page = client.get("/desk/?desk=control_room&q=Nobody+Like+This").get_data(as_text=True)
+    empty = re.search(r'<p[^>]*id="console-empty"[^>]*>(.*?)</p>', page, re.S)
+    assert "hidden" not in empty.group(0).split(">")[0]
+    assert "Nothing open on this desk matches the search or filters." in empty.group(1)
+    assert "1 emergency is open on this desk." in empty.group(1)
+    assert 'id="console-clear-filters"' in empty.group(1) and "Nothing open on this desk." not in empty.group(1)
+    data = console(client, desk="control_room", q="Nobody Like This")
+    assert data["items"] == [] and "matches the search or filters" in data["empty"]
+    assert "1 emergency is open" in data["empty"] and "console-clear-filters" in data["empty"]
+    # Unfiltered with nothing open: the desk is empty, said plainly.
+    other = make_user("counsellor", district)
+    login(other)
+    data = console(client, desk="counsellor")
+    assert data["empty"].strip() == "Nothing open on this desk."
+    # In Hindi.
+    operator.language = "hi"
+    db.session.commit()
+    login(operator)
+    data = console(client, desk="control_room", kind="food")
+    assert "खोज या फ़िल्टर से मेल खाता कोई खुला मामला नहीं" in data["empty"] and "फ़िल्टर हटाएं" in data["empty"]
+
+
+def test_the_console_says_its_time_in_24_hours_in_the_apps_zone(client, login, district, monkeypatch):
+    """Issue 17: "Updated 4:54:36 PM" came from the browser's clock and zone; the server writes the time."""
+    from callcenter.desks import views as desk_views
+    afternoon = local_to_utc(to_local(utcnow()).replace(hour=16, minute=54, second=36, tzinfo=None))
+    monkeypatch.setattr(desk_views, "utcnow", lambda: afternoon)
+    login(make_user("control_room", district))
+    assert console(client)["at_text"] == "16:54:36"
+    assert "Updated 16:54:36" in client.get("/desk/").get_data(as_text=True)

@@ -1,7 +1,11 @@
 """The jobs page (runs shown, run now) and the discharge-review desk, over HTTP."""
-from datetime import timedelta
+import re
+from datetime import datetime, time, timedelta
 
-from callcenter.clock import local_date
+import pytest
+
+import jobs.runner
+from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
 from callcenter.models import CallTask, DischargeReview, JobRun, Patient
 from callcenter.services.desks import discharge
@@ -79,3 +83,40 @@ def test_review_desk_roles(client, login, district):
         login(make_user(role, district))
         assert client.get("/desk/reviews").status_code == status, role
         client.post("/logout", data={"csrf_token": csrf_token(client)})
+
+
+def _run_now(client, job):
+    token = csrf_token(client, "/dashboard/jobs")
+    return client.post("/dashboard/jobs/run", data={"csrf_token": token, "job": job},
+                       follow_redirects=True).get_data(as_text=True)
+
+
+def test_run_now_outside_the_checkin_window_says_why_nothing_was_done(app, client, login, district, monkeypatch):
+    """Issue 17: "Done: 0 rows" with no reason; the check-in job run after its window says so, with the window."""
+    make_patient(district)
+    monkeypatch.setitem(app.config, "CHECKIN_WINDOW_START", "09:00")
+    monkeypatch.setitem(app.config, "CHECKIN_WINDOW_END", "11:30")
+    afternoon = local_to_utc(datetime.combine(local_date(), time(15)))
+    monkeypatch.setattr(jobs.runner, "utcnow", lambda: afternoon)
+    admin = make_user("admin")
+    login(admin)
+    html = _run_now(client, "checkins_enqueue")
+    assert "Done: 0 rows." not in html
+    assert "Done, nothing to do: Today&#39;s check-in window (09:00–11:30) is over" in html
+    assert "They go out again tomorrow from 09:00." in html
+    # The runs table keeps the reason beside the run.
+    row = re.search(r'<table class="table table-sm" id="job-runs">.*?</table>', html, re.S).group(0)
+    assert "Error or note" in row and "check-in window (09:00–11:30) is over" in row
+    admin.language = "hi"
+    db.session.commit()
+    html = _run_now(client, "checkins_enqueue")
+    assert "आज की चेक-इन अवधि (09:00–11:30) खत्म हो चुकी है" in html
+
+
+@pytest.mark.parametrize("job", sorted(jobs.runner.JOBS))
+def test_every_job_that_does_nothing_says_why(client, login, job):
+    """Each Run now button, on an empty database: never a bare "Done: 0 rows"."""
+    login(make_user("admin"))
+    html = _run_now(client, job)
+    assert "Done: 0 rows." not in html
+    assert "Done, nothing to do:" in html or re.search(r"Done: [1-9]\d* rows?\.", html), job

@@ -132,6 +132,11 @@ class ConsoleFilters:
                    setting=setting if setting in set(Setting) else None,
                    query=" ".join(((args.get("q") if search is None else search) or "").split())[:80])
 
+    @property
+    def narrowed(self):
+        """Any filter or search in use (an empty list then means no match, not an empty desk)."""
+        return bool(self.kind or self.block_id or self.setting or self.query)
+
 
 def console_queue(user, desk, filters=ConsoleFilters(), limit=CONSOLE_LIMIT):
     """The live console's open escalations for a desk, filtered: emergencies first, then oldest first.
