@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
+from ..forms import WholeNumberField
 
 ACTIONS = ("acknowledge", "start", "note", "resolve", "cancel")
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">, India time
@@ -91,9 +92,9 @@ class FieldVisitForm(FlaskForm):
 
 class BedsForm(FlaskForm):
     """One facility's free beds; `stamp` is the update stamp the page was opened with."""
-    free_general = IntegerField(labels.BED_KINDS["general"], validators=[Optional()], render_kw={"min": 0})
-    free_oxygen = IntegerField(labels.BED_KINDS["oxygen"], validators=[Optional()], render_kw={"min": 0})
-    free_icu = IntegerField(labels.BED_KINDS["icu"], validators=[Optional()], render_kw={"min": 0})
+    free_general = WholeNumberField(labels.BED_KINDS["general"], validators=[Optional()], render_kw={"min": 0})
+    free_oxygen = WholeNumberField(labels.BED_KINDS["oxygen"], validators=[Optional()], render_kw={"min": 0})
+    free_icu = WholeNumberField(labels.BED_KINDS["icu"], validators=[Optional()], render_kw={"min": 0})
     stamp = HiddenField()
 
     def values(self):

@@ -2,10 +2,11 @@
 (transfers.py, households.py, villages.py)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
+from ..forms import WholeNumberField
 from ..services.records.transfers import END_STATUSES, MAX_REASON
 
 
@@ -30,9 +31,8 @@ class EndForm(FlaskForm):
 
 
 class HouseholdForm(FlaskForm):
-    other_id = IntegerField(_l("Record number of the family member"),
-                            validators=[DataRequired(_l("Choose another patient to add to this household."))],
-                            render_kw={"inputmode": "numeric"})
+    other_id = WholeNumberField(_l("Record number of the family member"),
+                                validators=[DataRequired(_l("Choose another patient to add to this household."))])
 
 
 class PlainForm(FlaskForm):
