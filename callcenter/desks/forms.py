@@ -36,8 +36,12 @@ class DispatchForm(FlaskForm):
     """Help sent: an ambulance (vehicle, driver, destination, ETA) or a delivery (who, when)."""
     kind = RadioField(_l("What is sent"), choices=labels.choices(labels.DISPATCH_KINDS), default="ambulance",
                       validators=[Optional()])
-    vehicle_number = StringField(_l("Vehicle number"), validators=[Length(max=30)])
-    driver_phone = StringField(_l("Driver's mobile"), validators=[Length(max=20)])
+    # Examples as help under the box, never as a placeholder: a grey "CG 04 AB 1234" in the box read as typed.
+    vehicle_number = StringField(_l("Vehicle number"), validators=[Length(max=30)],
+                                 description=_l("For example: %(example)s", example="CG 04 AB 1234"))
+    driver_phone = StringField(_l("Driver's mobile"), validators=[Length(max=20)],
+                               description=_l("For example: %(example)s", example="98260 12345"),
+                               render_kw={"type": "tel", "inputmode": "tel"})
     destination_facility_id = SelectField(_l("Takes the patient to"), choices=[], validate_choice=False)
     eta = DateTimeLocalField(_l("Reaches the patient at"), format=LOCAL_MINUTE, validators=[Optional()])
     delivered_by = StringField(_l("Brought by"), validators=[Length(max=120)])
