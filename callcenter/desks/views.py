@@ -15,7 +15,7 @@ from ..forms import apply_service_errors
 from ..models import Role, Setting
 from ..rules.routing import Desk
 from ..services.core.errors import Conflict, Forbidden, Invalid
-from ..services.desks import discharge, dispatch, escalations
+from ..services.desks import consultations, discharge, dispatch, escalations
 from ..services.records import records
 from .forms import DispatchForm, EscalationActionForm, ReassignForm, ReviewDecisionForm
 
@@ -56,7 +56,8 @@ def desk():
 
 def _row_context(now):
     """What desks/_console_rows.html needs besides the rows."""
-    return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now)}
+    return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now),
+            "may_consult": lambda esc: consultations.may_consult(current_user, esc)}
 
 
 @bp.route("/console.json")
@@ -108,9 +109,14 @@ def _detail_page(esc, action_form=None, dispatch_form=None, reassign_form=None, 
                       oxygen=f.free_oxygen, icu=f.free_icu)) for f in facilities]
     reassign_form.owner_id.choices = [("", "—")] + [
         (str(u.id), f"{u.display_name} ({labels.ROLES[u.role]})") for u in escalations.reassign_candidates(esc)]
+    # Each desk's own work: sending help is the control room's; a doctor or counsellor calls the patient and
+    # sees the consultations recorded against this referral.
+    control_room = esc.desk == Desk.CONTROL_ROOM
     return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
                            form=action_form, dispatch_form=dispatch_form, reassign_form=reassign_form,
-                           facilities=facilities, may_dispatch=dispatch.may_dispatch(current_user),
+                           facilities=facilities, control_room=control_room,
+                           may_dispatch=control_room and dispatch.may_dispatch(current_user),
+                           consultations=[] if control_room else consultations.of_escalation(esc),
                            **_row_context(utcnow())), status
 
 
