@@ -60,6 +60,7 @@ class ReviewDecisionForm(FlaskForm):
     decision = SelectField(choices=[SelectChoice("discharge"), SelectChoice("continue")],
                            validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    confirmed = HiddenField()  # "yes" from the confirmation page: a discharge is never one click
 
 
 # --- Referral desks (desks/referrals.py), field visits (desks/field_visits.py), free beds (desks/beds.py).

@@ -14,6 +14,7 @@ from ..clock import local_to_utc, utcnow
 from ..forms import apply_service_errors
 from ..models import Role, Setting
 from ..rules.routing import Desk
+from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Forbidden, Invalid
 from ..services.desks import consultations, discharge, dispatch, escalations
 from ..services.records import records
@@ -208,12 +209,27 @@ def reassign(esc_id):
                       lambda esc: _("Handed over to %(name)s.", name=esc.owner.display_name))
 
 
+def _confirm_discharge(review_id, form):
+    """The step between *Discharge* and the discharge: who, their latest readings, and the note, to confirm."""
+    try:
+        review = discharge.pending_review(review_id, current_user)
+    except Conflict as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".reviews"))
+    records.log_view(current_user, review.patient, "reviews")
+    return render_template("desks/review_confirm.html", review=review, patient=review.patient, form=form,
+                           readings=discharge.latest_readings([review.patient_id])[review.patient_id],
+                           thresholds=app_settings.thresholds())
+
+
 @bp.route("/reviews")
 @roles_required(*REVIEWERS)
 def reviews():
     reviews = discharge.pending_reviews(current_user)
     records.log_list_view(current_user, [review.patient_id for review in reviews], "reviews")
-    return render_template("desks/reviews.html", reviews=reviews, form=ReviewDecisionForm())
+    return render_template("desks/reviews.html", reviews=reviews, form=ReviewDecisionForm(),
+                           readings=discharge.latest_readings({review.patient_id for review in reviews}),
+                           thresholds=app_settings.thresholds())
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
@@ -223,6 +239,8 @@ def decide_review(review_id):
     if not form.validate_on_submit():
         flash(_("The form expired or was incomplete; please try again."), "warning")
         return redirect(url_for(".reviews"))
+    if form.decision.data == "discharge" and form.confirmed.data != "yes":
+        return _confirm_discharge(review_id, form)
     try:
         review = discharge.decide(review_id, current_user, form.decision.data == "discharge", form.note.data)
     except (Conflict, Invalid) as exc:

@@ -36,3 +36,34 @@ def test_dispatch_boxes_are_empty_with_examples_under_them(page, screenshot, lan
     expect(form.locator('input[name="driver_phone"]')).not_to_have_attribute("placeholder", re.compile(".*"))
     expect(form.get_by_text(example)).to_be_visible()
     screenshot(f"dispatch-form-{language}")
+
+
+def test_discharge_asks_to_confirm_and_shows_the_latest_readings(page, screenshot, live_server):
+    from datetime import timedelta
+
+    from callcenter.clock import local_date, utcnow
+    from callcenter.extensions import db
+    from callcenter.models import Patient
+    from callcenter.services.desks import discharge
+
+    district = factories.make_district()
+    patient = factories.make_patient(district, name="Usha Markam", symptom_onset_date=local_date() - timedelta(days=12))
+    factories.make_attempt(patient, factories.make_user("volunteer", district), utcnow() - timedelta(hours=3),
+                           spo2=97, temperature_f=98.4)
+    discharge.flag_release_reviews(local_date())
+    sign_in(page, factories.make_user("doctor", district))
+    page.goto("/desk/reviews")
+    row = page.locator("#reviews tbody tr").filter(has_text="Usha Markam")
+    expect(row).to_contain_text("SpO2 97%")
+    expect(row).to_contain_text("98.4 °F")
+    screenshot("review-list")
+    row.get_by_role("button", name="Discharge").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Discharge Usha Markam?")
+    expect(page.locator("#confirm-readings")).to_contain_text("SpO2 97%")
+    screenshot("confirm")
+    db.session.expire_all()
+    assert db.session.get(Patient, patient.id).status == "active"  # one click discharges nobody
+    page.locator("#confirm-discharge").click()
+    expect(page.locator(".alert-success")).to_contain_text("Usha Markam is discharged")
+    db.session.expire_all()
+    assert db.session.get(Patient, patient.id).status == "recovered"
