@@ -2,7 +2,7 @@
 (transfers.py, households.py, villages.py)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
@@ -33,6 +33,7 @@ class EndForm(FlaskForm):
 class HouseholdForm(FlaskForm):
     other_id = WholeNumberField(_l("Record number of the family member"),
                                 validators=[DataRequired(_l("Choose another patient to add to this household."))])
+    confirm = HiddenField()  # "y": the officer saw the warning (different villages or phones) and adds anyway
 
 
 class PlainForm(FlaskForm):
