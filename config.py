@@ -56,7 +56,9 @@ class Config:
     DB_POOL_TIMEOUT = _env_int("DB_POOL_TIMEOUT", 30)
     DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 10)
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Kolkata")
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")  # printed after seeding
+    # Where people open Sampark and their check-in SMS links, e.g. https://sampark.example.gov.in. Required in
+    # production (callcenter/public_urls.py refuses to start without it); development and tests use this machine.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip()
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* (werkzeug ProxyFix); 0 = none.
     TRUST_PROXY_HOPS = _env_int("TRUST_PROXY_HOPS", 0)
@@ -219,6 +221,7 @@ class TestConfig(Config):
     READY_REQUIRES_SCHEDULER = False  # no scheduler runs beside the suite; tests/ops asks for it where it tests it
     METRICS_ENABLED = False  # whatever the environment says; tests/ops turns it on in apps of its own
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client and browser use plain HTTP
+    PUBLIC_URL = "http://127.0.0.1:5000"  # whatever the environment says: the links tests expect
     # Tests choose their database in tests/conftest.py (a temporary SQLite file by default,
     # PostgreSQL when SAMPARK_TEST_DATABASE_URL is set).
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("SAMPARK_TEST_DATABASE_URL", "sqlite://"))

@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from callcenter.clock import local_date
-from callcenter.demo import FIRST, LAST
+from callcenter.demo import FIRST_NAMES, LAST
 from callcenter.extensions import db
 from callcenter.services.intake import imports, refusing, storage
 
@@ -171,7 +171,7 @@ def _new(rng, n, places, today):
     female = rng.random() < 0.5
     digits = f"98{(n * 7919) % 10 ** 8:08d}"
     age = rng.choice([str(rng.randint(1, 90)), f"{rng.randint(18, 80)} yrs"])
-    return [n, f"{rng.choice(FIRST)} {rng.choice(LAST)}", age,
+    return [n, f"{rng.choice(FIRST_NAMES['female' if female else 'male'])} {rng.choice(LAST)}", age,
             rng.choice(["F", "Female", "महिला"] if female else ["M", "Male", "पुरुष"]), _phone_text(rng, digits),
             f"BENCH-{n:08d}", _date_text(rng, today - timedelta(days=rng.randint(0, 9))), district["name"],
             block if rng.random() < 0.5 else "", village, setting, facility, f"House {rng.randint(1, 400)}",

@@ -12,6 +12,8 @@ def create_app(config_object="config.Config", **overrides):
     app.config.update(overrides)
     from .secret_key import check as check_secret_key
     check_secret_key(app)  # refuses to start with a missing or weak SECRET_KEY outside tests and development
+    from .public_urls import check as check_public_url
+    check_public_url(app)  # and without PUBLIC_URL: check-in links would point at 127.0.0.1
     if app.config.get("TRUST_PROXY_HOPS"):
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)

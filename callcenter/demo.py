@@ -48,8 +48,13 @@ FACILITIES = [
     ("Indoor Stadium COVID Care Centre", "ccc", 250, 20, 0),
     ("Pt. JNM Medical College Hostel CCC", "ccc", 150, 10, 0),
 ]
-FIRST = ["Ramesh", "Sunita", "Anil", "Geeta", "Manoj", "Pooja", "Suresh", "Rekha", "Vikas", "Anita", "Deepak",
-         "Kiran", "Santosh", "Lata", "Rajesh", "Neha", "Dinesh", "Savita", "Mahesh", "Priya", "Bhupesh", "Usha"]
+# First names by sex: a patient's sex follows the name (a "Savita Kurre · Male" made every screen look wrong).
+FIRST_NAMES = {
+    "female": ["Sunita", "Geeta", "Pooja", "Rekha", "Anita", "Kavita", "Lata", "Neha", "Savita", "Priya", "Usha",
+               "Kamla", "Sarita", "Meena"],
+    "male": ["Ramesh", "Anil", "Manoj", "Suresh", "Vikas", "Deepak", "Santosh", "Rajesh", "Dinesh", "Mahesh",
+             "Bhupesh", "Ashok", "Govind", "Sunil"],
+}
 LAST = ["Sahu", "Verma", "Sharma", "Yadav", "Patel", "Nishad", "Dhruw", "Netam", "Tiwari", "Sinha", "Banjare",
         "Kurre", "Chandrakar", "Markam", "Gupta", "Agrawal"]
 COMORBID = ["hypertension", "diabetes", "heart", "lung", "kidney"]
@@ -98,12 +103,13 @@ def _places_and_patients(rng, n_patients):
     phones = set()
     for _ in range(n_patients):
         setting = rng.choices(["home", "ccc", "hospital"], weights=[70, 18, 12])[0]
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        sex = rng.choice(["female", "male"])
+        name = f"{rng.choice(FIRST_NAMES[sex])} {rng.choice(LAST)}"
         phone = _phone(rng, phones)
         age = rng.choice([rng.randint(18, 59)] * 3 + [rng.randint(60, 85)])
         positive = today - timedelta(days=rng.randint(0, 9))
         db.session.add(Patient(
-            district_id=district.id, name=name, name_key=name_key(name), age=age, sex=rng.choice(["female", "male"]),
+            district_id=district.id, name=name, name_key=name_key(name), age=age, sex=sex,
             phone=phone, attendant_phone=_phone(rng, phones) if setting == "hospital" else None,
             address=f"House {rng.randint(1, 300)}", village_id=rng.choice(villages).id, setting=setting,
             facility_id=rng.choice(facilities[setting]).id if setting != "home" else None,
@@ -124,10 +130,12 @@ def _households_and_contacts(rng, n_households=2):
     district = db.session.scalar(db.select(District).where(District.name == "Raipur"))
     home = db.session.scalars(db.select(Patient).where(Patient.district_id == district.id, Patient.setting == "home")
                               .order_by(Patient.id)).all()
-    pairs = [(a, b) for a, b in zip(home[0::2], home[1::2], strict=False) if a.name_key != b.name_key]
+    pairs = [(a, b) for a, b in zip(home[0::2], home[1::2], strict=False) if a.name.split()[0] != b.name.split()[0]]
     for first, second in pairs[:n_households]:
-        # Family members: same phone, village and address.
+        # Family members: same phone, village, address and family name.
         second.phone, second.village_id, second.address = first.phone, first.village_id, first.address
+        second.name = f"{second.name.split()[0]} {first.name.split()[-1]}"
+        second.name_key = name_key(second.name)
         household = Household(district_id=district.id, phone=first.phone, created_at=now)
         db.session.add(household)
         db.session.flush()

@@ -1,10 +1,11 @@
 """Form helpers shared by the blueprints."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, widgets
+from wtforms import DecimalField, IntegerField, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
 from . import labels
+from .rules.digits import ascii_digits
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -37,6 +38,28 @@ class MaxLength:
 def max_chars(limit):
     """render_kw for a field checked by MaxLength(limit): the page says "too long" while the user types."""
     return {"data-max-chars": limit, "data-too-long": _too_long()}
+
+
+class _TypedDigits:
+    """A number box that reads Devanagari digits (a Hindi keyboard types ९२ for 92). Drawn as a text box with
+    a numeric keypad: a browser's type="number" box empties itself of digits it does not know, silently."""
+    widget = widgets.TextInput()
+    inputmode = "numeric"
+
+    def __init__(self, *args, render_kw=None, **kwargs):
+        super().__init__(*args, render_kw={"inputmode": self.inputmode, **(render_kw or {})}, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([ascii_digits(v).strip() if isinstance(v, str) else v for v in valuelist])
+
+
+class WholeNumberField(_TypedDigits, IntegerField):
+    """IntegerField for people: ASCII or Devanagari digits."""
+
+
+class DecimalNumberField(_TypedDigits, DecimalField):
+    """DecimalField for people: ASCII or Devanagari digits."""
+    inputmode = "decimal"
 
 
 def apply_service_errors(form, exc):

@@ -82,6 +82,8 @@ def reason_text(reason):
         return _l("Sent by the %(desk)s", desk=DESKS.get(value, value))
     if key == "field_visit":
         return _l("Field visit: %(result)s", result=FIELD_VISIT_RESULTS.get(value, value))
+    if key == "admitted":
+        return _l("Admitted to %(place)s since: still needed?", place=value)
     return f"{key}: {value}"
 
 

@@ -17,6 +17,7 @@ STRONG = secrets.token_hex(32)
 
 
 def make(tmp_path, **config):
+    config.setdefault("PUBLIC_URL", "https://sampark.example.gov.in")  # production needs it too (test_public_url.py)
     return create_app("config.Config", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.db'}",
                       SECRET_KEY_FILE=tmp_path / "instance" / "secret_key", **config)
 
@@ -79,7 +80,8 @@ def test_tests_run_on_the_test_configuration(app):
 def clean_env(**env):
     """This process's environment without anything that says which mode or key (the machine may set some)."""
     environment = {k: v for k, v in os.environ.items()
-                   if k not in ("SECRET_KEY", "SECRET_KEY_FILE", "SAMPARK_ENV", "DATABASE_URL", "FLASK_APP")}
+                   if k not in ("SECRET_KEY", "SECRET_KEY_FILE", "SAMPARK_ENV", "DATABASE_URL", "FLASK_APP",
+                                "PUBLIC_URL")}
     environment.update(PYTHONPATH=str(ROOT), **env)
     return environment
 
@@ -98,7 +100,7 @@ def test_cli_in_production_needs_the_key_and_runs_with_one(tmp_path):
     assert "secrets.token_hex(32)" in refused.stderr + refused.stdout
     for args in (["db", "upgrade"], ["make-call-lists"], ["send-outbox", "--max-seconds", "1"],
                  ["scheduler", "--help"]):
-        done = flask(args, tmp_path, SECRET_KEY=STRONG)
+        done = flask(args, tmp_path, SECRET_KEY=STRONG, PUBLIC_URL="https://sampark.example.gov.in")
         assert done.returncode == 0, (args, done.stdout, done.stderr)
 
 

@@ -8,12 +8,12 @@ from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from .. import labels
 from ..auth.access import roles_required
-from ..forms import apply_service_errors
+from ..forms import WholeNumberField, apply_service_errors
 from ..input_checks import ID_MAX, page_number
 from ..models import Role
 from ..services.core import audit_trail, audit_verify
@@ -27,7 +27,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # GET filters change nothing
 
-    patient_id = IntegerField(_l("Patient no."), validators=[Optional(), NumberRange(1, ID_MAX)])
+    patient_id = WholeNumberField(_l("Patient no."), validators=[Optional(), NumberRange(1, ID_MAX)])
     username = StringField(_l("User (username)"), validators=[Optional()])
     kind = SelectField(_l("What"), validators=[Optional()])
     action = StringField(_l("Action (or its start, e.g. patient.)"), validators=[Optional()])

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..forms import MaxLength, max_chars
+from ..forms import DecimalNumberField, MaxLength, WholeNumberField, max_chars
 from ..services.core.settings import ON_PAGE
 
 
@@ -53,8 +53,8 @@ def _field(setting):
     if setting.kind is bool:
         return BooleanField(setting.label, description=setting.help)
     if setting.kind is float:
-        return DecimalField(setting.label, places=1, description=setting.help, validators=[InputRequired()])
-    return IntegerField(setting.label, description=setting.help, validators=[InputRequired()])
+        return DecimalNumberField(setting.label, places=1, description=setting.help, validators=[InputRequired()])
+    return WholeNumberField(setting.label, description=setting.help, validators=[InputRequired()])
 
 
 for _setting in ON_PAGE:  # (fields named by their setting key, e.g. "deadline_minutes.ambulance")

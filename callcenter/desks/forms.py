@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
-from ..forms import MaxLength, max_chars
+from ..forms import MaxLength, WholeNumberField, max_chars
 
 ACTIONS = ("acknowledge", "start", "note", "resolve", "cancel")
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # <input type="datetime-local">, India time
@@ -36,8 +36,12 @@ class DispatchForm(FlaskForm):
     """Help sent: an ambulance (vehicle, driver, destination, ETA) or a delivery (who, when)."""
     kind = RadioField(_l("What is sent"), choices=labels.choices(labels.DISPATCH_KINDS), default="ambulance",
                       validators=[Optional()])
-    vehicle_number = StringField(_l("Vehicle number"), validators=[Length(max=30)])
-    driver_phone = StringField(_l("Driver's mobile"), validators=[Length(max=20)])
+    # Examples as help under the box, never as a placeholder: a grey "CG 04 AB 1234" in the box read as typed.
+    vehicle_number = StringField(_l("Vehicle number"), validators=[Length(max=30)],
+                                 description=_l("For example: %(example)s", example="CG 04 AB 1234"))
+    driver_phone = StringField(_l("Driver's mobile"), validators=[Length(max=20)],
+                               description=_l("For example: %(example)s", example="98260 12345"),
+                               render_kw={"type": "tel", "inputmode": "tel"})
     destination_facility_id = SelectField(_l("Takes the patient to"), choices=[], validate_choice=False)
     eta = DateTimeLocalField(_l("Reaches the patient at"), format=LOCAL_MINUTE, validators=[Optional()])
     delivered_by = StringField(_l("Brought by"), validators=[MaxLength(120)], render_kw=max_chars(120))
@@ -56,6 +60,7 @@ class ReviewDecisionForm(FlaskForm):
     decision = SelectField(choices=[SelectChoice("discharge"), SelectChoice("continue")],
                            validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    confirmed = HiddenField()  # "yes" from the confirmation page: a discharge is never one click
 
 
 # --- Referral desks (desks/referrals.py), field visits (desks/field_visits.py), free beds (desks/beds.py).
@@ -92,9 +97,9 @@ class FieldVisitForm(FlaskForm):
 
 class BedsForm(FlaskForm):
     """One facility's free beds; `stamp` is the update stamp the page was opened with."""
-    free_general = IntegerField(labels.BED_KINDS["general"], validators=[Optional()], render_kw={"min": 0})
-    free_oxygen = IntegerField(labels.BED_KINDS["oxygen"], validators=[Optional()], render_kw={"min": 0})
-    free_icu = IntegerField(labels.BED_KINDS["icu"], validators=[Optional()], render_kw={"min": 0})
+    free_general = WholeNumberField(labels.BED_KINDS["general"], validators=[Optional()], render_kw={"min": 0})
+    free_oxygen = WholeNumberField(labels.BED_KINDS["oxygen"], validators=[Optional()], render_kw={"min": 0})
+    free_icu = WholeNumberField(labels.BED_KINDS["icu"], validators=[Optional()], render_kw={"min": 0})
     stamp = HiddenField()
 
     def values(self):

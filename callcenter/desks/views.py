@@ -14,8 +14,9 @@ from ..clock import local_to_utc, utcnow
 from ..forms import apply_service_errors
 from ..models import Role, Setting
 from ..rules.routing import Desk
+from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Forbidden, Invalid
-from ..services.desks import discharge, dispatch, escalations
+from ..services.desks import consultations, discharge, dispatch, escalations
 from ..services.records import records
 from ..templating import local_datetime
 from .forms import DispatchForm, EscalationActionForm, ReassignForm, ReviewDecisionForm
@@ -57,7 +58,8 @@ def desk():
 
 def _row_context(now):
     """What desks/_console_rows.html needs besides the rows."""
-    return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now)}
+    return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now),
+            "may_consult": lambda esc: consultations.may_consult(current_user, esc)}
 
 
 @bp.route("/console.json")
@@ -120,9 +122,14 @@ def _detail_page(esc, action_form=None, dispatch_form=None, reassign_form=None, 
                       oxygen=f.free_oxygen, icu=f.free_icu)) for f in facilities]
     reassign_form.owner_id.choices = [("", "—")] + [
         (str(u.id), f"{u.display_name} ({labels.ROLES[u.role]})") for u in escalations.reassign_candidates(esc)]
+    # Each desk's own work: sending help is the control room's; a doctor or counsellor calls the patient and
+    # sees the consultations recorded against this referral.
+    control_room = esc.desk == Desk.CONTROL_ROOM
     return render_template("desks/detail.html", esc=esc, history=records.recent_history(esc.patient),
                            form=action_form, dispatch_form=dispatch_form, reassign_form=reassign_form,
-                           facilities=facilities, may_dispatch=dispatch.may_dispatch(current_user),
+                           facilities=facilities, control_room=control_room,
+                           may_dispatch=control_room and dispatch.may_dispatch(current_user),
+                           consultations=[] if control_room else consultations.of_escalation(esc),
                            **_row_context(utcnow())), status
 
 
@@ -214,12 +221,27 @@ def reassign(esc_id):
                       lambda esc: _("Handed over to %(name)s.", name=esc.owner.display_name))
 
 
+def _confirm_discharge(review_id, form):
+    """The step between *Discharge* and the discharge: who, their latest readings, and the note, to confirm."""
+    try:
+        review = discharge.pending_review(review_id, current_user)
+    except Conflict as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".reviews"))
+    records.log_view(current_user, review.patient, "reviews")
+    return render_template("desks/review_confirm.html", review=review, patient=review.patient, form=form,
+                           readings=discharge.latest_readings([review.patient_id])[review.patient_id],
+                           thresholds=app_settings.thresholds())
+
+
 @bp.route("/reviews")
 @roles_required(*REVIEWERS)
 def reviews():
     reviews = discharge.pending_reviews(current_user)
     records.log_list_view(current_user, [review.patient_id for review in reviews], "reviews")
-    return render_template("desks/reviews.html", reviews=reviews, form=ReviewDecisionForm())
+    return render_template("desks/reviews.html", reviews=reviews, form=ReviewDecisionForm(),
+                           readings=discharge.latest_readings({review.patient_id for review in reviews}),
+                           thresholds=app_settings.thresholds())
 
 
 @bp.route("/reviews/<int:review_id>", methods=["POST"])
@@ -229,6 +251,8 @@ def decide_review(review_id):
     if not form.validate_on_submit():
         flash(_("The form expired or was incomplete; please try again."), "warning")
         return redirect(url_for(".reviews"))
+    if form.decision.data == "discharge" and form.confirmed.data != "yes":
+        return _confirm_discharge(review_id, form)
     try:
         review = discharge.decide(review_id, current_user, form.decision.data == "discharge", form.note.data)
     except (Conflict, Invalid) as exc:

@@ -7,7 +7,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .. import labels
-from ..forms import MaxLength, MultiCheckboxField, max_chars
+from ..forms import MaxLength, MultiCheckboxField, WholeNumberField, max_chars
 from ..rules.linelist.headers import FIELDS, IGNORE
 
 
@@ -28,7 +27,7 @@ def _int_or_none(value):
 class PatientForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the patient's name.")), MaxLength(120)],
                        render_kw=max_chars(120))
-    age = IntegerField(_l("Age"), validators=[InputRequired(_l("Enter the age in years."))])
+    age = WholeNumberField(_l("Age"), validators=[InputRequired(_l("Enter the age in years."))])
     sex = RadioField(_l("Sex"), choices=labels.choices(labels.SEXES),
                      validators=[DataRequired(_l("Choose the patient's sex."))])
     phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter a mobile number."))],

@@ -3,7 +3,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -18,16 +17,15 @@ from wtforms.widgets import HiddenInput
 
 from .. import labels
 from ..clock import local_to_utc
-from ..forms import MultiCheckboxField
+from ..forms import DecimalNumberField, MultiCheckboxField, WholeNumberField
 
 
 class CallForm(FlaskForm):
     submission_key = HiddenField(validators=[DataRequired()])
     outcome = RadioField(_l("What happened?"), choices=labels.choices(labels.OUTCOMES),
                          validators=[DataRequired(_l("Choose what happened on the call."))])
-    temperature_f = DecimalField(_l("Temperature (°F)"), places=1, validators=[Optional()],
-                                 render_kw={"inputmode": "decimal", "step": "0.1"})
-    spo2 = IntegerField(_l("SpO2 (%)"), validators=[Optional()], render_kw={"inputmode": "numeric"})
+    temperature_f = DecimalNumberField(_l("Temperature (°F)"), places=1, validators=[Optional()])
+    spo2 = WholeNumberField(_l("SpO2 (%)"), validators=[Optional()])
     symptoms = MultiCheckboxField(_l("Symptoms"), choices=labels.choices(labels.SYMPTOMS))
     needs = MultiCheckboxField(_l("Needs"), choices=labels.choices(labels.NEEDS))
     notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)], render_kw={"rows": 3})
@@ -49,9 +47,8 @@ class CallForm(FlaskForm):
 class MemberForm(Form):
     """One household member's readings on a household call (no CSRF of its own: part of the call form)."""
     patient_id = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
-    temperature_f = DecimalField(_l("Temperature (°F)"), places=1, validators=[Optional()],
-                                 render_kw={"inputmode": "decimal", "step": "0.1"})
-    spo2 = IntegerField(_l("SpO2 (%)"), validators=[Optional()], render_kw={"inputmode": "numeric"})
+    temperature_f = DecimalNumberField(_l("Temperature (°F)"), places=1, validators=[Optional()])
+    spo2 = WholeNumberField(_l("SpO2 (%)"), validators=[Optional()])
     symptoms = MultiCheckboxField(_l("Symptoms"), choices=labels.choices(labels.SYMPTOMS))
     needs = MultiCheckboxField(_l("Needs"), choices=labels.choices(labels.NEEDS))
 

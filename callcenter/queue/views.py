@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import labels, scope
 from ..auth.access import roles_required
+from ..clock import utcnow
 from ..forms import apply_service_errors
 from ..models import CallTask, Role, Setting, TaskStatus
 from ..services.calls import calls, households, queue
@@ -72,8 +73,7 @@ def call(task_id):
             form.members.append_entry({"patient_id": patient.id})
     mine = _mine(task)
     if not mine and request.method == "GET":
-        flash(_("This call is not assigned to you."), "warning")
-        return redirect(url_for(".console"))
+        return _not_yours(task)
     if form.validate_on_submit():
         try:
             logged = calls.log_attempt(task.id, current_user, form.report(), form.submission_key.data)
@@ -82,6 +82,8 @@ def call(task_id):
                 exc = Invalid(exc.message, form.apply_member_errors(exc.errors))
             apply_service_errors(form, exc)
         except Conflict as exc:
+            if not mine and calls.saved_by(task, current_user) is not None:
+                return _not_yours(task)  # the form sent again after Back: it was saved the first time
             flash(str(exc.message), "danger")
             return redirect(url_for(".console"))
         else:
@@ -93,8 +95,7 @@ def call(task_id):
     if not mine:
         # A form posted for a call this user no longer (or never) held: the service has refused or re-answered
         # it above; the call screen itself, with the patient's details, is only for the one on the call.
-        flash(_("This call is not assigned to you."), "warning")
-        return redirect(url_for(".console"))
+        return _not_yours(task)
     if household:
         return _household_screen(task, members, form)
     patient = task.patient
@@ -128,6 +129,19 @@ def release(task_id):
             flash(_("The call went back to the queue."), "info")
         except Conflict as exc:
             flash(str(exc.message), "warning")
+    return redirect(url_for(".console"))
+
+
+def _not_yours(task):
+    """Back to the console, saying why: this user already saved the call (Back or reload after saving), or it
+    is not theirs."""
+    saved = calls.saved_by(task, current_user)
+    if saved is None:
+        flash(_("This call is not assigned to you."), "warning")
+    else:
+        same_day = local_datetime(saved.created_at, "yyyy-MM-dd") == local_datetime(utcnow(), "yyyy-MM-dd")
+        flash(_("This call was already saved at %(time)s.",
+                time=local_datetime(saved.created_at, "HH:mm" if same_day else "d MMM, HH:mm")), "info")
     return redirect(url_for(".console"))
 
 

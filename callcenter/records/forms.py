@@ -2,11 +2,11 @@
 (transfers.py, households.py, villages.py)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import labels
-from ..forms import MaxLength, max_chars
+from ..forms import MaxLength, WholeNumberField, max_chars
 from ..services.records.transfers import END_STATUSES, MAX_REASON
 
 
@@ -37,9 +37,9 @@ class EndForm(FlaskForm):
 
 
 class HouseholdForm(FlaskForm):
-    other_id = IntegerField(_l("Record number of the family member"),
-                            validators=[DataRequired(_l("Choose another patient to add to this household."))],
-                            render_kw={"inputmode": "numeric"})
+    other_id = WholeNumberField(_l("Record number of the family member"),
+                                validators=[DataRequired(_l("Choose another patient to add to this household."))])
+    confirm = HiddenField()  # "y": the officer saw the warning (different villages or phones) and adds anyway
 
 
 class PlainForm(FlaskForm):

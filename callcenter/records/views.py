@@ -52,13 +52,14 @@ def record(patient_id):
     return _render_record(patient)
 
 
-def _render_record(patient, transfer_form=None, end_form=None, household_form=None):
+def _render_record(patient, transfer_form=None, end_form=None, household_form=None, household_doubt=None):
     transfer_form = transfer_form or TransferForm(formdata=None)
     facility_choices(transfer_form.to_facility_id, transfers.destinations(patient))
     household = households.of(patient)
     members = households.members(household.id) if household else []
     suggestions = households.suggestions(patient) if households.may_group(current_user) else []
-    records.log_list_view(current_user, [p.id for p in (*members, *suggestions)], "record")  # named there too
+    named = [p.id for p in (*members, *suggestions)] + ([household_doubt[1]] if household_doubt else [])
+    records.log_list_view(current_user, named, "record")  # named there too (a warning names the other patient)
     return render_template(
         "records/record.html", patient=patient, events=records.timeline(patient),
         today_tasks=records.todays_calls(patient),
@@ -67,6 +68,7 @@ def _render_record(patient, transfer_form=None, end_form=None, household_form=No
         may_group=households.may_group(current_user) and patient.is_active,
         transfer_form=transfer_form, end_form=end_form or EndForm(formdata=None),
         household_form=household_form or HouseholdForm(formdata=None), plain_form=PlainForm(),
+        household_doubt=household_doubt and household_doubt[0],
         may_view_village=villages.may_view(current_user), thresholds=app_settings.thresholds())
 
 
@@ -138,7 +140,9 @@ def group(patient_id):
         try:
             if not 0 < form.other_id.data <= ID_MAX:  # no record has it (and the database could not be asked)
                 raise NotFound("no such record number")
-            households.group(patient_id, form.other_id.data, current_user)
+            households.group(patient_id, form.other_id.data, current_user, confirmed=form.confirm.data == "y")
+        except households.Unconfirmed as exc:
+            return _render_record(patient, household_form=form, household_doubt=(str(exc.message), form.other_id.data))
         except Invalid as exc:
             apply_service_errors(form, exc)
         except NotFound:

@@ -46,6 +46,11 @@ class Severity(enum.StrEnum):
 # Ministry of Health home-isolation guidance: seek immediate care for these.
 WARNING_SYMPTOMS = frozenset({Symptom.BREATHLESSNESS, Symptom.CHEST_PAIN, Symptom.CONFUSION})
 EMERGENCY_NEEDS = frozenset({NeedKind.AMBULANCE, NeedKind.HOSPITAL_BED, NeedKind.OXYGEN})
+# What a patient needed at home and no longer does once admitted to a hospital or care centre (which gives
+# medicines, food and tests, and where nobody visits their home): admission closes these, with the reason.
+# Every other open escalation (doctor, counselling, ambulance, bed, oxygen, warning signs …) stays open,
+# flagged for its desk to check whether it is still needed.
+HOME_ONLY_KINDS = frozenset({NeedKind.MEDICINE, NeedKind.FOOD, NeedKind.TEST, "field_visit"})
 NEED_DESK = {
     NeedKind.AMBULANCE: Desk.CONTROL_ROOM,
     NeedKind.HOSPITAL_BED: Desk.CONTROL_ROOM,

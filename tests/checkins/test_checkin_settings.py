@@ -16,8 +16,9 @@ from .outbox_helpers import DAY, NOW, messages
 
 def _form(client):
     html = client.get("/admin/settings").get_data(as_text=True)
-    # Every number field as it is shown (other settings share the form).
-    values = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="number"[^>]*value="([^"]*)"', html))
+    # Every number field as it is shown (other settings share the form): text boxes with a numeric keypad.
+    values = dict(re.findall(r'<input[^>]*inputmode="(?:numeric|decimal)"[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
+                             html))
     return html, values
 
 

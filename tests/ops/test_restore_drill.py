@@ -108,7 +108,8 @@ def test_the_audit_trail_altered_or_emptied(seeded, tmp_path):
 
 def test_the_operators_script(seeded):
     """bin/restore-drill as an operator runs it: the service's environment, a fresh dump, exit 0."""
-    env = {**os.environ, "DATABASE_URL": seeded, "SECRET_KEY": secrets.token_hex(32)}
+    env = {**os.environ, "DATABASE_URL": seeded, "SECRET_KEY": secrets.token_hex(32),
+           "PUBLIC_URL": "https://sampark.example.gov.in"}
     done = subprocess.run([ROOT / "bin" / "restore-drill"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

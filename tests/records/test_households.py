@@ -13,7 +13,7 @@ from callcenter.services.core.errors import Conflict, Forbidden, Invalid, NotFou
 from callcenter.services.records import transfers
 
 from ..conftest import csrf_token
-from ..factories import facility, make_district, make_patient, make_task, make_user
+from ..factories import facility, make_district, make_patient, make_task, make_user, village
 
 SHARED = "+919826055555"
 
@@ -68,7 +68,7 @@ def test_grouping_rules(district, officer, family):
         households.group(mother.id, son.id, officer)  # already together
     with pytest.raises(Invalid):
         households.group(mother.id, mother.id, officer)
-    a, b = make_patient(district), make_patient(district)
+    a, b = make_patient(district, phone_number="+919826066666"), make_patient(district, phone_number="+919826066666")
     households.group(a.id, b.id, officer)
     with pytest.raises(Invalid):
         households.group(a.id, son.id, officer)  # both already in other households
@@ -84,7 +84,7 @@ def test_grouping_rules(district, officer, family):
 
 def test_leaving_dissolves_a_household_of_one(district, officer, family):
     mother, son = family
-    daughter = make_patient(district)
+    daughter = make_patient(district, phone_number=SHARED)
     households.group(mother.id, daughter.id, officer)
     households.leave(daughter.id, officer)
     assert fresh(daughter).household_id is None and fresh(son).household_id == fresh(mother).household_id
@@ -345,3 +345,60 @@ def test_volunteers_claiming_at_once_call_each_household_once(app, district, off
     statuses = {s for (s,) in db.session.execute(db.select(CallTask.status))}
     assert statuses == {"done"}
     assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 6 * 3 + 6
+
+
+
+# --- Issue 17: different villages or no phone in common: warned, and done only when confirmed -----------------
+
+def test_grouping_across_villages_or_phones_needs_confirming(district, officer):
+    from callcenter.models import Village
+    from callcenter.services.calls.households import Unconfirmed
+
+    here = village(district)
+    there = Village(block=here.block, name="Samoda", kind="village")
+    db.session.add(there)
+    db.session.commit()
+    mother = make_patient(district, name="Savita Sahu", phone_number=SHARED, village_id=here.id)
+    cousin = make_patient(district, name="Rekha Sahu", phone_number=SHARED, village_id=there.id)
+    neighbour = make_patient(district, name="Usha Verma", phone_number="+919826077777", village_id=here.id)
+    with pytest.raises(Unconfirmed) as warned:
+        households.group(mother.id, cousin.id, officer)
+    assert warned.value.doubts == ["village"]
+    assert f"Savita Sahu and Rekha Sahu live in different villages ({here.name}, Samoda)." in str(warned.value.message)
+    with pytest.raises(Unconfirmed) as warned:
+        households.group(mother.id, neighbour.id, officer)
+    assert warned.value.doubts == ["phone"] and "no phone number in common" in str(warned.value.message)
+    assert fresh(mother).household_id is None  # nothing done before the officer confirms
+
+    households.group(mother.id, neighbour.id, officer, confirmed=True)
+    assert fresh(mother).household_id == fresh(neighbour).household_id is not None
+    joins = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "household.join")).all()
+    assert len(joins) == 2 and all(j.details["confirmed_despite"] == ["phone"] for j in joins)
+
+
+def test_the_record_page_warns_and_asks_to_confirm(client, login, district, officer):
+    v = village(district)
+    mother = make_patient(district, name="Savita Sahu", phone_number=SHARED, village_id=v.id)
+    neighbour = make_patient(district, name="Usha Verma", phone_number="+919826077777", village_id=v.id)
+    login(officer)
+    token = csrf_token(client, f"/patients/{mother.id}")
+    html = client.post(f"/patients/{mother.id}/household", data={"csrf_token": token, "other_id": neighbour.id}
+                       ).get_data(as_text=True)
+    assert 'id="household-doubt"' in html and "have no phone number in common" in html
+    assert "Add them to one household all the same?" in html and 'name="confirm" value="y"' in html
+    assert fresh(neighbour).household_id is None
+    response = client.post(f"/patients/{mother.id}/household", data={
+        "csrf_token": token, "other_id": neighbour.id, "confirm": "y"}, follow_redirects=True)
+    assert "Added to the household" in response.get_data(as_text=True)
+    assert fresh(neighbour).household_id == fresh(mother).household_id is not None
+
+
+def test_the_warning_in_hindi(client, login, district):
+    mother = make_patient(district, name="Savita Sahu", phone_number=SHARED)
+    neighbour = make_patient(district, name="Usha Verma", phone_number="+919826077777")
+    login(make_user("nodal_officer", district, language="hi"))
+    token = csrf_token(client, f"/patients/{mother.id}")
+    html = client.post(f"/patients/{mother.id}/household", data={"csrf_token": token, "other_id": neighbour.id}
+                       ).get_data(as_text=True)
+    assert "Savita Sahu और Usha Verma का कोई फ़ोन नंबर एक नहीं है" in html
+    assert "फिर भी इन्हें एक परिवार में जोड़ें?" in html

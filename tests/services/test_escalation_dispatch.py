@@ -106,7 +106,8 @@ def test_each_dispatch_its_own_sms_and_a_second_ambulance_keeps_it_in_progress(d
 BAD_AMBULANCES = [
     ({"driver_phone": "12345"}, "driver_phone", "Not a valid Indian mobile number."),
     ({"driver_phone": "+44 7911 123456"}, "driver_phone", "Enter an Indian (+91) mobile number."),
-    ({"driver_phone": ""}, "driver_phone", "Not a valid Indian mobile number."),
+    ({"driver_phone": ""}, "driver_phone", "Enter the driver's mobile number."),  # issue 17: asked for
+    ({"driver_phone": "  "}, "driver_phone", "Enter the driver's mobile number."),
     ({"vehicle_number": ""}, "vehicle_number", "Enter the ambulance's vehicle number."),
     ({"vehicle_number": "AMBULANCE"}, "vehicle_number", "Enter a vehicle number such as CG 04 AB 1234."),
     ({"destination_facility_id": None}, "destination_facility_id", None),

@@ -155,3 +155,56 @@ def test_save_and_take_next_stays_in_the_queue_chosen(client, login, district):
     again = client.post(url, data=dict(fields, outcome="no_answer", then="next"))
     assert again.headers["Location"] == response.headers["Location"]
     assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 1
+
+
+def _saved_at(attempt):
+    from callcenter.templating import local_datetime
+    return local_datetime(attempt.created_at, "HH:mm")
+
+
+def test_back_after_saving_says_when_it_was_saved(client, login, district):
+    """Issue 17: Back (the page is reloaded: no-store) or a reload after saving said "not assigned to you"."""
+    make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    url, _page, fields = take_call(client)
+    assert client.post(url, data=dict(fields, outcome="connected", spo2="97")).status_code == 302
+    attempt = db.session.scalars(db.select(CallAttempt)).one()
+    back = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert f"This call was already saved at {_saved_at(attempt)}." in back
+    assert "not assigned to you" not in back
+
+
+def test_sending_the_form_again_after_back_says_it_was_saved_and_records_nothing(client, login, district):
+    make_task(make_patient(district))
+    login(make_user("volunteer", district))
+    url, page, fields = take_call(client)
+    client.post(url, data=dict(fields, outcome="no_answer"))
+    attempt = db.session.scalars(db.select(CallAttempt)).one()
+    # The page as Back shows it again (a new submission key), saved a second time.
+    again = client.post(url, data=dict(fields, submission_key="another-key", outcome="connected"),
+                        follow_redirects=True).get_data(as_text=True)
+    assert f"This call was already saved at {_saved_at(attempt)}." in again
+    assert "no longer assigned" not in again and "not assigned to you" not in again
+    assert db.session.scalar(db.select(db.func.count()).select_from(CallAttempt)) == 1
+
+
+def test_back_after_saving_in_hindi(client, login, district):
+    make_task(make_patient(district))
+    login(make_user("volunteer", district, language="hi"))
+    url, _page, fields = take_call(client)
+    client.post(url, data=dict(fields, outcome="connected"))
+    attempt = db.session.scalars(db.select(CallAttempt)).one()
+    back = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert f"यह कॉल {_saved_at(attempt)} बजे पहले ही सेव हो चुकी है।" in back
+
+
+def test_another_volunteers_call_is_still_not_yours(client, login, district):
+    task = make_task(make_patient(district))
+    first = make_user("volunteer", district)
+    login(first)
+    url, _page, fields = take_call(client)
+    client.post(url, data=dict(fields, outcome="connected"))
+    client.post("/logout", data={"csrf_token": fields["csrf_token"]})
+    login(make_user("volunteer", district))
+    html = client.get(f"/queue/task/{task.id}", follow_redirects=True).get_data(as_text=True)
+    assert "This call is not assigned to you." in html and "already saved at" not in html

@@ -367,3 +367,30 @@ def test_the_console_says_its_time_in_24_hours_in_the_apps_zone(client, login, d
     login(make_user("control_room", district))
     assert console(client)["at_text"] == "16:54:36"
     assert "Updated 16:54:36" in client.get("/desk/").get_data(as_text=True)
+
+
+def test_dispatch_examples_are_help_under_the_boxes_not_placeholders(client, login, district):
+    """Issue 17: a grey "CG 04 AB 1234" inside the box read as a typed value."""
+    esc, operator = acknowledged_for(client, login, district)
+    for language, example in (("en", "For example: CG 04 AB 1234"), ("hi", "उदाहरण: CG 04 AB 1234")):
+        operator.language = language
+        db.session.commit()
+        html = client.get(f"/desk/escalation/{esc.id}").get_data(as_text=True)
+        form = html.split('id="dispatch-form"', 1)[1].split("</form>", 1)[0]
+        assert "placeholder=" not in form.split('name="note"', 1)[0]
+        box = re.search(r'<input[^>]*name="vehicle_number"[^>]*>', form).group(0)
+        assert 'value=""' in box or "value=" not in box
+        assert re.search(r'<input[^>]*name="vehicle_number".*?<(small|div)[^>]*form-text[^>]*>\s*%s' % example,
+                         form, re.S), language
+        assert re.search(r'<input[^>]*name="driver_phone"[^>]*type="tel"', form)
+
+
+def test_an_empty_driver_phone_is_asked_for(client, login, district):
+    esc, _operator = acknowledged_for(client, login, district)
+    token = csrf_token(client, f"/desk/escalation/{esc.id}")
+    response = client.post(f"/desk/escalation/{esc.id}/dispatch", data={
+        "csrf_token": token, "kind": "ambulance", "vehicle_number": "CG04AB1234", "driver_phone": "",
+        "destination_facility_id": facility(district, "hospital").id})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter the driver&#39;s mobile number." in html and "Not a valid Indian mobile number." not in html

@@ -7,7 +7,7 @@ import pytest
 import jobs.runner
 from callcenter.clock import local_date, local_to_utc
 from callcenter.extensions import db
-from callcenter.models import CallTask, DischargeReview, JobRun, Patient
+from callcenter.models import CallTask, CheckIn, DischargeReview, JobRun, Patient
 from callcenter.services.desks import discharge
 
 from ..conftest import csrf_token
@@ -70,8 +70,14 @@ def test_doctor_discharges_from_the_review_desk(client, login, district):
     response = client.post(f"/desk/reviews/{review.id}", data={"csrf_token": token, "decision": "continue"},
                            follow_redirects=True)
     assert "Say why isolation continues." in response.get_data(as_text=True)
+    # Discharge asks to confirm first (issue 17): nothing is decided by the first click.
     response = client.post(f"/desk/reviews/{review.id}", data={"csrf_token": token, "decision": "discharge",
                                                                "note": "No fever, SpO2 98"}, follow_redirects=True)
+    assert "Discharge Usha Markam?" in response.get_data(as_text=True)
+    assert db.session.get(Patient, patient.id, populate_existing=True).status == "active"
+    response = client.post(f"/desk/reviews/{review.id}", data={"csrf_token": token, "decision": "discharge",
+                                                               "note": "No fever, SpO2 98", "confirmed": "yes"},
+                           follow_redirects=True)
     assert "Usha Markam is discharged" in response.get_data(as_text=True)
     assert db.session.get(Patient, patient.id).status == "recovered"
     assert "No one is waiting for a review." in client.get("/desk/reviews").get_data(as_text=True)
@@ -120,3 +126,84 @@ def test_every_job_that_does_nothing_says_why(client, login, job):
     html = _run_now(client, job)
     assert "Done: 0 rows." not in html
     assert "Done, nothing to do:" in html or re.search(r"Done: [1-9]\d* rows?\.", html), job
+
+
+# ── Issue 17: the review list's latest readings, and the confirmation before a discharge ─────────────────
+
+def _reviews(district, n):
+    patients = [make_patient(district, name=f"Review Patient {i}", symptom_onset_date=local_date() - timedelta(days=12))
+                for i in range(n)]
+    discharge.flag_release_reviews(local_date())
+    return patients
+
+
+def test_the_review_list_shows_each_patients_latest_spo2_and_temperature(client, login, district):
+    from callcenter.clock import utcnow
+    from callcenter.templating import local_datetime
+
+    from ..factories import make_attempt
+    volunteer = make_user("volunteer", district)
+    first, second = _reviews(district, 2)
+    now = utcnow().replace(microsecond=0)
+    make_attempt(first, volunteer, now - timedelta(hours=5), spo2=93, temperature_f=99.9)
+    make_attempt(first, volunteer, now - timedelta(hours=2), spo2=97)  # the latest SpO2; temperature stays
+    db.session.add(CheckIn(patient_id=first.id, channel="sms", at=now - timedelta(hours=1), temperature_f=98.4,
+                           feeling_ok=True))
+    db.session.commit()
+    login(make_user("doctor", district))
+    page = client.get("/desk/reviews").get_data(as_text=True)
+    row = page.split(f'data-review="{_review_of(first).id}"', 1)[1].split("</tr>", 1)[0]
+    assert "SpO2 <span" in row and "97%" in row and "93%" not in row
+    assert "98.4 °F" in row and "99.9" not in row
+    assert local_datetime(now - timedelta(hours=1)) in row
+    other = page.split(f'data-review="{_review_of(second).id}"', 1)[1].split("</tr>", 1)[0]
+    assert "No readings recorded" in other
+
+
+def _review_of(patient):
+    return db.session.scalars(db.select(DischargeReview).where(DischargeReview.patient_id == patient.id)).one()
+
+
+def test_the_review_list_reads_readings_in_a_fixed_number_of_queries(client, login, district):
+    from sqlalchemy import event
+
+    from ..factories import make_attempt
+    volunteer = make_user("volunteer", district)
+    login(make_user("doctor", district))
+
+    def statements():
+        seen = []
+        listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/desk/reviews").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    from callcenter.clock import utcnow
+    for patient in _reviews(district, 2):
+        make_attempt(patient, volunteer, utcnow() - timedelta(hours=1), spo2=96, temperature_f=98.6)
+    few = statements()
+    db.session.execute(db.delete(DischargeReview))
+    db.session.commit()
+    for patient in _reviews(district, 6):
+        make_attempt(patient, volunteer, utcnow() - timedelta(hours=1), spo2=96, temperature_f=98.6)
+    assert statements() == few
+
+
+def test_the_confirmation_shows_the_readings_and_no_means_nothing_changes(client, login, district):
+    from callcenter.clock import utcnow
+
+    from ..factories import make_attempt
+    [patient] = _reviews(district, 1)
+    make_attempt(patient, make_user("volunteer", district), utcnow() - timedelta(hours=1), spo2=92)
+    login(make_user("doctor", district, language="hi"))
+    token = csrf_token(client, "/desk/reviews")
+    review = _review_of(patient)
+    html = client.post(f"/desk/reviews/{review.id}", data={"csrf_token": token, "decision": "discharge"}
+                       ).get_data(as_text=True)
+    assert f"{patient.name} को डिस्चार्ज करें?" in html
+    assert 'id="confirm-readings"' in html and "92%" in html and "vital-warn" in html
+    assert 'name="confirmed" value="yes"' in html and 'href="/desk/reviews"' in html
+    assert db.session.get(DischargeReview, review.id, populate_existing=True).status == "pending"

@@ -3,6 +3,7 @@
 import enum
 import unicodedata
 
+from ..digits import DEVANAGARI_DIGITS
 from ..routing import NeedKind, Symptom
 
 
@@ -14,14 +15,11 @@ class Keyword(enum.StrEnum):
 
 MENU = {1: None, 2: NeedKind.MEDICINE, 3: NeedKind.DOCTOR, 4: NeedKind.AMBULANCE, 5: NeedKind.COUNSELLING}
 
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
-
-
 def normalise(text):
     """Lower case, Devanagari digits as ASCII, no nukta or zero-width joiners, chandrabindu as anusvara."""
     text = unicodedata.normalize("NFD", text or "")
     text = text.replace("\u093c", "").replace("\u0901", "\u0902").replace("\u200c", "").replace("\u200d", "")
-    return unicodedata.normalize("NFC", text).casefold().translate(_DEVANAGARI_DIGITS)
+    return unicodedata.normalize("NFC", text).casefold().translate(DEVANAGARI_DIGITS)
 
 
 # --- the lexicon (normalised spellings: lower case, no nukta, chandrabindu written as anusvara) ---

@@ -92,6 +92,18 @@ def log_attempt(task_id, user, report, submission_key, now=None):
                             lambda: _log_attempt(task_id, user, report, submission_key, now), _logged_before)
 
 
+def saved_by(task, user):
+    """`user`'s attempt that last changed this task, or None. A call screen reopened after saving (Back,
+    reload, the form sent again) then says when it was saved, not that the call is someone else's."""
+    attempt = db.session.scalars(db.select(CallAttempt).where(CallAttempt.task_id == task.id)
+                                 .order_by(CallAttempt.created_at.desc(), CallAttempt.id.desc()).limit(1)).first()
+    if attempt is None or attempt.user_id != user.id:
+        return None
+    if task.claimed_at is not None and task.claimed_at > attempt.created_at:
+        return None  # claimed again since: that later claim is the one that matters
+    return attempt
+
+
 def _logged_before(attempt):
     """A retry's answer: the attempt as first recorded, with the escalations it raised (from its audit row)."""
     rows = db.session.scalars(db.select(AuditLog).where(

@@ -22,6 +22,38 @@ HOUSEHOLD_ROLES = {Role.NODAL_OFFICER, Role.ADMIN}
 MAX_MEMBERS = 12
 
 
+class Unconfirmed(Invalid):
+    """Grouping that looks like a mistake (different villages, no phone in common): done only when the officer
+    confirms. `doubts` are the reasons' codes, `message` says them."""
+
+    def __init__(self, doubts, message):
+        super().__init__(message, {"other_id": message})
+        self.doubts = doubts
+
+
+def doubts(patient, other):
+    """Why two patients may not be one family isolated together: "village" (both known, not the same) and
+    "phone" (not one number in common: the household's one call could not reach both)."""
+    found = []
+    if patient.village_id and other.village_id and patient.village_id != other.village_id:
+        found.append("village")
+    if not ({patient.phone, patient.attendant_phone} & {other.phone, other.attendant_phone}) - {None, ""}:
+        found.append("phone")
+    return found
+
+
+def _doubts_message(patient, other, found):
+    parts = []
+    if "village" in found:
+        parts.append(_l("%(one)s and %(other)s live in different villages (%(one_village)s, %(other_village)s).",
+                        one=patient.name, other=other.name, one_village=patient.village.name,
+                        other_village=other.village.name))
+    if "phone" in found:
+        parts.append(_l("%(one)s and %(other)s have no phone number in common: the household's one call goes to "
+                        "one number.", one=patient.name, other=other.name))
+    return " ".join(str(p) for p in parts)
+
+
 def may_group(user):
     return getattr(user, "role", None) in HOUSEHOLD_ROLES
 
@@ -66,8 +98,9 @@ def _require_role(user):
 
 
 @transaction
-def group(patient_id, other_id, user, now=None):
-    """Put two patients in one household (the one either is already in, or a new one)."""
+def group(patient_id, other_id, user, now=None, confirmed=False):
+    """Put two patients in one household (the one either is already in, or a new one). Two who live in
+    different villages or share no phone raise Unconfirmed unless `confirmed` (the officer saw the warning)."""
     _require_role(user)
     now = now or utcnow()
     if other_id is None or int(other_id) == int(patient_id):
@@ -81,6 +114,9 @@ def group(patient_id, other_id, user, now=None):
     problem = _cannot_group(patient, other)
     if problem:
         raise Invalid(problem, {"other_id": problem})
+    found = doubts(patient, other)
+    if found and not confirmed:
+        raise Unconfirmed(found, _doubts_message(patient, other, found))
     household_id = patient.household_id or other.household_id
     if household_id is None:
         household = Household(district_id=patient.district_id, phone=patient.call_phone, created_at=now)
@@ -96,7 +132,8 @@ def group(patient_id, other_id, user, now=None):
     for p in (patient, other):
         if p.household_id != household.id:
             p.household_id = household.id
-            audit.record(user, "household.join", "patient", p.id, p.district_id, now=now, household_id=household.id)
+            audit.record(user, "household.join", "patient", p.id, p.district_id, now=now, household_id=household.id,
+                         **({"confirmed_despite": found} if found else {}))
     return household
 
 

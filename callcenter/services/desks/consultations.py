@@ -47,6 +47,17 @@ NEED_MET_OUTCOME = "advice_given"  # services.escalations.OUTCOMES
 EMERGENCY_KINDS = (WARNING_SIGN, *sorted(str(k) for k in EMERGENCY_NEEDS))
 
 
+def of_escalation(esc):
+    """The consultations recorded against this referral, oldest first (its page shows the advice given)."""
+    return db.session.scalars(db.select(Consultation).where(Consultation.escalation_id == esc.id)
+                              .options(selectinload(Consultation.user)).order_by(Consultation.created_at)).all()
+
+
+def may_consult(user, esc):
+    """Whether `user` calls this escalation's patient from a referral desk (doctor or counsellor work)."""
+    return esc.desk in REFERRAL_DESKS and esc.desk in referral_desks(user)
+
+
 def referral_desks(user):
     """The referral desks (doctor, counsellor) this user works; supervisors see both."""
     return [d for d in escalations.desks_for(user) if d in REFERRAL_DESKS]

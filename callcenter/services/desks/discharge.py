@@ -3,10 +3,12 @@
 Nobody is discharged silently: the job only flags; a doctor or the nodal officer decides, and the
 decision is recorded with who, when and why.
 """
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, select, union
+from sqlalchemy import func, literal, select, union, union_all
+from sqlalchemy.orm import selectinload
 
 from ... import scope
 from ...clock import start_of_local_day, utcnow
@@ -57,8 +59,47 @@ def pending_reviews(user):
     if user.role not in REVIEWER_ROLES:
         raise Forbidden(_l("Only a doctor or the nodal officer reviews discharges."))
     stmt = db.select(DischargeReview).where(DischargeReview.status == ReviewStatus.PENDING).order_by(
-        DischargeReview.flagged_on, DischargeReview.id)
+        DischargeReview.flagged_on, DischargeReview.id).options(
+        selectinload(DischargeReview.patient).selectinload(Patient.facility))  # the list shows both
     return db.session.scalars(scope.scoped(stmt, DischargeReview, user)).all()
+
+
+def pending_review(review_id, user):
+    """One review still waiting for a decision (the discharge's confirmation page); Conflict once decided."""
+    if user.role not in REVIEWER_ROLES:
+        raise Forbidden(_l("Only a doctor or the nodal officer reviews discharges."))
+    review = scope.get_scoped(DischargeReview, review_id, user)
+    if review.status != ReviewStatus.PENDING:
+        raise Conflict(_l("This review was already decided."))
+    return review
+
+
+@dataclass(frozen=True)
+class Reading:
+    value: float
+    at: datetime
+
+
+def latest_readings(patient_ids):
+    """{patient id: {"spo2": Reading, "temperature_f": Reading}} (a key only where there is one): each patient's
+    latest SpO2 and temperature from calls and check-ins together, in two queries however long the list."""
+    ids = list(patient_ids)
+    readings = {pid: {} for pid in ids}
+    if not ids:
+        return readings
+    for name in ("spo2", "temperature_f"):
+        taken = union_all(
+            select(CallAttempt.patient_id.label("pid"), getattr(CallAttempt, name).label("value"),
+                   CallAttempt.created_at.label("at"))
+            .where(CallAttempt.patient_id.in_(ids), getattr(CallAttempt, name).is_not(None)),
+            select(CheckIn.patient_id, getattr(CheckIn, name), CheckIn.at)
+            .where(CheckIn.patient_id.in_(ids), getattr(CheckIn, name).is_not(None))).subquery()
+        ranked = select(taken.c.pid, taken.c.value, taken.c.at, func.row_number().over(
+            partition_by=taken.c.pid, order_by=taken.c.at.desc()).label("n")).subquery()
+        for pid, value, at in db.session.execute(select(ranked.c.pid, ranked.c.value, ranked.c.at)
+                                                 .where(ranked.c.n == 1)):
+            readings[pid][name] = Reading(value, at)
+    return readings
 
 
 @transaction

@@ -56,7 +56,11 @@ def _clean(esc, data, now):
         elif not VEHICLE_RE.match(vehicle):
             errors["vehicle_number"] = _l("Enter a vehicle number such as CG 04 AB 1234.")
         clean["vehicle_number"] = vehicle
-        clean["driver_phone"] = patients.mobile(data.get("driver_phone"), errors, "driver_phone")
+        if (data.get("driver_phone") or "").strip():
+            clean["driver_phone"] = patients.mobile(data.get("driver_phone"), errors, "driver_phone")
+        else:  # not "not a valid number": nothing was typed
+            errors["driver_phone"] = _l("Enter the driver's mobile number.")
+            clean["driver_phone"] = None
         facility = None
         raw_facility = str(data.get("destination_facility_id") or "")
         if raw_facility.isdigit():

@@ -33,6 +33,7 @@ from ..calls.lock_order import lock_for_change
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import transaction
+from ..desks import lifecycle
 from . import patients
 
 TRANSFER_ROLES = {Role.NODAL_OFFICER, Role.ADMIN, Role.DOCTOR, Role.CONTROL_ROOM}
@@ -110,10 +111,13 @@ def transfer(patient_id, user, to_setting, to_facility_id, reason, now=None):
         .values(setting=str(to_setting)).execution_options(synchronize_session=False),
         execution_options={"preserve_rowcount": True}).rowcount
     db.session.flush()
+    # Admitted from home: what was needed at home is closed, the rest flagged for the desks (rules/routing.py).
+    cancelled, flagged = lifecycle.settle_on_admission(patient, facility, user, now) \
+        if move.from_setting == Setting.HOME and facility is not None else ([], [])
     audit.record(user, "patient.transfer", "patient", patient.id, patient.district_id, now=now,
                  transfer_id=move.id, from_setting=move.from_setting, to_setting=move.to_setting,
                  from_facility_id=move.from_facility_id, to_facility_id=move.to_facility_id, reason=reason,
-                 tasks_moved=moved)
+                 tasks_moved=moved, escalations_cancelled=cancelled, escalations_flagged=flagged)
     # A member who moves is no longer isolated with the family.
     households.detach(patient, user, now, "transferred")
     return move
