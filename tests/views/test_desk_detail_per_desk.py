@@ -1,6 +1,8 @@
 """Issue 17: each desk's escalation page shows the actions of its own work. Sending help (and the ambulance's
 destination when resolving) is the control room's; a doctor or counsellor gets *Call patient* and the
 consultations recorded against the referral; an empty list of notes is left out, not shown as "None"."""
+import re
+
 import pytest
 
 from callcenter.extensions import db
@@ -65,3 +67,12 @@ def test_the_doctors_page_in_hindi(client, login, district):
     login(make_user("doctor", district, language="hi"))
     html = client.get(f"/desk/escalation/{esc.id}").get_data(as_text=True)
     assert "मरीज को कॉल करें" in html and "इस डेस्क से अभी तक किसी ने मरीज़ को कॉल नहीं किया है।" in html
+
+
+def test_a_need_raised_without_reasons_says_so_and_keeps_the_rows_aligned(client, login, district):
+    esc = esc_service.raise_escalation(make_patient(district), "medicine", "control_room", "routine", "call")
+    db.session.commit()
+    assert not esc.reasons
+    login(make_user("control_room", district))
+    html = client.get(f"/desk/escalation/{esc.id}").get_data(as_text=True)
+    assert re.search(r'>Why</dt><dd class="col-7">—</dd>', html)  # an empty cell let the next row slide up
