@@ -42,6 +42,7 @@ from .messaging import (
     IvrCall,
     MessageKind,
     OutboundMessage,
+    OutboxPriority,
     OutboxStatus,
 )
 from .monitoring import DailyFigures, DailyFiguresDay, DailyVolunteerFigures, DashboardSnapshot, QueuePause
@@ -58,6 +59,7 @@ __all__ = [
     "ApiToken", "Role", "User", "DischargeReview", "JobRun", "ReviewStatus", "RunStatus", "SchedulerBeat",
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
-    "OutboundMessage", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay", "DailyVolunteerFigures",
+    "OutboundMessage", "OutboxPriority", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay",
+    "DailyVolunteerFigures",
     "DashboardSnapshot", "Consultation", "Dispatch", "DispatchKind",
 ]

@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,9 +32,18 @@ class OutboxStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # opted out, invalid number, or follow-up ended before sending
 
 
+class OutboxPriority(enum.IntEnum):
+    """The order the sender hands messages over in (lower first; within one, the oldest due first): an
+    ambulance's SMS never waits behind a state's 300,000 morning check-ins."""
+    URGENT = 0   # help on the way, alerts to the duty officer
+    ROUTINE = 1  # one message about one patient
+    BULK = 2     # the day's check-ins (and anything sent to many at once)
+
+
 class OutboundMessage(db.Model):
     """The durable outbox: every SMS and call the system makes, handed to a provider at most once."""
     __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),
+                      Index("ix_outbound_message_queue", "status", "priority", "next_attempt_at"),  # sender.claim
                       Index("ix_outbound_message_created_at", "created_at"))  # the retention job's deletes
     id: Mapped[int] = mapped_column(primary_key=True)
     # Same request twice (e.g. the daily check-in enqueued again) → one message.
@@ -47,6 +56,8 @@ class OutboundMessage(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="hi")
     body: Mapped[str] = mapped_column(Text, default="")  # the rendered text (SMS) or IVR entry URL (call)
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.QUEUED)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=OutboxPriority.ROUTINE,
+                                          server_default=str(int(OutboxPriority.ROUTINE)))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     tries: Mapped[int] = mapped_column(default=0)

@@ -386,3 +386,28 @@ def test_the_send_outbox_command(runner, district):
     assert result.exit_code == 0, result.output
     assert "Outbox: 1 handed to the provider (expired 0, sent 1)." in result.output
     assert messages()[0].status == "sent"
+
+
+def test_help_on_the_way_overtakes_the_days_check_ins(district):
+    """A state's morning check-ins fill the outbox for hours at the configured rate: an ambulance's SMS (and the
+    duty officer's alert) queued after them is still handed over first (OutboxPriority)."""
+    for n in range(40):
+        make_patient(district, checkin_channel="ivr" if n % 4 == 0 else "sms_link" if n % 4 == 1 else "sms_reply")
+    enqueue_daily_checkins(DAY, now=NOW)
+    patient = db.session.scalars(db.select(Patient)).first()
+    later = NOW + timedelta(minutes=5)
+    enqueue_sms("dispatch:test", patient.phone, "help_ambulance", "hi", now=later, patient_id=patient.id,
+                vehicle="CG04AB1234", eta="09:30", driver="+919826012345")
+    enqueue_sms("overdue:test", "+919826000001", "escalation_overdue", "hi", now=later + timedelta(minutes=1),
+                district="Raipur", count=2, kind="Ambulance", late=4)
+    db.session.commit()
+    priorities = {m.template: m.priority for m in messages()}
+    assert priorities == {"checkin_ivr": 2, "checkin_link": 2, "checkin_reply": 2, "help_ambulance": 0,
+                          "escalation_overdue": 0}
+    gateway = FakeGateway()
+    send(gateway, now_fn=at(minutes=7), limit=3)
+    handed = [h.content for h in gateway.handed]
+    assert "CG04AB1234" in handed[0] and "Raipur" in handed[1]  # the urgent two first, in the order queued
+    assert all("CG04AB1234" not in h and "Raipur" not in h for h in handed[2:])
+    send(gateway, now_fn=at(minutes=8))
+    assert len(gateway.handed) == 42  # and then every check-in, each once

@@ -8,6 +8,7 @@ registered_text() prints what to register; render() fills one message.
 from dataclasses import dataclass
 
 from ... import public_urls
+from ...models import OutboxPriority
 
 DEFAULT_LANGUAGE = "hi"
 MAX_VARIABLE_LENGTH = 30  # DLT providers allow 30–40 characters per variable
@@ -18,6 +19,7 @@ class SmsTemplate:
     name: str
     texts: dict          # language → text; {name} placeholders are constants or variables
     variables: tuple = ()
+    priority: int = OutboxPriority.ROUTINE  # the order the outbox hands it over in (help on the way first)
 
 
 TEMPLATES = {t.name: t for t in (
@@ -27,13 +29,14 @@ TEMPLATES = {t.name: t for t in (
                "In an emergency call 108.",
          "hi": "संपर्क कोविड सेवा: आज आपकी तबीयत कैसी है? 1 मिनट में बताएं: {link_base}{token} "
                "आपात स्थिति में 108 पर कॉल करें।"},
-        variables=("token",)),
+        variables=("token",), priority=OutboxPriority.BULK),
     SmsTemplate(
         "checkin_reply",
         {"en": "Sampark COVID care: how are you today? Reply 1 fine, 2 need medicine, 3 need a doctor, "
                "4 ambulance, 5 counsellor. Add readings, e.g. SPO2 96 TEMP 99.2",
          "hi": "संपर्क कोविड सेवा: आज आपकी तबीयत कैसी है? जवाब दें: 1 ठीक हूँ, 2 दवा चाहिए, 3 डॉक्टर चाहिए, "
-               "4 एम्बुलेंस, 5 परामर्शदाता। रीडिंग भी लिखें, जैसे SPO2 96 TEMP 99.2"}),
+               "4 एम्बुलेंस, 5 परामर्शदाता। रीडिंग भी लिखें, जैसे SPO2 96 TEMP 99.2"},
+        priority=OutboxPriority.BULK),
     # Help on the way (services/desks/dispatch.py): the control room sent an ambulance or a delivery.
     SmsTemplate(
         "help_ambulance",
@@ -41,14 +44,14 @@ TEMPLATES = {t.name: t for t in (
                "Driver: {driver}. In an emergency call 108.",
          "hi": "संपर्क कोविड सेवा: एम्बुलेंस ({vehicle}) आपके पास आ रही है, लगभग {eta} बजे तक पहुँचेगी। "
                "ड्राइवर: {driver}। आपात स्थिति में 108 पर कॉल करें।"},
-        variables=("vehicle", "eta", "driver")),
+        variables=("vehicle", "eta", "driver"), priority=OutboxPriority.URGENT),
     SmsTemplate(
         "help_delivery",
         {"en": "Sampark COVID care: help with your request ({what}) is on its way, expected by {when}, "
                "brought by {by}. In an emergency call 108.",
          "hi": "संपर्क कोविड सेवा: आपकी ज़रूरत ({what}) के लिए मदद रवाना हो गई है, लगभग {when} तक पहुँचेगी। "
                "लाने वाले: {by}। आपात स्थिति में 108 पर कॉल करें।"},
-        variables=("what", "when", "by")),
+        variables=("what", "when", "by"), priority=OutboxPriority.URGENT),
     # To a district's duty officer (services/desks/deadlines.py): escalations nobody acknowledged in time.
     SmsTemplate(
         "escalation_overdue",
@@ -56,7 +59,7 @@ TEMPLATES = {t.name: t for t in (
                "{late} min late. Please act in the control room now.",
          "hi": "संपर्क {district}: {count} अनुरोध समय पर स्वीकार नहीं हुए। सबसे पुराना: {kind}, {late} मिनट देर। "
                "कृपया तुरंत नियंत्रण कक्ष में कार्रवाई करें।"},
-        variables=("district", "count", "kind", "late")),
+        variables=("district", "count", "kind", "late"), priority=OutboxPriority.URGENT),
 )}
 
 

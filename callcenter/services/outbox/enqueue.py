@@ -9,7 +9,15 @@ from sqlalchemy import JSON, case, func, insert, literal, select
 from ... import public_urls
 from ...clock import start_of_local_day, utcnow
 from ...extensions import db
-from ...models import CheckinChannel, CheckinLink, MessageKind, OutboundMessage, OutboxStatus, Patient
+from ...models import (
+    CheckinChannel,
+    CheckinLink,
+    MessageKind,
+    OutboundMessage,
+    OutboxPriority,
+    OutboxStatus,
+    Patient,
+)
 from ..checkins import schedule as checkin_schedule
 from ..checkins import sms_templates
 from ..checkins.links import PLACEHOLDER, TOKEN_BYTES, seeded_token, token_hash
@@ -34,7 +42,8 @@ def enqueue_sms(key, to_phone, template, language, now=None, patient_id=None, se
     body = sms_templates.render(template, language, **variables)
     stmt = _insert_ignoring_duplicates().values(
         idempotency_key=key, patient_id=patient_id, kind=MessageKind.SMS, to_phone=to_phone, template=template,
-        params=variables, language=language, body=body, status=OutboxStatus.QUEUED, tries=0,
+        params=variables, language=language, body=body, status=OutboxStatus.QUEUED,
+        priority=sms_templates.TEMPLATES[template].priority, tries=0,
         next_attempt_at=send_at or now, last_error="", created_at=now)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount == 1
 
@@ -75,7 +84,8 @@ def enqueue_daily_checkins(day, now=None, user=None, batch_size=LINK_BATCH):
 
 
 _COLUMNS = ["idempotency_key", "patient_id", "kind", "to_phone", "template", "params", "language", "body",
-            "status", "tries", "next_attempt_at", "last_error", "created_at"]
+            "status", "priority", "tries", "next_attempt_at", "last_error", "created_at"]
+BULK = int(OutboxPriority.BULK)  # the day's check-ins: after every message about one patient
 
 
 def _insert_select(day, channel, body, now, send_at):
@@ -83,7 +93,7 @@ def _insert_select(day, channel, body, now, send_at):
     language = case((Patient.language == "en", literal("en")), else_=literal("hi"))
     rows = checkin_schedule.due(day, channel).with_only_columns(
         checkin_schedule.key_expr(day), Patient.id, literal(kind.value), Patient.phone, literal(template),
-        literal({}, JSON), language, body(language), literal(OutboxStatus.QUEUED.value), literal(0),
+        literal({}, JSON), language, body(language), literal(OutboxStatus.QUEUED.value), literal(BULK), literal(0),
         literal(send_at), literal(""), literal(now), maintain_column_froms=True)
     stmt = _insert_ignoring_duplicates().from_select(_COLUMNS, rows)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
@@ -123,7 +133,8 @@ def _enqueue_sms_links(day, now, send_at, batch_size):
                 "kind": MessageKind.SMS.value, "to_phone": phone, "template": "checkin_link",
                 "params": {"seed": seed}, "language": language,
                 "body": render[language](token=PLACEHOLDER),
-                "status": OutboxStatus.QUEUED.value, "tries": 0, "next_attempt_at": send_at, "last_error": "",
+                "status": OutboxStatus.QUEUED.value, "priority": BULK, "tries": 0, "next_attempt_at": send_at,
+                "last_error": "",
                 "created_at": now})
         # Core executemany (the driver's batched path): several times faster than ORM bulk inserts. A run
         # racing this one may have enqueued some of these; their links are then never sent, and harmless.

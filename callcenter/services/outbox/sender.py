@@ -106,22 +106,26 @@ def send_pending(gateway=None, clock=None, now_fn=utcnow, max_seconds=None, limi
     return dict(counts)
 
 def claim(limit, now):
-    """Claim up to `limit` due messages for this sender: 'sending', committed. Returns the claimed ids."""
+    """Claim up to `limit` due messages for this sender: 'sending', committed. Returns the claimed ids, most
+    urgent first."""
     try:
         pick = (select(OutboundMessage.id)
                 .where(OutboundMessage.status == OutboxStatus.QUEUED, OutboundMessage.next_attempt_at <= now)
-                .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+                # Urgent first (help on the way), then one patient's messages, then the day's check-ins.
+                .order_by(OutboundMessage.priority, OutboundMessage.next_attempt_at, OutboundMessage.id)
                 .limit(limit).with_for_update(skip_locked=True))
-        ids = db.session.scalars(pick).all()
-        if ids:
+        picked = db.session.scalars(pick).all()
+        ids = []
+        if picked:
             ids = db.session.scalars(
                 update(OutboundMessage)
-                .where(OutboundMessage.id.in_(ids), OutboundMessage.status == OutboxStatus.QUEUED)
+                .where(OutboundMessage.id.in_(picked), OutboundMessage.status == OutboxStatus.QUEUED)
                 .values(status=OutboxStatus.SENDING, claimed_at=now, tries=OutboundMessage.tries + 1)
                 .returning(OutboundMessage.id)
                 .execution_options(synchronize_session=False)).all()
         db.session.commit()
-        return sorted(ids)
+        place = {message_id: n for n, message_id in enumerate(picked)}
+        return sorted(ids, key=place.__getitem__)  # sent in the order picked: urgent first
     except BaseException:
         db.session.rollback()
         raise
