@@ -140,6 +140,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
 
+    # What one SMS segment costs the district, in paise (a broadcast's estimate: segments × phones × this).
+    SMS_SEGMENT_PAISE = _env_int("SMS_SEGMENT_PAISE", 20)
     # A page's background poll (the desk console, every 5 s) writes its view record when the patients it shows
     # change, and again at least this often while they stay the same (services/records/shown.py).
     AUDIT_POLL_REPEAT_SECONDS = _env_int("AUDIT_POLL_REPEAT_SECONDS", 300)

@@ -1,5 +1,6 @@
 """All models, importable from one place (and so all known to Alembic)."""
 from .audit import AppSetting, AuditLog, AuditSubject
+from .broadcasts import Broadcast, BroadcastStatus
 from .calls import (
     OPEN_TASK_STATUSES,
     OPEN_VOLUNTEER_TASK,
@@ -60,6 +61,6 @@ __all__ = [
     "ContactRole", "HeaderMapping", "Household", "ImportBatch", "ImportRow", "ImportStatus", "RowAction",
     "VillageContact", "CheckinChannel", "CheckinLink", "InboundMessage", "InboundStatus", "IvrCall", "MessageKind",
     "OutboundMessage", "OutboxPriority", "OutboxStatus", "QueuePause", "DailyFigures", "DailyFiguresDay",
-    "DailyVolunteerFigures",
+    "DailyVolunteerFigures", "Broadcast", "BroadcastStatus",
     "DashboardSnapshot", "Consultation", "Dispatch", "DispatchKind",
 ]

@@ -37,7 +37,8 @@ class OutboxPriority(enum.IntEnum):
     ambulance's SMS never waits behind a state's 300,000 morning check-ins."""
     URGENT = 0   # help on the way, alerts to the duty officer
     ROUTINE = 1  # one message about one patient
-    BULK = 2     # the day's check-ins (and anything sent to many at once)
+    BULK = 2     # the day's check-ins
+    BROADCAST = 3  # awareness broadcasts: after everything else, and only 09:00–21:00 (rules/broadcasts.py)
 
 
 class OutboundMessage(db.Model):
@@ -58,6 +59,7 @@ class OutboundMessage(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.QUEUED)
     priority: Mapped[int] = mapped_column(SmallInteger, default=OutboxPriority.ROUTINE,
                                           server_default=str(int(OutboxPriority.ROUTINE)))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"), index=True)
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     tries: Mapped[int] = mapped_column(default=0)

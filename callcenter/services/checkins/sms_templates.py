@@ -20,6 +20,8 @@ class SmsTemplate:
     texts: dict          # language → text; {name} placeholders are constants or variables
     variables: tuple = ()
     priority: int = OutboxPriority.ROUTINE  # the order the outbox hands it over in (help on the way first)
+    broadcast: bool = False   # offered for awareness broadcasts (services/broadcasts)
+    promotional: bool = False  # TRAI's promotional class: sent only 09:00–21:00 (rules/broadcasts.py)
 
 
 TEMPLATES = {t.name: t for t in (
@@ -60,7 +62,27 @@ TEMPLATES = {t.name: t for t in (
          "hi": "संपर्क {district}: {count} अनुरोध समय पर स्वीकार नहीं हुए। सबसे पुराना: {kind}, {late} मिनट देर। "
                "कृपया तुरंत नियंत्रण कक्ष में कार्रवाई करें।"},
         variables=("district", "count", "kind", "late"), priority=OutboxPriority.URGENT),
+    # Awareness broadcasts (services/broadcasts): to many at once, after everything else.
+    SmsTemplate(
+        "broadcast_camp",
+        {"en": "Sampark {district}: a {what} camp at {place} on {day} from {time}. Please bring an ID card.",
+         "hi": "संपर्क {district}: {place} में {day} को {time} बजे से {what} शिविर। कृपया पहचान पत्र साथ लाएं।"},
+        variables=("district", "what", "place", "day", "time"), priority=OutboxPriority.BROADCAST,
+        broadcast=True, promotional=True),
+    SmsTemplate(
+        "broadcast_helpline",
+        {"en": "Sampark {district}: for {what} call {number} ({hours}). In an emergency call 108.",
+         "hi": "संपर्क {district}: {what} के लिए {number} पर कॉल करें ({hours})। आपात स्थिति में 108 पर कॉल करें।"},
+        variables=("district", "what", "number", "hours"), priority=OutboxPriority.BROADCAST, broadcast=True),
+    SmsTemplate(
+        "broadcast_report_fever",
+        {"en": "Sampark {district}: please tell the call centre on {number} today of anyone in {place} with "
+               "fever or breathlessness.",
+         "hi": "संपर्क {district}: {place} में किसी को बुखार या सांस की तकलीफ हो तो आज ही कॉल सेंटर को {number} "
+               "पर बताएं।"},
+        variables=("district", "number", "place"), priority=OutboxPriority.BROADCAST, broadcast=True),
 )}
+BROADCAST_TEMPLATES = [name for name, template in TEMPLATES.items() if template.broadcast]
 
 
 def constants():

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 
 from ... import gateway as gateways
-from ...clock import local_date, utcnow
+from ...clock import local_date, to_local, utcnow
 from ...extensions import db
-from ...models import Desk, MessageKind, OutboundMessage, OutboxStatus, Patient, Severity
+from ...models import Desk, MessageKind, OutboundMessage, OutboxPriority, OutboxStatus, Patient, Severity
+from ...rules import broadcasts as broadcast_rules
 from ..checkins import schedule as checkin_schedule
 from ..core import audit
 from ..core.tx import is_postgres, transaction
@@ -109,8 +110,11 @@ def claim(limit, now):
     """Claim up to `limit` due messages for this sender: 'sending', committed. Returns the claimed ids, most
     urgent first."""
     try:
+        due = [OutboundMessage.status == OutboxStatus.QUEUED, OutboundMessage.next_attempt_at <= now]
+        if not broadcast_rules.in_promotional_hours(to_local(now).time()):
+            due.append(OutboundMessage.priority < OutboxPriority.BROADCAST)  # nobody is texted a broadcast at night
         pick = (select(OutboundMessage.id)
-                .where(OutboundMessage.status == OutboxStatus.QUEUED, OutboundMessage.next_attempt_at <= now)
+                .where(*due)
                 # Urgent first (help on the way), then one patient's messages, then the day's check-ins.
                 .order_by(OutboundMessage.priority, OutboundMessage.next_attempt_at, OutboundMessage.id)
                 .limit(limit).with_for_update(skip_locked=True))
@@ -136,8 +140,12 @@ def _cancel_if_unreachable(message_id, now):
     """Just before sending: the patient opted out, their number proved invalid (perhaps through the
     message before this one) or their follow-up ended since the enqueue. True if cancelled."""
     patient = select(Patient.id).where(Patient.id == OutboundMessage.patient_id)
-    blocked = patient.where(~checkin_schedule.reachable(OutboundMessage.kind)).exists()
-    reason = (select(case((Patient.status != "active", "patient no longer followed up"),
+    # A broadcast may be for recovered patients: only STOP and a wrong number stop it.
+    broadcast = OutboundMessage.broadcast_id.is_not(None)
+    blocked = patient.where(or_(
+        and_(~broadcast, ~checkin_schedule.reachable(OutboundMessage.kind)),
+        and_(broadcast, or_(Patient.sms_opt_out.is_(True), Patient.phone_invalid.is_(True))))).exists()
+    reason = (select(case((and_(~broadcast, Patient.status != "active"), "patient no longer followed up"),
                           (Patient.phone_invalid.is_(True), "phone number invalid"),
                           else_="opted out of SMS"))
               .where(Patient.id == OutboundMessage.patient_id).scalar_subquery())

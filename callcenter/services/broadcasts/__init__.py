@@ -1,0 +1,1 @@
+"""Awareness broadcasts: audiences, drafts, approval, sending through the outbox."""
