@@ -27,13 +27,27 @@ def _unavailable(reason):
     pytest.skip(reason)
 
 
+def _whole_bodies(app):
+    """The app's answers read whole (and their files closed) before werkzeug writes them. A browser that drops
+    a connection mid-file (a page it leaves while a script loads) makes werkzeug's server give up on the
+    answer without closing it: the open static file then fails a later test with a ResourceWarning."""
+    def serve(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+    return serve
+
+
 class LiveServer:
     """The app served by werkzeug on 127.0.0.1 and a free port, in a background thread."""
 
     def __init__(self, app):
         self.app = app
         self.errors = []  # exceptions raised while handling the browser's requests
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, _whole_bodies(app), threaded=True)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="live-server", daemon=True)
 
