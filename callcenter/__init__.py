@@ -87,6 +87,7 @@ def register_blueprints(app):
     from .admin.views import bp as admin_bp
     from .api.v1 import init_api
     from .auth.views import bp as auth_bp
+    from .broadcasts.views import bp as broadcasts_bp
     from .checkins.views import bp as checkins_bp
     from .dashboard.views import bp as dashboard_bp
     from .desks.views import bp as desks_bp
@@ -95,7 +96,8 @@ def register_blueprints(app):
     from .queue.views import bp as queue_bp
     from .records.views import bp as records_bp
 
-    for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp, ops_bp):
+    for bp in (auth_bp, queue_bp, desks_bp, intake_bp, records_bp, checkins_bp, dashboard_bp, admin_bp, ops_bp,
+               broadcasts_bp):
         app.register_blueprint(bp)
     init_api(app)
 

@@ -73,6 +73,7 @@ PARAMS = {
     "batch_id": lambda e, d: d.batch_id,
     "village_id": lambda e, d: d.village_id,
     "contact_id": lambda e, d: d.contact_id,
+    "broadcast_id": lambda e, d: d.broadcast_id,
     "sha": lambda e, d: d.batch_hash,
     "token": lambda e, d: d.link_token,
     "step": lambda e, d: "feeling",
@@ -83,7 +84,7 @@ PARAMS = {
 }
 # Parameters that name a record of a district (the others are words: a desk, a list's kind, a file name).
 RECORD_PARAMS = {"user_id", "esc_id", "patient_id", "task_id", "message_id", "facility_id", "review_id",
-                 "batch_id", "village_id", "contact_id", "sha"}
+                 "batch_id", "village_id", "contact_id", "sha", "broadcast_id"}
 
 
 def _soon(hours=2):
@@ -125,6 +126,10 @@ FORMS = {
                               "district": d.district_name, "password": "a long matrix passphrase 42"},
     "admin.districts": lambda d: {"district_id": d.district_id, "duty_phone": "9826011111"},
     "admin.settings": lambda d: {"spo2_emergency_below": "80"},
+    "broadcasts.new": lambda d: {"title": "Matrix", "template": "broadcast_helpline", "who": "patients",
+                                 "v_district": "X", "v_what": "oxygen", "v_number": "0771-4000000", "v_hours": "24h",
+                                 "village_id": d.village_id, "district_id": d.district_id, "action": "save",
+                                 "recovered_days": "14"},
     "dashboard.reassign": lambda d: {"from_user": d.volunteer_id, "to_user": ""},
     "dashboard.pause_queue": lambda d: {"setting": "home", "district": d.district_id, "reason": "matrix"},
     "dashboard.resume_queue": lambda d: {"pause_id": d.pause_id},

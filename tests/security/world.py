@@ -11,6 +11,7 @@ from datetime import timedelta
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import (
+    Broadcast,
     CheckinLink,
     DischargeReview,
     ImportBatch,
@@ -53,6 +54,7 @@ class District:
     link_token: str
     volunteer_id: int     # holds the task
     control_room_id: int  # owns the escalation
+    broadcast_id: int     # a draft broadcast, drafted by the control room
     secret_markers: tuple = ()  # what must never reach another district's users
 
 
@@ -86,7 +88,11 @@ def _district(label):
     token = secrets.token_urlsafe(16)
     link = CheckinLink(token_hash=hashlib.sha256(token.encode()).hexdigest(), patient_id=patient.id, created_at=now,
                        expires_at=now + timedelta(hours=12))
-    db.session.add_all([review, contact, batch, inbound, outbound, pause, link])
+    broadcast = Broadcast(district_id=district.id, title=f"{label}Prasaran Sandesh", template="broadcast_helpline",
+                          variables={"district": label, "what": "oxygen", "number": "0771-4000000", "hours": "24h"},
+                          audience={"who": "patients"}, status="draft", people=2, phones=1, send_at=now,
+                          drafted_by_id=control_room.id, created_at=now)
+    db.session.add_all([review, contact, batch, inbound, outbound, pause, link, broadcast])
     db.session.commit()
     return District(
         district_id=district.id, district_name=district.name, patient_id=patient.id, patient2_id=patient2.id,
@@ -94,8 +100,9 @@ def _district(label):
         field_visit_id=field_visit.id, review_id=review.id, village_id=place.id, contact_id=contact.id,
         facility_id=facility(district, "hospital").id, ccc_id=facility(district, "ccc").id, batch_id=batch.id,
         batch_hash=batch.file_hash, inbound_id=inbound.id, outbound_id=outbound.id, pause_id=pause.id,
-        link_token=token, volunteer_id=volunteer.id, control_room_id=control_room.id,
-        secret_markers=(patient.name, patient2.name, contact.name, patient.phone[3:], contact.phone[3:]))
+        link_token=token, volunteer_id=volunteer.id, control_room_id=control_room.id, broadcast_id=broadcast.id,
+        secret_markers=(patient.name, patient2.name, contact.name, patient.phone[3:], contact.phone[3:],
+                        broadcast.title))
 
 
 _numbers = iter(range(10_000_000, 99_999_999, 7919))

@@ -1,0 +1,1 @@
+"""Awareness broadcasts: draft, preview, approve (a second person), watch them go out, cancel."""
