@@ -29,7 +29,8 @@ def index():
 def _choices(form):
     districts = scope.districts(current_user)
     ids = [d.id for d in districts]
-    form.district_id.choices = labels.choices((d.id, d.name) for d in districts)
+    every = [("", _("Every district"))] if current_user.district_id is None else []
+    form.district_id.choices = labels.choices(every + [(d.id, d.name) for d in districts])
     form.setting.choices = labels.choices([("", _("Any"))] + [(s.value, labels.SETTINGS[s]) for s in Setting])
     blocks = db.session.scalars(db.select(Block).where(Block.district_id.in_(ids)).order_by(Block.name)).all()
     form.block_id.choices = labels.choices([("", _("Any"))] + [(b.id, b.name) for b in blocks])

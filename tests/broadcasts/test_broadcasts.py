@@ -72,6 +72,7 @@ def test_village_contacts_are_an_audience_of_their_own(district):
 def test_a_wrong_audience_or_message_is_refused_with_a_reason(district):
     officer = make_user("nodal_officer", district)
     make_patient(district)
+    make_patient(make_district())
     with pytest.raises(Invalid):
         broadcasts.draft(officer, "t", "broadcast_camp", dict(CAMP, place="x" * 31), {}, NOW, now=NOW)
     with pytest.raises(Invalid):
@@ -84,8 +85,10 @@ def test_a_wrong_audience_or_message_is_refused_with_a_reason(district):
     with pytest.raises(Forbidden):
         broadcasts.draft(officer, "t", "broadcast_helpline", HELPLINE, {}, NOW, district_id=make_district().id,
                          now=NOW)
-    with pytest.raises(Invalid):  # a state-level officer chooses the district
-        broadcasts.draft(make_user("admin", None), "t", "broadcast_helpline", HELPLINE, {}, NOW, now=NOW)
+    state = broadcasts.draft(make_user("admin", None), "t", "broadcast_helpline", HELPLINE, {}, NOW, now=NOW)
+    assert (state.district_id, state.phones) == (None, 2)  # a state-level officer's: every district
+    with pytest.raises(NotFound):  # and no district's officer sees it
+        broadcasts.get(state.id, officer)
     with pytest.raises(Forbidden):
         broadcasts.draft(make_user("volunteer", district), "t", "broadcast_helpline", HELPLINE, {}, NOW, now=NOW)
     assert db.session.scalar(db.select(db.func.count()).select_from(OutboundMessage)) == 0

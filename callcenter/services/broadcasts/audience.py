@@ -1,5 +1,6 @@
 """Who a broadcast reaches: built from what Sampark knows, one message per phone (a household sharing a phone
-gets one), never a patient who said STOP or whose number proved wrong, always inside one district.
+gets one), never a patient who said STOP or whose number proved wrong, inside one district (or every district,
+for a state-level officer).
 
 An audience is stored with its broadcast as a plain dict (Audience.to_dict) and counted again when it is
 queued, so the size an approver saw is the size of the definition, and what goes out is who matches then.
@@ -55,8 +56,9 @@ def _patients(audience, district_id, now, thresholds):
     stmt = select(Patient.phone.label("phone"), func.max(Patient.id).label("patient_id"),
                   func.max(Patient.language).label("language"),  # "hi" over "en" where a phone has both
                   func.count().label("people"))
-    where = [Patient.district_id == district_id, Patient.sms_opt_out.is_(False), Patient.phone_invalid.is_(False),
-             Patient.anonymised_at.is_(None)]
+    where = [Patient.sms_opt_out.is_(False), Patient.phone_invalid.is_(False), Patient.anonymised_at.is_(None)]
+    if district_id is not None:  # (None: a state-level officer's broadcast to every district)
+        where.append(Patient.district_id == district_id)
     if audience.who == "recovered":
         where += [Patient.status == PatientStatus.RECOVERED, Patient.ended_at.is_not(None),
                   Patient.ended_at >= now - timedelta(days=int(audience.recovered_days))]
@@ -81,7 +83,9 @@ def _contacts(audience, district_id):
     stmt = (select(VillageContact.phone.label("phone"), cast(null(), Integer).label("patient_id"),
                    literal("hi").label("language"), func.count().label("people"))
             .join(Village, Village.id == VillageContact.village_id).join(Block, Block.id == Village.block_id)
-            .where(Block.district_id == district_id, VillageContact.active.is_(True)))
+            .where(VillageContact.active.is_(True)))
+    if district_id is not None:
+        stmt = stmt.where(Block.district_id == district_id)
     if audience.village_id:
         stmt = stmt.where(Village.id == audience.village_id)
     elif audience.block_id:

@@ -33,23 +33,22 @@ COLUMNS = ["idempotency_key", "patient_id", "kind", "to_phone", "template", "par
 
 
 def _district_for(user, district_id):
-    """The broadcast's district: the user's own; a state-level user chooses one."""
-    chosen = user.district_id if user.district_id is not None else district_id
-    if chosen is None:
-        raise Invalid(_l("Choose the district the message is for."), {"district_id": _l("Choose a district.")})
+    """The broadcast's district: the user's own; a state-level user's choice, or None: every district."""
     if user.district_id is not None and district_id not in (None, user.district_id):
         raise Forbidden(_l("You can send messages in your own district only."))
-    return int(chosen)
+    chosen = user.district_id if user.district_id is not None else district_id
+    return int(chosen) if chosen is not None else None
 
 
 def _check_places(audience, district_id):
     """The block, village and facility named must be the broadcast's district's (else: as if unknown)."""
-    checks = ((audience.block_id, select(Block.id).where(Block.id == audience.block_id,
-                                                          Block.district_id == district_id)),
-              (audience.village_id, select(Village.id).join(Block).where(Village.id == audience.village_id,
-                                                                          Block.district_id == district_id)),
-              (audience.facility_id, select(Facility.id).where(Facility.id == audience.facility_id,
-                                                                Facility.district_id == district_id)))
+    def inside(stmt, column):
+        return stmt if district_id is None else stmt.where(column == district_id)
+    checks = ((audience.block_id, inside(select(Block.id).where(Block.id == audience.block_id), Block.district_id)),
+              (audience.village_id, inside(select(Village.id).join(Block).where(Village.id == audience.village_id),
+                                           Block.district_id)),
+              (audience.facility_id, inside(select(Facility.id).where(Facility.id == audience.facility_id),
+                                            Facility.district_id)))
     for given, stmt in checks:
         if given and db.session.scalar(stmt) is None:
             raise Invalid(_l("That place is not in this district."), {"audience": _l("Unknown place.")})
