@@ -88,7 +88,8 @@ def detail(broadcast_id):
     texts = broadcasts.check_message(broadcast.template, broadcast.variables)
     return render_template("broadcasts/detail.html", b=broadcast, texts=texts, who=WHO,
                            segments={lang: rules.segments(text) for lang, text in texts.items()},
-                           progress=broadcasts.progress(broadcast), form=DecisionForm(),
+                           progress=broadcasts.progress(broadcast), failures=broadcasts.failures(broadcast),
+                           form=DecisionForm(),
                            may_approve=broadcast.status == "draft" and rules.may_approve(
                                current_user.id, broadcast.drafted_by_id, current_user.role))
 

@@ -58,3 +58,23 @@ def test_volunteers_and_doctors_have_no_broadcasts(client, login, district):
     for role in ("volunteer", "doctor"):
         login(make_user(role, district))
         assert client.get("/broadcasts/").status_code == 403
+
+
+def test_the_page_reports_how_it_ended(client, login, district):
+    from callcenter.services.broadcasts import broadcasts
+    from callcenter.services.outbox.sender import send_pending
+
+    from ..checkins.outbox_helpers import FakeClock, FakeGateway
+    from .test_broadcasts import HELPLINE, NOW
+
+    patients = [make_patient(district) for _ in range(3)]
+    drafter, approver = make_user("control_room", district), make_user("nodal_officer", district)
+    draft = broadcasts.draft(drafter, "Helpline", "broadcast_helpline", HELPLINE, {}, NOW, now=NOW)
+    broadcasts.approve(draft.id, approver, now=NOW)
+    patients[0].sms_opt_out = True  # said STOP after it was queued
+    db.session.commit()
+    send_pending(FakeGateway(), clock=FakeClock(), now_fn=lambda: NOW)
+    login(approver)
+    page = client.get(f"/broadcasts/{draft.id}").get_data(as_text=True)
+    assert "Finished: 0 delivered, 2 sent (no delivery report yet), 0 failed, 1 not sent." in page
+    assert re.search(r'id="failure-reasons"><li>opted out of SMS: 1</li>', page)

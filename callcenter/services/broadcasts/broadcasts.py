@@ -189,6 +189,16 @@ def progress(broadcast):
     return {status: count for status, count in rows}
 
 
+def failures(broadcast, limit=5):
+    """[(reason, count)] of the broadcast's messages that failed or were cancelled, commonest first."""
+    count = func.count().label("n")
+    return db.session.execute(
+        select(OutboundMessage.last_error, count)
+        .where(OutboundMessage.broadcast_id == broadcast.id,
+               OutboundMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.CANCELLED]))
+        .group_by(OutboundMessage.last_error).order_by(count.desc()).limit(limit)).all()
+
+
 def listed(user, limit=50):
     stmt = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
     if user.district_id is not None:
