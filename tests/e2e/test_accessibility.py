@@ -86,3 +86,15 @@ def test_the_dashboard(page, live_server, language):
     in_language(page, language)
     expect(page.locator("#charts svg[role=img]")).to_have_count(6)
     assert problems(page) == [], "the dashboard"
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_the_broadcast_form(page, live_server, language):
+    district = factories.make_district()
+    factories.make_patient(district)
+    sign_in(page, factories.make_user("control_room", district))
+    in_language(page, language)
+    page.goto("/broadcasts/new")
+    page.locator('input[name="template"]').first.check()
+    page.locator('button[value="preview"]').click()  # with its messages (the blanks left empty)
+    assert problems(page) == [], "the new broadcast's form"
