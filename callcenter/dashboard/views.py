@@ -27,6 +27,7 @@ from ..input_checks import optional_db_int, page_number
 from ..models import Role
 from ..services.core import job_notes, job_runs
 from ..services.core.errors import ServiceError
+from ..services.dashboard import act_now as dashboard_act_now
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
 from ..services.dashboard import overview as dashboard
@@ -109,7 +110,7 @@ def index_context():
     figures, trend, geo, facilities = parts["figures"], parts["trend"], parts["geo"], parts["facilities"]
     vols = dashboard.volunteers(current_user)
     reassign = ReassignForm()
-    reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.username) for v in vols])
+    reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.display_name) for v in vols])
     pause = PauseForm()
     if current_user.district_id is None:
         pause.district.choices = labels.choices([("", _("All districts"))] + [
@@ -121,7 +122,9 @@ def index_context():
         snapshot_at=snapshot["computed_at"] if snapshot else None,
         holders=dashboard.holders(current_user), reassign=reassign, pause=pause,
         pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
-        breaches=parts["breaches"])
+        breaches=parts["breaches"],
+        # What to act on now: counted live, not from the snapshot (the strip at the top of the page).
+        act=dashboard_act_now.strip(current_user, f, now))
 
 
 @bp.route("/figures.json")
@@ -243,7 +246,7 @@ def _back():
 @roles_required(*OFFICERS)
 def reassign():
     form = ReassignForm()
-    form.to_user.choices = labels.choices([("", "")] + [(v.id, v.username)
+    form.to_user.choices = labels.choices([("", "")] + [(v.id, v.display_name)
                                                          for v in dashboard.volunteers(current_user)])
     from_user = optional_db_int(form.from_user.data)  # a hidden field: anything but an id is a bad request
     if not form.validate_on_submit() or from_user is None:
