@@ -131,7 +131,8 @@ def test_unreachable_patients_with_their_field_visits():
     visited = factories.make_patient(a, name="Visited Already")
     none = factories.make_patient(a, name="No Visit")
     for i, p in enumerate((requested, visited, none)):
-        factories.make_task(p, day=DAY, status=TaskStatus.UNREACHABLE, closed_at=minutes(-10 * (i + 1)))
+        factories.make_task(p, day=DAY, status=TaskStatus.UNREACHABLE, due_at=minutes(-10 * (i + 1)),
+                            closed_at=minutes(-10 * (i + 1)))
     factories.make_task(factories.make_patient(b), day=DAY, status=TaskStatus.UNREACHABLE, closed_at=minutes(-1))
     factories.make_task(factories.make_patient(a), day=DAY - timedelta(days=1), status=TaskStatus.UNREACHABLE,
                         closed_at=minutes(-24 * 60))  # yesterday's: not today's

@@ -12,13 +12,14 @@ number of queries, each over an index range, and at most LIMIT rows per list.
 
 Who is "online": the app keeps no record of who is signed in (the session lives in the browser's cookie), so
 a volunteer counts as calling now when they recorded a call or took one (claimed it) in the last
-ONLINE_MINUTES.
+ONLINE_MINUTES; they are counted by their own district (a volunteer calls across blocks and settings).
 """
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select, union
 
+from ... import scope
 from ...clock import local_date, utcnow
 from ...extensions import db
 from ...models import (
@@ -107,29 +108,38 @@ def _counts(user, f, now):
 
 
 def _online(user, f, now):
-    """The volunteers who recorded or took a call in scope in the last ONLINE_MINUTES, by name."""
+    """The volunteers of the user's district (or of the district filtered to) who recorded or took a call in the
+    last ONLINE_MINUTES, by name. Scoped by the volunteer's own district, not by their patients': a scan of the
+    last minutes' calls (index-only on ix_call_attempt_day) instead of a join with the district's patients. The
+    block, setting and facility filters do not apply: a volunteer calls across them."""
     since = now - timedelta(minutes=ONLINE_MINUTES)
-    called = _restrict(select(CallAttempt.user_id.label("uid")).where(CallAttempt.created_at >= since),
-                       CallAttempt, user, f)
-    took = _restrict(select(CallTask.claimed_by_id.label("uid")).where(
-        CallTask.claimed_by_id.is_not(None), CallTask.status == TaskStatus.CLAIMED, CallTask.claimed_at >= since),
-        CallTask, user, f)
+    called = select(CallAttempt.user_id.label("uid")).where(CallAttempt.created_at >= since)
+    took = select(CallTask.claimed_by_id.label("uid")).where(
+        CallTask.claimed_by_id.is_not(None), CallTask.status == TaskStatus.CLAIMED, CallTask.claimed_at >= since)
     ids = union(called, took).subquery()
-    stmt = select(User.id, User.username, User.full_name).where(User.id.in_(select(ids.c.uid)))
+    stmt = scope.scoped(select(User.id, User.username, User.full_name).where(User.id.in_(select(ids.c.uid))),
+                        User, user)
+    if f.district_id:
+        stmt = stmt.where(User.district_id == f.district_id)
     people = [{"id": uid, "name": display_name(full, username)}
               for uid, username, full in db.session.execute(stmt)]
     return sorted(people, key=lambda p: p["name"].casefold())
 
 
 def _unreachable(user, f):
-    """Today's unreachable patients (the most recent first, LIMIT), each with their latest field visit."""
-    stmt = (select(Patient.id, Patient.name, func.max(CallTask.closed_at).label("closed_at"))
+    """Today's unreachable patients (LIMIT of them, latest due first), each with their latest field visit.
+
+    Read backwards along ix_call_task_day_due (day, status, due_at) and stopped after a few LIMITs of tasks
+    (a patient may have two unreachable slots): no sort of a state's thousands of unreachable tasks."""
+    stmt = (select(Patient.id, Patient.name)
             .select_from(CallTask).join(Patient, Patient.id == CallTask.patient_id)
-            .where(CallTask.task_date == f.date_to, CallTask.status == TaskStatus.UNREACHABLE)
-            .group_by(Patient.id, Patient.name))
+            .where(CallTask.task_date == f.date_to, CallTask.status == TaskStatus.UNREACHABLE))
     stmt = _restrict(stmt, CallTask, user, f, patient_joined=True)
-    rows = [dict(r._mapping) for r in db.session.execute(
-        stmt.order_by(func.max(CallTask.closed_at).desc(), Patient.id).limit(LIMIT))]
+    rows, seen = [], set()
+    for r in db.session.execute(stmt.order_by(CallTask.due_at.desc(), CallTask.id.desc()).limit(3 * LIMIT)):
+        if r.id not in seen and len(rows) < LIMIT:
+            seen.add(r.id)
+            rows.append(dict(r._mapping))
     if not rows:
         return rows
     visits = {}
