@@ -115,6 +115,10 @@ def index_context():
     if current_user.district_id is None:
         pause.district.choices = labels.choices([("", _("All districts"))] + [
             (d.id, d.name) for d in dashboard.filter_choices(current_user)[0]])
+    act = dashboard_act_now.strip(current_user, f, now)
+    # The page names patients (the strip, the late escalations): who saw them is recorded (DPDP access log).
+    records.log_list_view(current_user, dashboard_act_now.patient_ids(act), "dashboard:act_now")
+    records.log_list_view(current_user, [b["patient_id"] for b in parts["breaches"]["open"]], "dashboard:breaches")
     return dict(
         form=form, f=f, today=local_date(now), figures=figures,
         trend=trend, geo=geo, facilities=facilities,
@@ -124,7 +128,7 @@ def index_context():
         pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
         breaches=parts["breaches"],
         # What to act on now: counted live, not from the snapshot (the strip at the top of the page).
-        act=dashboard_act_now.strip(current_user, f, now))
+        act=act)
 
 
 @bp.route("/figures.json")
@@ -145,6 +149,18 @@ def figures_json():
         flat[key] = fig[key]
     return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z",
                     "at_text": local_datetime(fig["at"], "HH:mm:ss"), "snapshot": snapshot is not None})
+
+
+@bp.route("/act-now.json")
+@roles_required(*OFFICERS)
+def act_now_json():
+    """The "act now" strip's lists for the page's refresh (static/dashboard-live.js), rendered so every word is
+    translated here; JSON, so the session treats it as a background poll."""
+    _, f = _filters()
+    act = dashboard_act_now.strip(current_user, f, utcnow())
+    records.log_list_view(current_user, dashboard_act_now.patient_ids(act), "dashboard:act_now")
+    records.polled()  # a repeat of the same patients writes no new row (shown.py)
+    return jsonify({"html": render_template("dashboard/_act_now_live.html", act=act)})
 
 
 def _list_args():

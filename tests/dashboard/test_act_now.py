@@ -174,3 +174,32 @@ def test_the_dashboard_names_people_by_full_name(client, login):
     assert "Asha Verma" in calls and "rahul_s" in calls and "asha_v" not in calls
     assert "rahul_s" in client.get("/dashboard/list/tasks?which=pending").get_data(as_text=True)
     assert "Asha Verma" in client.get("/dashboard/export/calls.csv").get_data(as_text=True)
+
+
+def test_the_strips_lists_for_the_pages_refresh(client, login):
+    """GET /dashboard/act-now.json: the lists alone, rendered, for officers only, scoped as the page."""
+    a, b = factories.make_district(), factories.make_district()
+    raise_at(factories.make_patient(a, name="Kamla Dhruw"), at=utcnow() - timedelta(minutes=30))
+    raise_at(factories.make_patient(b, name="Other District"), at=utcnow() - timedelta(minutes=30))
+    login(factories.make_user("control_room", a))
+    assert client.get("/dashboard/act-now.json").status_code == 403
+    login(factories.make_user("nodal_officer", a))
+    html = client.get("/dashboard/act-now.json").get_json()["html"]
+    assert "Kamla Dhruw" in html and "Other District" not in html and "min late" in html
+    assert 'id="act-escalations"' in html and 'name="to_user"' not in html  # the forms are not sent again
+
+
+def test_who_saw_the_strips_patients_is_recorded(client, login):
+    from callcenter.models import AuditLog
+    a = factories.make_district()
+    late = raise_at(factories.make_patient(a, name="Kamla Dhruw"), at=utcnow() - timedelta(minutes=30))
+    gone = factories.make_patient(a, name="Ramesh Yadav")
+    factories.make_task(gone, status=TaskStatus.UNREACHABLE, closed_at=utcnow())
+    login(factories.make_user("nodal_officer", a))
+    for path in ("/dashboard/", "/dashboard/act-now.json"):
+        before = db.session.scalar(db.select(db.func.max(AuditLog.id))) or 0
+        assert client.get(path).status_code == 200
+        rows = db.session.scalars(db.select(AuditLog).where(AuditLog.id > before,
+                                                            AuditLog.action == "patient.list_view")).all()
+        named = {pid for r in rows for pid in r.details["patient_ids"]}
+        assert {late.patient_id, gone.id} <= named, path

@@ -118,3 +118,23 @@ def test_the_dashboard_opens_with_what_to_act_on(page, screenshot, live_server, 
     expect(page.locator(".alert-success")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/dashboard/#act$"))
     expect(page.locator("#holders")).not_to_contain_text("Asha Verma")
+
+
+def test_the_strip_refreshes_in_place_and_keeps_a_typed_reason(page, live_server):
+    officer, _late = _world()
+    page.clock.install()  # the page's timers run on a clock the test moves
+    sign_in(page, officer, start="/login")
+    rows = page.locator("#act-escalations tbody tr")
+    expect(rows).to_have_count(2)
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_label("Reason").fill("Network down in the block")  # half-typed in the pause form
+    # Meanwhile an emergency comes in (due in 10 minutes: it still shows, emergencies always do).
+    escalations.raise_escalation(factories.make_patient(officer.district, name="Meena Kurre"), "oxygen",
+                                 "control_room", "emergency", "call")
+    db.session.commit()
+    page.clock.run_for(46_000)  # the page asks with its figures, every 45 seconds
+    expect(rows).to_have_count(3)
+    expect(page.locator("#act-escalations")).to_contain_text("Meena Kurre")
+    expect(page.locator("#act-escalations")).to_contain_text("due in")
+    expect(page.get_by_label("Reason")).to_have_value("Network down in the block")
+    assert page.evaluate("window.__notReloaded") is True

@@ -154,6 +154,11 @@ def _unreachable(user, f):
     return rows
 
 
+def patient_ids(shown):
+    """The patients a strip names (for the view record: DPDP access log)."""
+    return [r["patient_id"] for r in shown["escalations"]] + [r["id"] for r in shown["unreachable"]]
+
+
 def strip(user, f, now=None):
     """Everything the strip shows, for today and the dashboard's place filters."""
     now = now or utcnow()
