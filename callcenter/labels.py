@@ -40,6 +40,8 @@ ESCALATION_STATUSES = {
     "resolved": _l("Resolved"), "cancelled": _l("Cancelled"),
 }
 SEVERITIES = {"emergency": _l("Emergency"), "routine": _l("Routine")}
+# The desk console's bands (rules/routing.band): an urgent need raised as routine shows "Urgent".
+BANDS = {"emergency": _l("Emergency"), "urgent": _l("Urgent"), "routine": _l("Routine")}
 # What came of a resolved escalation (services/escalations.OUTCOMES) and what was sent (services/desks/dispatch.py).
 ESCALATION_OUTCOMES = {
     "admitted": _l("Admitted to a hospital or care centre"), "delivered": _l("Delivered"),

@@ -27,6 +27,7 @@ from ..input_checks import optional_db_int, page_number
 from ..models import Role
 from ..services.core import job_notes, job_runs
 from ..services.core.errors import ServiceError
+from ..services.dashboard import act_now as dashboard_act_now
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
 from ..services.dashboard import overview as dashboard
@@ -109,11 +110,15 @@ def index_context():
     figures, trend, geo, facilities = parts["figures"], parts["trend"], parts["geo"], parts["facilities"]
     vols = dashboard.volunteers(current_user)
     reassign = ReassignForm()
-    reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.username) for v in vols])
+    reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.display_name) for v in vols])
     pause = PauseForm()
     if current_user.district_id is None:
         pause.district.choices = labels.choices([("", _("All districts"))] + [
             (d.id, d.name) for d in dashboard.filter_choices(current_user)[0]])
+    act = dashboard_act_now.strip(current_user, f, now)
+    # The page names patients (the strip, the late escalations): who saw them is recorded (DPDP access log).
+    records.log_list_view(current_user, dashboard_act_now.patient_ids(act), "dashboard:act_now")
+    records.log_list_view(current_user, [b["patient_id"] for b in parts["breaches"]["open"]], "dashboard:breaches")
     return dict(
         form=form, f=f, today=local_date(now), figures=figures,
         trend=trend, geo=geo, facilities=facilities,
@@ -121,7 +126,9 @@ def index_context():
         snapshot_at=snapshot["computed_at"] if snapshot else None,
         holders=dashboard.holders(current_user), reassign=reassign, pause=pause,
         pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
-        breaches=parts["breaches"])
+        breaches=parts["breaches"],
+        # What to act on now: counted live, not from the snapshot (the strip at the top of the page).
+        act=act)
 
 
 @bp.route("/figures.json")
@@ -142,6 +149,18 @@ def figures_json():
         flat[key] = fig[key]
     return jsonify({"figures": flat, "at": fig["at"].isoformat() + "Z",
                     "at_text": local_datetime(fig["at"], "HH:mm:ss"), "snapshot": snapshot is not None})
+
+
+@bp.route("/act-now.json")
+@roles_required(*OFFICERS)
+def act_now_json():
+    """The "act now" strip's lists for the page's refresh (static/dashboard-live.js), rendered so every word is
+    translated here; JSON, so the session treats it as a background poll."""
+    _, f = _filters()
+    act = dashboard_act_now.strip(current_user, f, utcnow())
+    records.log_list_view(current_user, dashboard_act_now.patient_ids(act), "dashboard:act_now")
+    records.polled()  # a repeat of the same patients writes no new row (shown.py)
+    return jsonify({"html": render_template("dashboard/_act_now_live.html", act=act)})
 
 
 def _list_args():
@@ -243,7 +262,7 @@ def _back():
 @roles_required(*OFFICERS)
 def reassign():
     form = ReassignForm()
-    form.to_user.choices = labels.choices([("", "")] + [(v.id, v.username)
+    form.to_user.choices = labels.choices([("", "")] + [(v.id, v.display_name)
                                                          for v in dashboard.volunteers(current_user)])
     from_user = optional_db_int(form.from_user.data)  # a hidden field: anything but an id is a bad request
     if not form.validate_on_submit() or from_user is None:

@@ -13,6 +13,7 @@ from ..auth.views import safe_next
 from ..clock import local_to_utc, utcnow
 from ..forms import apply_service_errors
 from ..models import Role, Setting
+from ..rules import routing
 from ..rules.routing import Desk
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Forbidden, Invalid
@@ -59,7 +60,9 @@ def desk():
 def _row_context(now):
     """What desks/_console_rows.html needs besides the rows."""
     return {"now": now, "iso": iso, "breached": lambda esc: escalations.is_breached(esc, now),
-            "may_consult": lambda esc: consultations.may_consult(current_user, esc)}
+            "may_consult": lambda esc: consultations.may_consult(current_user, esc),
+            "band": lambda esc: routing.band(esc.kind, esc.severity),
+            "group": lambda esc: routing.group(esc.kind, esc.severity)}
 
 
 @bp.route("/console.json")
@@ -103,6 +106,7 @@ def _open_emergencies(desk):
 def _item(esc, now):
     patient = esc.patient
     return {"id": esc.id, "kind": esc.kind, "severity": esc.severity, "status": esc.status, "version": esc.version,
+            "band": routing.band(esc.kind, esc.severity), "group": routing.group(esc.kind, esc.severity),
             "created_at": iso(esc.created_at), "respond_by": iso(esc.respond_by),
             "breached": escalations.is_breached(esc, now), "owner_id": esc.owner_id,
             "patient": {"id": patient.id, "name": patient.name, "setting": patient.setting,

@@ -64,6 +64,24 @@ NEED_DESK = {
 }
 WARNING_SIGN = "warning_sign"  # the escalation kind raised for a warning sign without an explicit need
 
+# The desk console's two sections: emergencies and urgent needs (an ambulance, a bed, oxygen, warning signs:
+# urgent by nature even when raised as routine) apart from routine needs (food, medicine, a test, a field
+# visit, a phone check …), so a ration request never sits among the emergencies.
+URGENT_KINDS = frozenset({str(k) for k in EMERGENCY_NEEDS} | {WARNING_SIGN})
+BANDS = ("emergency", "urgent", "routine")
+
+
+def band(kind, severity):
+    """An escalation's band on the desk console: "emergency", "urgent" or "routine"."""
+    if severity == Severity.EMERGENCY:
+        return "emergency"
+    return "urgent" if kind in URGENT_KINDS else "routine"
+
+
+def group(kind, severity):
+    """The console section it sits in: "urgent" (emergencies and urgent needs) or "routine"."""
+    return "routine" if band(kind, severity) == "routine" else "urgent"
+
 
 @dataclass(frozen=True)
 class Thresholds:

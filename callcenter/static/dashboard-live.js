@@ -25,5 +25,14 @@
       })
       .catch(function () { /* offline for a moment: keep the last figures */ });
   }
-  setInterval(refresh, 45000);
+  // The "act now" lists are asked again with the figures (never the forms beside them: a half-typed reason stays).
+  var act = document.getElementById("act-now-live");
+  function refreshAct() {
+    if (!act || document.hidden) return;
+    fetch(act.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && data.html) act.innerHTML = data.html; })
+      .catch(function () { /* offline for a moment: keep the last lists */ });
+  }
+  setInterval(function () { refresh(); refreshAct(); }, 45000);
 })();

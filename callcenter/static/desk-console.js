@@ -22,7 +22,14 @@
   if (!box || !window.fetch) return;
 
   var words = JSON.parse(document.getElementById("console-words").textContent);
-  var tbody = document.querySelector("#escalations tbody");
+  // Two sections (emergencies and urgent; routine needs), each its own table: a row goes where its data-group says.
+  var rowsBox = document.getElementById("escalations");
+  var sections = {};
+  rowsBox.querySelectorAll("section[data-section]").forEach(function (section) {
+    sections[section.dataset.section] = {
+      tbody: section.querySelector("tbody"), count: section.querySelector("[data-section-count]"),
+      none: section.querySelector("[data-section-none]"), table: section.querySelector("[data-section-table]")};
+  });
   var tableBox = document.getElementById("console-table");
   var empty = document.getElementById("console-empty");
   var more = document.getElementById("console-more");
@@ -47,7 +54,7 @@
 
   function tick() {
     var now = Date.now() + skew;
-    tbody.querySelectorAll("[data-deadline]").forEach(function (el) {
+    rowsBox.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Date.parse(el.dataset.deadline) - now;
       var row = el.closest("tr");
       if (left >= 0) {
@@ -155,16 +162,26 @@
     holder.innerHTML = html;
     var fresh = Array.prototype.slice.call(holder.children);
     var current = {};
-    tbody.querySelectorAll("tr[data-escalation]").forEach(function (row) { current[row.dataset.escalation] = row; });
+    rowsBox.querySelectorAll("tr[data-escalation]").forEach(function (row) { current[row.dataset.escalation] = row; });
     var wanted = fresh.map(function (row) {
       var old = current[row.dataset.escalation];
       delete current[row.dataset.escalation];
-      // Unchanged rows stay as they are, so a half-typed note or an open menu is not lost.
-      return old && old.dataset.stamp === row.dataset.stamp ? old : row;
+      // Unchanged rows stay as they are, so a half-typed note or an open menu is not lost; a changed one is
+      // replaced (not left behind beside its new version).
+      if (old && old.dataset.stamp === row.dataset.stamp && old.dataset.group === row.dataset.group) return old;
+      if (old) old.remove();
+      return row;
     });
     Object.keys(current).forEach(function (id) { current[id].remove(); });
-    wanted.forEach(function (row, i) {
-      if (tbody.children[i] !== row) tbody.insertBefore(row, tbody.children[i] || null);
+    Object.keys(sections).forEach(function (key) {
+      var section = sections[key];
+      var mine = wanted.filter(function (row) { return (sections[row.dataset.group] ? row.dataset.group : "urgent") === key; });
+      mine.forEach(function (row, i) {
+        if (section.tbody.children[i] !== row) section.tbody.insertBefore(row, section.tbody.children[i] || null);
+      });
+      section.count.textContent = mine.length;
+      section.none.hidden = mine.length !== 0;
+      section.table.hidden = mine.length === 0;
     });
     tableBox.hidden = wanted.length === 0;
     // The server says which: an empty desk, or no match for the filters (with a way to clear them).

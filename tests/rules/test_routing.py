@@ -70,3 +70,13 @@ def test_high_risk(age, comorbidities, expected):
 
 def test_high_risk_age_is_a_setting():
     assert is_high_risk(55, [], Thresholds(high_risk_age=50))
+
+
+def test_bands_put_urgent_needs_with_emergencies_and_rations_apart():
+    """The desk console's sections (issue 17): emergencies and urgent needs apart from routine ones."""
+    from callcenter.rules.routing import band, group
+    assert band("medicine", "emergency") == "emergency" and group("medicine", "emergency") == "urgent"
+    assert band("oxygen", "routine") == "urgent" and group("oxygen", "routine") == "urgent"
+    assert band("warning_sign", "routine") == "urgent"
+    for kind in ("food", "medicine", "test", "other", "field_visit", "phone_check", "doctor", "counselling"):
+        assert band(kind, "routine") == "routine" and group(kind, "routine") == "routine", kind

@@ -394,3 +394,48 @@ def test_an_empty_driver_phone_is_asked_for(client, login, district):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter the driver&#39;s mobile number." in html and "Not a valid Indian mobile number." not in html
+
+
+def _section(html, key):
+    start = html.index(f'data-section="{key}" aria-labelledby')
+    return html[start:html.index("</section>", start)]
+
+
+def test_console_shows_emergencies_and_urgent_apart_from_routine_needs(client, login, district):
+    """Issue 17: two sections, each with its heading and count; a badge in words and colour per band; the poll
+    says which section a row goes in, and urgent needs come before routine ones whatever their age."""
+    now = utcnow()
+    food = raise_one(make_patient(district, name="Food Old"), "food", severity=Severity.ROUTINE,
+                     now=now - timedelta(hours=5))
+    medicine = raise_one(make_patient(district, name="Medicine Mid"), "medicine", severity=Severity.ROUTINE,
+                         now=now - timedelta(hours=3))
+    oxygen = raise_one(make_patient(district, name="Oxygen Routine"), "oxygen", severity=Severity.ROUTINE,
+                       now=now - timedelta(hours=1))
+    ambulance = raise_one(make_patient(district, name="Ambulance New"), now=now - timedelta(minutes=2))
+    login(make_user("control_room", district))
+    html = client.get("/desk/").get_data(as_text=True)
+    urgent, routine = _section(html, "urgent"), _section(html, "routine")
+    assert "Emergencies and urgent" in urgent and "Routine needs" in routine
+    assert urgent.index("Ambulance New") < urgent.index("Oxygen Routine") and "Food Old" not in urgent
+    assert routine.index("Food Old") < routine.index("Medicine Mid") and "Ambulance New" not in routine
+    assert '<span class="badge band-emergency">Emergency</span>' in urgent
+    assert '<span class="badge band-urgent">Urgent</span>' in urgent
+    assert routine.count('<span class="badge band-routine">Routine</span>') == 2
+    assert 'data-section-count>2</span>' in urgent and 'data-section-count>2</span>' in routine
+
+    data = console(client)
+    assert ids(data) == [ambulance.id, oxygen.id, food.id, medicine.id]
+    assert [i["group"] for i in data["items"]] == ["urgent", "urgent", "routine", "routine"]
+    assert [i["band"] for i in data["items"]] == ["emergency", "urgent", "routine", "routine"]
+    assert f'data-escalation="{food.id}" data-severity="routine" data-status="open" data-group="routine"' \
+        in data["html"]
+
+
+def test_console_sections_in_hindi(client, login, district):
+    raise_one(make_patient(district), "food", severity=Severity.ROUTINE)
+    user = make_user("control_room", district, language="hi")
+    login(user)
+    html = client.get("/desk/").get_data(as_text=True)
+    assert "आपातकालीन और तुरंत ज़रूरी" in _section(html, "urgent")
+    assert "कोई खुला मामला नहीं।" in _section(html, "urgent")  # the empty section says so
+    assert "सामान्य ज़रूरतें" in _section(html, "routine") and "band-routine\">सामान्य<" in _section(html, "routine")

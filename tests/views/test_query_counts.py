@@ -64,6 +64,23 @@ def _history(district, volunteer, patient, n):
         make_checkin(patient, utcnow() - timedelta(hours=i + 1), spo2=95)
 
 
+def _act_now(district, n, start):
+    """Rows for every list of the dashboard's "act now" strip: late emergencies, unreachable patients with field
+    visits, volunteers calling now who hold calls (and so appear in the reassign form)."""
+    now = utcnow()
+    for i, patient in enumerate(_patients(district, n, start)):
+        caller = make_user("volunteer", district, username=f"caller{start + i}")
+        esc = escalations.raise_escalation(patient, "ambulance", "control_room", "emergency", "call",
+                                           now=now - timedelta(hours=1))
+        db.session.commit()
+        assert esc.respond_by < now
+        make_task(patient, status="unreachable", slot=2, closed_at=now - timedelta(minutes=i))
+        escalations.raise_escalation(patient, "field_visit", "control_room", "routine", "call")
+        make_task(patient, status="claimed", slot=3, claimed_by_id=caller.id, claimed_at=now - timedelta(minutes=5))
+        make_attempt(patient, caller, now - timedelta(minutes=10))
+    db.session.commit()
+
+
 # page, the role asking it, what makes n more rows of it
 PAGES = {
     "queue console": ("/queue/", "volunteer", lambda w, n, s: _tasks(w["district"], w["volunteer"], n, s)),
@@ -72,6 +89,7 @@ PAGES = {
     "doctor's referrals": ("/desk/referrals?desk=doctor", "doctor",
                            lambda w, n, s: _escalations(w["district"], n, s, desk="doctor")),
     "dashboard": ("/dashboard/", "nodal_officer", lambda w, n, s: _tasks(w["district"], w["volunteer"], n, s)),
+    "dashboard: act now": ("/dashboard/", "nodal_officer", lambda w, n, s: _act_now(w["district"], n, s)),
     "dashboard list: calls due": ("/dashboard/list/tasks", "nodal_officer",
                                   lambda w, n, s: _tasks(w["district"], w["volunteer"], n, s)),
     "dashboard list: patients": ("/dashboard/list/patients?which=active", "nodal_officer",

@@ -226,6 +226,16 @@ def overview(user, f, now=None):
     }
 
 
+def display_name(full_name, username):
+    """A person as the dashboard names them: full name, else username."""
+    return (full_name or "").strip() or username
+
+
+def _person():
+    """The same in SQL, for the lists and their exports."""
+    return func.coalesce(func.nullif(func.trim(User.full_name), ""), User.username)
+
+
 # --- the lists behind the numbers -----------------------------------------------------------------
 
 PATIENT_WHICH = ("active", "new", "discharged", "unreachable", "need")
@@ -255,7 +265,7 @@ def list_query(kind, user, f, which=None, now=None, sub=None, age=None):
         which = which if which in conds else "due"
         stmt = (select(CallTask.id, CallTask.task_date, CallTask.slot, Patient.id.label("patient_id"), Patient.name,
                        Patient.phone, CallTask.setting, *PLACE_COLUMNS, CallTask.status, CallTask.attempts,
-                       CallTask.last_outcome, CallTask.due_at, User.username.label("claimed_by"))
+                       CallTask.last_outcome, CallTask.due_at, _person().label("claimed_by"))
                 .select_from(CallTask).join(Patient, Patient.id == CallTask.patient_id)
                 .outerjoin(User, User.id == CallTask.claimed_by_id)
                 .where(CallTask.task_date.between(f.date_from, f.date_to), conds[which]))
@@ -307,7 +317,7 @@ def list_query(kind, user, f, which=None, now=None, sub=None, age=None):
         which = which if which in CALL_WHICH else "all"
         stmt = (select(CallAttempt.id, CallAttempt.created_at, Patient.id.label("patient_id"), Patient.name,
                        Patient.phone, Patient.setting, *PLACE_COLUMNS, CallAttempt.outcome,
-                       User.username.label("volunteer"), CallAttempt.temperature_f, CallAttempt.spo2)
+                       _person().label("volunteer"), CallAttempt.temperature_f, CallAttempt.spo2)
                 .select_from(CallAttempt).join(Patient, Patient.id == CallAttempt.patient_id)
                 .join(User, User.id == CallAttempt.user_id).where(_in(CallAttempt.created_at, f)))
         if which == "connected":
@@ -349,8 +359,9 @@ def volunteers(user):
 
 
 def holders(user):
-    """Volunteers holding calls right now (claimed tasks), for the reassign form."""
+    """Volunteers holding calls right now (claimed tasks), for the reassign form: who has held one longest
+    first (the likeliest to be stuck)."""
     stmt = (select(User.id, User.username, User.full_name, func.count(CallTask.id), func.min(CallTask.claimed_at))
             .join(CallTask, CallTask.claimed_by_id == User.id).where(CallTask.status == TaskStatus.CLAIMED)
-            .group_by(User.id, User.username, User.full_name).order_by(User.username))
+            .group_by(User.id, User.username, User.full_name).order_by(func.min(CallTask.claimed_at), User.id))
     return db.session.execute(scope.scoped(stmt, CallTask, user)).all()

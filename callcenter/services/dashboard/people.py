@@ -20,7 +20,7 @@ from ...models import (
 from ..core.tx import is_postgres
 from . import daily_figures
 from .daily_figures import seconds_between
-from .overview import _count_if, _in, _restrict
+from .overview import _count_if, _in, _restrict, display_name
 from .trends import as_date, restrict_counted
 
 SQLITE_MEDIAN_ROWS = 100_000  # bound on the rows fetched to compute a median in Python
@@ -62,16 +62,17 @@ def volunteers_table(user, f, now=None):
             add(week, uid, values)
             if is_last:
                 add(day, uid, values)
-    names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(list(week)))).all()) \
-        if week else {}
+    names = {uid: (username, display_name(full, username)) for uid, username, full in db.session.execute(
+        select(User.id, User.username, User.full_name).where(User.id.in_(list(week))))} if week else {}
     rows = []
     for uid, w in week.items():
         d = day.get(uid, dict.fromkeys(fields, 0))
-        rows.append({"user_id": uid, "username": names.get(uid, "?"),
+        username, name = names.get(uid, ("?", "?"))
+        rows.append({"user_id": uid, "username": username, "name": name,
                      "calls_today": d["calls"], "connected_today": d["connected"], "aht_today": _avg(d),
                      "calls_week": w["calls"], "connected_week": w["connected"], "aht_week": _avg(w),
                      "raised_today": d["raised"], "raised_week": w["raised"]})
-    return sorted(rows, key=lambda r: (-r["calls_today"], -r["calls_week"], r["username"]))
+    return sorted(rows, key=lambda r: (-r["calls_today"], -r["calls_week"], r["name"].casefold()))
 
 
 def _avg(row):

@@ -27,7 +27,7 @@ from ...models import (
     User,
     Village,
 )
-from ...rules.routing import NeedKind
+from ...rules.routing import URGENT_KINDS, NeedKind
 from ..calls.lock_order import lock_for_change
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden, Invalid
@@ -109,7 +109,9 @@ def desk_queue(user, desk, include_closed=False, status=None):
     return db.session.scalars(scope.scoped(stmt, Escalation, user)).all()
 
 
-QUEUE_ORDER = (case((Escalation.severity == Severity.EMERGENCY, 0), else_=1), Escalation.created_at, Escalation.id)
+# Emergencies, then urgent needs (rules/routing.band), then routine ones; oldest first within each.
+QUEUE_ORDER = (case((Escalation.severity == Severity.EMERGENCY, 0), (Escalation.kind.in_(URGENT_KINDS), 1), else_=2),
+               Escalation.created_at, Escalation.id)
 CONSOLE_LIMIT = 200  # rows on the live console; filters narrow a longer list
 
 
