@@ -158,17 +158,21 @@ def find_patients(user, query, limit=SEARCH_LIMIT):
     stmt = scope.scoped(db.select(Patient).where(or_(*conditions)), Patient, user)
     stmt = stmt.options(joinedload(Patient.village), joinedload(Patient.facility))
     # Active patients, newest first, then the others: each part in created_at's index order, so a common name's
-    # first page is read from the newest rows on, not sorted out of all its matches; the others are read only
-    # when fewer than a page of active patients match.
+    # first page is read from the newest rows on, not sorted out of all its matches. The others are read only
+    # when fewer than a page of active patients match, and then counted in the same statement (a window over
+    # rows the query reads anyway); a full page of active ones is counted apart, up to COUNT_LIMIT.
     found = db.session.scalars(stmt.where(Patient.status == PatientStatus.ACTIVE).order_by(*NEWEST_FIRST)
                                .limit(limit)).all()
     if len(found) < limit:
-        found += db.session.scalars(stmt.where(Patient.status != PatientStatus.ACTIVE).order_by(*NEWEST_FIRST)
-                                    .limit(limit - len(found))).all()
-    total = len(found)
-    if total == limit:  # perhaps more: count them, up to the limit
+        others = db.session.execute(stmt.add_columns(func.count().over()).where(Patient.status != PatientStatus.ACTIVE)
+                                    .order_by(*NEWEST_FIRST).limit(limit - len(found))).all()
+        total = len(found) + (others[0][1] if others else 0)
+        found += [patient for patient, _n in others]
+    else:  # perhaps more: count them, up to the limit
         matches = stmt.with_only_columns(Patient.id).limit(COUNT_LIMIT + 1).subquery()
         total = db.session.scalar(db.select(func.count()).select_from(matches))
+    if total > max(COUNT_LIMIT, len(found)):
+        total = COUNT_LIMIT + 1  # as the count apart says it: "more than COUNT_LIMIT"
     audit.record(user, "patient.search", "patient", None, user.district_id, keys=kinds,
                  patient_ids=[p.id for p in found])
     return found, total
