@@ -21,11 +21,13 @@ def visible(user, obj):
     return obj is not None and (user.district_id is None or obj.district_id == user.district_id)
 
 
-def get_scoped(model, ident, user, lock=False):
-    """The record with this id if the user may see it; NotFound (never Forbidden: no hint it exists)."""
-    stmt = db.select(model).where(model.id == ident)
+def get_scoped(model, ident, user, lock=False, options=()):
+    """The record with this id if the user may see it; NotFound (never Forbidden: no hint it exists).
+    `lock`: the row locked and read again (what another transaction committed before the lock, not what this
+    session read earlier); `options`: loader options (what the caller will read, in the same query)."""
+    stmt = db.select(model).where(model.id == ident).options(*options)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
     obj = db.session.scalar(stmt)
     if not visible(user, obj):
         raise NotFound(_l("Not found, or not in your district."))

@@ -2,7 +2,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import DDL, Computed, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,6 +39,10 @@ class Comorbidity(enum.StrEnum):
     CEREBROVASCULAR = "cerebrovascular"
 
 
+# A lab (SRF) ID as searched: upper case, no spaces (rules/linelist/records.py lab_key, in SQL).
+LAB_KEY_SQL = "upper(replace(lab_id, ' ', ''))"
+
+
 class Patient(db.Model):
     __table_args__ = (
         # One active record per (phone, name): the registration duplicate rule, enforced by the database.
@@ -53,6 +57,12 @@ class Patient(db.Model):
         # small in steady state (only those closed within the retention period).
         Index("ix_patient_to_anonymise", "id", sqlite_where=text("anonymised_at IS NULL AND status <> 'active'"),
               postgresql_where=text("anonymised_at IS NULL AND status <> 'active'")),
+        # The search box (services/records/records.py search_conditions): the attendant's phone and part of a
+        # name. PostgreSQL finds a name's part in a trigram index (pg_trgm); SQLite gets a plain index on the
+        # column, which a LIKE '%…%' cannot use: there it scans.
+        Index("ix_patient_attendant_phone", "attendant_phone", sqlite_where=text("attendant_phone IS NOT NULL"),
+              postgresql_where=text("attendant_phone IS NOT NULL")),
+        Index("ix_patient_name_trgm", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
@@ -72,6 +82,9 @@ class Patient(db.Model):
     comorbidities: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Comorbidity values
     abha_number: Mapped[str | None] = mapped_column(String(14), index=True)  # 14 digits, no dashes
     lab_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    # The lab ID as searched (upper case, no spaces), kept by the database itself on every write.
+    lab_key: Mapped[str | None] = mapped_column(String(40), Computed(LAB_KEY_SQL, persisted=True),
+                                                index=True)
     language: Mapped[str] = mapped_column(String(5), default="hi")
     status: Mapped[str] = mapped_column(String(12), default=PatientStatus.ACTIVE, index=True)
     sms_opt_out: Mapped[bool] = mapped_column(default=False)
@@ -131,3 +144,8 @@ class Transfer(db.Model):
     patient: Mapped[Patient] = relationship(back_populates="transfers")
     from_facility: Mapped[Facility | None] = relationship(foreign_keys=[from_facility_id])
     to_facility: Mapped[Facility | None] = relationship(foreign_keys=[to_facility_id])
+
+
+# The name index's operator class comes with the pg_trgm extension (trusted: the database's owner may add it).
+event.listen(Patient.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))

@@ -4,6 +4,8 @@ import uuid
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import inspect
+from sqlalchemy.orm import joinedload
 
 from .. import labels, scope
 from ..auth.access import roles_required
@@ -55,13 +57,14 @@ def _take_next(setting):
     if task is None:
         flash(_("No calls are due in this queue right now."), "info")
         return redirect(url_for(".console"))
-    return redirect(url_for(".call", task_id=task.id, queue=setting))
+    # (the id as the session knows it: the committed task is not read again for it)
+    return redirect(url_for(".call", task_id=inspect(task).identity[0], queue=setting))
 
 
 @bp.route("/task/<int:task_id>", methods=["GET", "POST"])
 @roles_required(*CALLERS)
 def call(task_id):
-    task = scope.get_scoped(CallTask, task_id, current_user)
+    task = scope.get_scoped(CallTask, task_id, current_user, options=[joinedload(CallTask.patient)])
     members = households.call_members(task)
     # A household form posted stays a household form, even if the household changed meanwhile
     # (the service then refuses it rather than record a member's readings as someone else's).

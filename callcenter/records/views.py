@@ -42,7 +42,8 @@ def search():
             found, total = records.find_patients(current_user, query)
         except Invalid as exc:
             error = str(exc.message)
-    return render_template("records/search.html", form=form, query=query, found=found, total=total, error=error)
+    return render_template("records/search.html", form=form, query=query, found=found, total=total, error=error,
+                           count_limit=records.COUNT_LIMIT)
 
 
 @bp.route("/patients/<int:patient_id>")

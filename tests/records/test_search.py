@@ -1,8 +1,12 @@
 """Finding a patient by name, phone (any written form), lab ID or ABHA number — within the district only."""
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import event, or_, text
+
+from callcenter.clock import utcnow
 from callcenter.extensions import db
-from callcenter.models import AuditLog
+from callcenter.models import AuditLog, Patient
 from callcenter.services.core.errors import Forbidden, Invalid
 from callcenter.services.records import records
 
@@ -87,3 +91,96 @@ def test_the_search_box_posts_its_words(client, login, district, geeta):
     response = client.post("/patients/", data={"q": "098260-12345", "csrf_token": "stale"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "This form has expired" in html and "Geeta Nishad" not in html
+
+
+def test_a_lab_id_in_any_case_and_spacing(district):
+    """The lab ID is matched as the import matches it (upper case, no spaces), whatever was typed or stored."""
+    typed = make_patient(district, name="Kiran Dhruw", lab_id="srf 0098 61")
+    imported = make_patient(district, name="Hemant Kurre", lab_id="CG-00986184")
+    doctor = make_user("doctor", district)
+    for query in ("SRF009861", "srf 0098 61", "Srf0098 61"):
+        assert found(doctor, query) == [typed.id]
+    assert found(doctor, "cg-00986184") == found(doctor, "CG-0098 6184") == [imported.id]
+
+
+def test_active_first_then_the_others_newest_first_up_to_the_limit(district):
+    now = utcnow()
+    old, older = (make_patient(district, name="Anil Sahu", status="recovered", created_at=now - timedelta(days=d))
+                  for d in (20, 30))
+    active = [make_patient(district, name="Anil Sahu", created_at=now - timedelta(days=d)) for d in (3, 1)]
+    doctor = make_user("doctor", district)
+    assert [p.id for p in records.find_patients(doctor, "anil", limit=3)[0]] == [active[1].id, active[0].id, old.id]
+    assert [p.id for p in records.find_patients(doctor, "anil", limit=2)[0]] == [active[1].id, active[0].id]
+    assert found(doctor, "sahu") == [active[1].id, active[0].id, old.id, older.id]
+
+
+def test_matches_are_counted_up_to_a_limit(district, monkeypatch):
+    monkeypatch.setattr(records, "COUNT_LIMIT", 4)
+    for i in range(6):
+        make_patient(district, name=f"Lata Netam {i}")
+    doctor = make_user("doctor", district)
+    assert records.find_patients(doctor, "netam", limit=2)[1] == 5  # more than 4
+    assert records.find_patients(doctor, "netam 1", limit=2)[1] == 1
+    assert records.find_patients(doctor, "netam", limit=10)[1] == 6  # all on the page: counted there
+    for i in range(4):
+        make_patient(district, name=f"Lata Netam {i}", status="recovered")
+    # 6 active, 4 ended: the ended ones are counted by the statement that reads them
+    assert records.find_patients(doctor, "netam", limit=7)[1] == 5  # more than 4
+    monkeypatch.setattr(records, "COUNT_LIMIT", 20)
+    assert records.find_patients(doctor, "netam", limit=7)[1] == 10
+
+
+def test_the_page_says_more_than_the_limit(client, login, district, monkeypatch):
+    monkeypatch.setattr(records, "COUNT_LIMIT", records.SEARCH_LIMIT)
+    for i in range(records.SEARCH_LIMIT + 1):
+        make_patient(district, name=f"Usha Markam {i}")
+    login(make_user("control_room", district))
+    html = client.get("/patients/?q=markam").get_data(as_text=True)
+    assert f"Showing the first {records.SEARCH_LIMIT} of more than {records.SEARCH_LIMIT}" in html
+    login(make_user("control_room", district, language="hi"))
+    html = client.get("/patients/?q=markam").get_data(as_text=True)
+    assert f"{records.SEARCH_LIMIT} से ज़्यादा में से पहले {records.SEARCH_LIMIT} दिखाए" in html
+
+
+def _statements(fn):
+    seen = []
+    listener = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return seen
+
+
+@pytest.mark.parametrize("query", ["geeta", "98260 12345", "RPR-2021-0042", "91-1234-5678-9012"])
+def test_a_search_asks_a_fixed_number_of_questions(district, geeta, query):
+    """However many patients match (in villages and facilities of their own, active or not), a search reads
+    patients twice: the active ones, then either the others with their count (a page not full) or the count (a
+    full page); no query per patient found. (The rest: the user, the audit row and its chain.)"""
+    doctor = make_user("doctor", district)
+    few = _statements(lambda: records.find_patients(doctor, query))
+    for i in range(12):
+        make_patient(district, name=f"Geeta {i}", setting=("home", "hospital", "ccc")[i % 3],
+                     status="active" if i % 2 else "recovered")
+    many = _statements(lambda: records.find_patients(doctor, query, limit=5))
+    assert len(few) == len(many) <= 10, (few, many)
+    assert len([s for s in many if "FROM patient" in s]) == 2, many
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", ["geeta nishad", "eta ni", "98260 12345", "+91-99070-11111", "rpr-2021-0042",
+                                   "91-1234-5678-9012"])
+def test_every_kind_of_search_has_an_index_on_postgresql(is_postgres, district, geeta, query):
+    """Each condition of the search's OR is answered by an index (no scan of every patient), whatever the
+    table's size: with sequential scans made dear, the plan has none on patient."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL's plans")
+    conditions, _kinds = records.search_conditions(query)
+    stmt = db.select(Patient.id).where(or_(*conditions))
+    compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+    with db.engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {compiled}")))
+    assert "Seq Scan on patient" not in plan, plan
+    assert "Index" in plan, plan

@@ -2,7 +2,6 @@
 from flask import Response
 
 from ...services.calls import calls, queue
-from ...services.records import records
 from .blueprint import Blueprint
 from .schemas.tasks import AttemptCreateSchema, ClaimSchema, LoggedCallSchema, TaskSchema
 from .security import api_user, token_required
@@ -17,10 +16,9 @@ blp = Blueprint("api_tasks", __name__, url_prefix="/tasks", description="The vol
 @blp.alt_response(204, description="No call is due in this queue now.", success=True)
 def claim(args):
     """Take the most urgent due call (or the one you already hold)"""
-    task = queue.claim_next_task(api_user(), setting=args.get("setting"))
+    task = queue.claim_and_show(api_user(), setting=args.get("setting"))
     if task is None:
         return Response(status=204)
-    records.log_view(api_user(), task.patient, "call")
     return task
 
 

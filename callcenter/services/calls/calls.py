@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ... import scope
 from ...clock import utcnow
@@ -122,7 +124,7 @@ def _log_attempt(task_id, user, report, submission_key, now):
         submissions.check_unused(CallAttempt, submission_key,
                                  lambda previous: previous.user_id == user.id and previous.task_id == task_id,
                                  _l("The form is missing its submission key; reload the call screen."))
-        task = scope.get_scoped(CallTask, task_id, user, lock=True)
+        task = scope.get_scoped(CallTask, task_id, user, lock=True, options=[joinedload(CallTask.patient)])
         _validate(report, now)
         if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
             raise Conflict(_l("This call is no longer assigned to you (it timed out and went back to the "
@@ -149,6 +151,7 @@ def _record(task, user, report, submission_key, now):
         started_at=task.claimed_at, created_at=now)
     db.session.add(attempt)
     db.session.flush()
+    set_committed_value(attempt, "needs", [])  # a new attempt has none yet: reading them asks no query
     task.attempts += 1
     task.last_outcome = outcome
     patient = task.patient
@@ -207,6 +210,8 @@ def _record_household(task, user, report, submission_key, now):
             callback_at=report.get("callback_at"), started_at=task.claimed_at, created_at=now)
     db.session.add_all(attempts.values())
     db.session.flush()
+    for attempt in attempts.values():
+        set_committed_value(attempt, "needs", [])
     for _p, member_task, _r in on_call:
         member_task.attempts += 1
         member_task.last_outcome = outcome
@@ -257,7 +262,7 @@ def _route_needs(patient, attempt, readings, user, now):
     """The member's needs and warning signs, as escalations against that member."""
     needs = [Need(patient_id=patient.id, kind=k, attempt_id=attempt.id, created_at=now)
              for k in dict.fromkeys(readings.get("needs") or [])]
-    db.session.add_all(needs)
+    set_committed_value(attempt, "needs", needs)  # the attempt's needs are these: the answer need not ask
     raised = []
     for routing in route(readings.get("needs") or [], readings.get("symptoms") or [], attempt.spo2,
                          settings.thresholds()):
@@ -267,6 +272,7 @@ def _route_needs(patient, attempt, readings, user, now):
             if need.kind == routing.kind:
                 need.escalation_id = esc.id
         raised.append(esc)
+    db.session.add_all(needs)  # after their escalations: each need is inserted with its escalation's id
     return raised
 
 

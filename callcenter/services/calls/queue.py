@@ -14,7 +14,8 @@ from ...rules.routing import Severity
 from ...templating import local_datetime
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden
-from ..core.tx import transaction
+from ..core.tx import transaction, transaction_keeping_state
+from ..records import records
 from . import households
 
 CALLER_ROLES = {Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN}
@@ -58,9 +59,11 @@ def current_claim(user, now=None):
 def claim_next_task(user, setting=None, now=None):
     """Give this user the most urgent due task, or the one they already hold; None if the queue is empty.
 
-    On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent volunteers pass over
-    each other's picks instead of waiting; on every database the conditional UPDATE (status must
-    still be pending) is what guarantees a task is never handed to two people.
+    One statement picks and claims: an UPDATE of the row its subquery picks, returning the claimed task. On
+    PostgreSQL the subquery locks its pick with SKIP LOCKED, so concurrent volunteers pass over each other's
+    picks instead of waiting (a row claimed meanwhile is re-checked under the lock and passed over); on every
+    database the UPDATE's own condition (status must still be pending) is what guarantees a task is never
+    handed to two people. (SQLite has one writer at a time.)
     """
     _require_caller(user)
     now = now or utcnow()
@@ -68,28 +71,36 @@ def claim_next_task(user, setting=None, now=None):
     if held is not None:
         return held
     release_stale_claims(user, now)
+    pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now,
+                                        CallTask.desk.is_(None),  # desk follow-ups are not volunteers'
+                                        ~households.stands_in())  # a household is one entry
+    pick = scope.scoped(pick, CallTask, user).where(~_paused())
+    if setting:
+        pick = pick.where(CallTask.setting == setting)
+    # Most urgent first; within a priority, the longest since the patient was last reached.
+    pick = (pick.order_by(CallTask.priority, CallTask.last_contact_at, CallTask.due_at, CallTask.id)
+            .limit(1).with_for_update(skip_locked=True, of=CallTask))
     for _ in range(CLAIM_RETRIES):
-        pick = db.select(CallTask.id).where(CallTask.status == TaskStatus.PENDING, CallTask.due_at <= now,
-                                            CallTask.desk.is_(None),  # desk follow-ups are not volunteers'
-                                            ~households.stands_in())  # a household is one entry
-        pick = scope.scoped(pick, CallTask, user).where(~_paused())
-        if setting:
-            pick = pick.where(CallTask.setting == setting)
-        # Most urgent first; within a priority, the longest since the patient was last reached.
-        pick = (pick.order_by(CallTask.priority, CallTask.last_contact_at, CallTask.due_at, CallTask.id)
-                .limit(1).with_for_update(skip_locked=True, of=CallTask))
-        task_id = db.session.scalar(pick)
-        if task_id is None:
-            return None
-        claimed = db.session.execute(
-            update(CallTask).where(CallTask.id == task_id, CallTask.status == TaskStatus.PENDING)
-            .values(status=TaskStatus.CLAIMED, claimed_by_id=user.id, claimed_at=now)
-            .execution_options(synchronize_session=False)).rowcount
-        if claimed == 1:
-            audit.record(user, "task.claim", "call_task", task_id, user.district_id, now=now)
-            task = db.session.get(CallTask, task_id, populate_existing=True)
+        task = db.session.scalars(
+            update(CallTask).where(CallTask.id == pick.scalar_subquery(), CallTask.status == TaskStatus.PENDING)
+            .values(status=TaskStatus.CLAIMED, claimed_by_id=user.id, claimed_at=now).returning(CallTask),
+            execution_options={"populate_existing": True, "synchronize_session": False}).one_or_none()
+        if task is not None:
+            audit.record(user, "task.claim", "call_task", task.id, user.district_id, now=now)
             return task
+        if db.session.scalar(pick) is None:
+            return None  # nothing due, or all of it being taken by others (not a pick lost to a race)
     raise Conflict(_l("The queue is very busy; please try again."))
+
+
+@transaction_keeping_state
+def claim_and_show(user, setting=None, now=None):
+    """The API's claim: the next task with its patient, whose view is logged (the answer shows them), in one
+    transaction; the answer is made from what it committed, without reading the task and patient again."""
+    task = claim_next_task(user, setting, now)
+    if task is not None:
+        records.log_view(user, task.patient, "call")
+    return task
 
 
 @transaction

@@ -9,8 +9,8 @@ of the transaction works (the rows' content is even read and serialised before t
 Concurrent writers must not both chain onto the same row. On PostgreSQL `_chain` first takes a
 transaction-level advisory lock (AUDIT_CHAIN_LOCK), then reads the newest chained row: a READ COMMITTED
 statement run after the lock is granted sees every chain append committed before (the lock is released only
-by that commit), so the next writer starts from it. The lock is held for three statements (ids, head, the
-UPDATE) and the COMMIT, whose WAL flush it serialises: docs/PERFORMANCE.md has the cost (about a WAL flush
+by that commit), so the next writer starts from it. The lock is held for two statements (the ids with the
+head, the UPDATE) and the COMMIT, whose WAL flush it serialises: docs/PERFORMANCE.md has the cost (about a WAL flush
 per audited commit; an import's thousands of rows hold it for their one UPDATE). Transactions without audit
 rows never take it. The unique index on seq turns any fork that slipped through (a REPEATABLE READ
 transaction reading an old head) into an error instead of a silent branch. SQLite lets one writer at a time
@@ -66,10 +66,11 @@ def chain(connection):
         return 0
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-        ids = list(connection.scalars(select(TABLE.c.id).where(TABLE.c.seq.is_(None)).order_by(TABLE.c.id)))
+        ids, (seq, previous) = _unchained_and_head(connection)  # one statement: one snapshot, after the lock
         if ids != list(contents):  # another transaction chained, or committed, rows of others meanwhile
             contents = {row["id"]: content(row) for row in connection.execute(unchained).mappings()}
-    seq, previous = head(connection)
+    else:
+        seq, previous = head(connection)
     ids, seqs, hashes = [], [], []
     for row_id, row_content in contents.items():
         seq += 1
@@ -85,6 +86,16 @@ def chain(connection):
                            .values(seq=bindparam("seq"), hash=bindparam("hash")),
                            [{"row_id": i, "seq": s, "hash": h} for i, s, h in zip(ids, seqs, hashes, strict=True)])
     return len(ids)
+
+
+def _unchained_and_head(connection):
+    """(ids of the rows not chained yet, in id order; (seq, hash) of the newest chained row), read by one
+    statement: the head is a row whose id is NULL."""
+    rows = connection.execute(text(
+        "SELECT id, NULL AS seq, NULL AS hash FROM audit_log WHERE seq IS NULL "
+        "UNION ALL (SELECT NULL, seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1)")).all()
+    heads = [(row.seq, row.hash) for row in rows if row.id is None]
+    return sorted(row.id for row in rows if row.id is not None), (heads[0] if heads else (0, GENESIS))
 
 
 @event.listens_for(Session, "before_commit")

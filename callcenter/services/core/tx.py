@@ -19,6 +19,16 @@ _inside = contextvars.ContextVar("inside_transaction", default=False)
 def transaction(fn):
     """Commit when `fn` returns, roll back when it raises; called from another such function, take part in
     the caller's transaction (the outermost one commits or rolls back the whole)."""
+    return _transaction(fn, lambda: db.session.commit())
+
+
+def transaction_keeping_state(fn):
+    """As @transaction, but the commit expires nothing (commit_keeping_state): the answer is made from what
+    the transaction wrote and loaded, without reading it again."""
+    return _transaction(fn, lambda: commit_keeping_state())
+
+
+def _transaction(fn, commit):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if _inside.get():
@@ -26,7 +36,7 @@ def transaction(fn):
         token = _inside.set(True)
         try:
             result = fn(*args, **kwargs)
-            db.session.commit()
+            commit()
             return result
         except StaleDataError:
             # Optimistic locking: another request changed the row between our read and our write.

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ... import scope
 from ...clock import local_date, utcnow
@@ -33,6 +33,7 @@ from ...models import (
     Village,
 )
 from ...rules.identity import InvalidValue, name_key, normalize_abha, normalize_indian_mobile
+from ...rules.linelist.records import lab_key
 from ..core import audit
 from ..core.errors import Forbidden, Invalid
 from ..core.tx import transaction
@@ -96,6 +97,10 @@ def recent_history(patient, days=7, now=None):
 
 RECORD_ROLES = {Role.NODAL_OFFICER, Role.ADMIN, Role.CONTROL_ROOM, Role.DOCTOR, Role.COUNSELLOR}
 SEARCH_LIMIT = 50
+# Matches counted at most: a common name matches tens of thousands state-wide, and counting them all read
+# as many rows; "more than 500" tells the reader as much.
+COUNT_LIMIT = 500
+NEWEST_FIRST = (Patient.created_at.desc(), Patient.id.desc())
 
 
 def may_open_record(user):
@@ -110,7 +115,10 @@ def _require_record_role(user):
 
 def search_conditions(text):
     """What a one-box search matches: phone (any written form, own or attendant's), ABHA number,
-    lab ID (as typed or upper-cased) and part of the name. Returns (conditions, the kinds tried)."""
+    lab ID (any case and spacing) and part of the name. Returns (conditions, the kinds tried).
+
+    Each condition has its index (models/patients.py), so their OR is a union of index lookups on PostgreSQL;
+    a name's part is found through the trigram index there, and by LIKE on SQLite (the same rows)."""
     conditions, kinds = [], []
     try:
         phone = normalize_indian_mobile(text, refuse_placeholders=False)
@@ -126,7 +134,7 @@ def search_conditions(text):
     else:
         conditions.append(Patient.abha_number == abha)
         kinds.append("abha")
-    conditions.append(Patient.lab_id.in_({text, text.upper()}))
+    conditions.append(Patient.lab_key == lab_key(text))
     kinds.append("lab_id")
     if any(ch.isalpha() for ch in text):  # a number is never part of a name
         conditions.append(Patient.name_key.contains(name_key(text), autoescape=True))
@@ -138,8 +146,8 @@ def search_conditions(text):
 def find_patients(user, query, limit=SEARCH_LIMIT):
     """Patients in the user's district matching one search box; active ones first, newest first.
 
-    Returns (patients, total). A search shows patient records, so it is audited (DPDP), with the ids
-    shown but not the words searched for.
+    Returns (patients, total); total is COUNT_LIMIT + 1 when more than COUNT_LIMIT match (counted no further).
+    A search shows patient records, so it is audited (DPDP), with the ids shown but not the words searched for.
     """
     _require_record_role(user)
     text = " ".join((query or "").split())
@@ -148,11 +156,23 @@ def find_patients(user, query, limit=SEARCH_LIMIT):
                       {"q": _l("Type at least 2 characters.")})
     conditions, kinds = search_conditions(text)
     stmt = scope.scoped(db.select(Patient).where(or_(*conditions)), Patient, user)
-    total = db.session.scalar(db.select(func.count()).select_from(stmt.subquery()))
-    found = db.session.scalars(
-        stmt.options(selectinload(Patient.village), selectinload(Patient.facility))
-        .order_by((Patient.status == PatientStatus.ACTIVE).desc(), Patient.created_at.desc(), Patient.id.desc())
-        .limit(limit)).all()
+    stmt = stmt.options(joinedload(Patient.village), joinedload(Patient.facility))
+    # Active patients, newest first, then the others: each part in created_at's index order, so a common name's
+    # first page is read from the newest rows on, not sorted out of all its matches. The others are read only
+    # when fewer than a page of active patients match, and then counted in the same statement (a window over
+    # rows the query reads anyway); a full page of active ones is counted apart, up to COUNT_LIMIT.
+    found = db.session.scalars(stmt.where(Patient.status == PatientStatus.ACTIVE).order_by(*NEWEST_FIRST)
+                               .limit(limit)).all()
+    if len(found) < limit:
+        others = db.session.execute(stmt.add_columns(func.count().over()).where(Patient.status != PatientStatus.ACTIVE)
+                                    .order_by(*NEWEST_FIRST).limit(limit - len(found))).all()
+        total = len(found) + (others[0][1] if others else 0)
+        found += [patient for patient, _n in others]
+    else:  # perhaps more: count them, up to the limit
+        matches = stmt.with_only_columns(Patient.id).limit(COUNT_LIMIT + 1).subquery()
+        total = db.session.scalar(db.select(func.count()).select_from(matches))
+    if total > max(COUNT_LIMIT, len(found)):
+        total = COUNT_LIMIT + 1  # as the count apart says it: "more than COUNT_LIMIT"
     audit.record(user, "patient.search", "patient", None, user.district_id, keys=kinds,
                  patient_ids=[p.id for p in found])
     return found, total
