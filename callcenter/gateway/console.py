@@ -22,13 +22,13 @@ class ConsoleGateway(Gateway):
     def _sid(prefix):
         return f"{prefix}{uuid.uuid4().hex}"
 
-    def send_sms(self, to, body, status_callback=None):
+    def send_sms(self, to, body, status_callback=None, template=None, **options):
         sid = self._sid("CSM")
         # the text may carry numbers too (an ambulance driver's): masked as the recipient's is
         log.info("console SMS %s to %s: %s", sid, mask_phone(to), mask_phones_in(LINK_TOKEN.sub(r"\1…", body)))
         return ProviderResult(sid, "sent", "sent")
 
-    def start_call(self, to, url, status_callback=None):
+    def start_call(self, to, url, status_callback=None, message_id=None, **options):
         sid = self._sid("CCA")
         log.info("console call %s to %s: flow %s", sid, mask_phone(to), url)
         return ProviderResult(sid, "sent", "queued")

@@ -1,0 +1,34 @@
+"""Exotel's callbacks: SMS delivery reports and call statuses (outbox messages and click-to-call bridges).
+
+Exotel retries a callback it got no answer to, twice: each is applied idempotently (statuses move only forward,
+a bridge's outcome is written once), and the answer is 200 whatever happened, so it stops retrying.
+"""
+from flask import request
+
+from ..gateway.exotel import ExotelGateway, failure_text, outbox_status
+from ..services.outbox.status import apply_status
+from .blueprint import bp
+from .exotel_security import exotel_secret
+
+
+def _form():
+    """Exotel posts form fields (and, for some applets, query parameters): both are read."""
+    return {**request.args.to_dict(), **request.form.to_dict()}
+
+
+@bp.route("/exotel/<key>/status", methods=["POST"])
+@exotel_secret
+def exotel_status():
+    """?m=<message id>: an outbox message (SMS or IVR call); ?b=<bridge id>: a click-to-call bridge."""
+    form = _form()
+    if form.get("SmsSid"):
+        kind, sid = "sms", form["SmsSid"]
+    elif form.get("CallSid"):
+        kind, sid = "call", form["CallSid"]
+    else:
+        return "", 200
+    raw = form.get("Status", "")
+    status = outbox_status(kind, raw)
+    error = failure_text(form.get("DetailedStatusCode"), form.get("DetailedStatus", "")) if status == "failed" else ""
+    apply_status(sid, status, ExotelGateway.name, message_id=request.args.get("m", type=int), error=error or raw)
+    return "", 200
