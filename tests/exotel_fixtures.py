@@ -41,7 +41,9 @@ def exotel(app, served_app):
             pass
     fake = FakeExotel(registered, flows)
     app.config["EXOTEL_API_BASE"] = fake.api_base
+    app.extensions["test_fake_exotel"] = fake
     yield fake
+    app.extensions.pop("test_fake_exotel", None)
     fake.stop()
     app.config.clear()
     app.config.update(saved)
