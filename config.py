@@ -94,6 +94,8 @@ class Config:
     EXOTEL_CALLBACK_SECRET = os.environ.get("EXOTEL_CALLBACK_SECRET", "")
     EXOTEL_HTTP_TIMEOUT = _env_int("EXOTEL_HTTP_TIMEOUT", 30)
     CALL_RECORDING = os.environ.get("CALL_RECORDING", "0") == "1"  # click-to-call recordings: off by default
+    # Click-to-call rings the user's profile mobile; a desk phone for users without one (e.g. the control room's).
+    CLICK_TO_CALL_DESK_PHONE = os.environ.get("CLICK_TO_CALL_DESK_PHONE", "")
     # Daily check-ins (local time): enqueued at the window's start; any not sent by its end are dropped.
     CHECKIN_WINDOW_START = os.environ.get("CHECKIN_WINDOW_START", "09:00")
     CHECKIN_WINDOW_END = os.environ.get("CHECKIN_WINDOW_END", "12:00")

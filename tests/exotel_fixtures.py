@@ -28,7 +28,7 @@ def exotel(app, served_app):
     """The fake Exotel, the app configured for it (restored afterwards) and served at WEBHOOK_BASE_URL."""
     saved = dict(app.config)
     ids = dlt_ids()
-    app.config.update(app_config("", SECRET, WEBHOOK_BASE_URL=served_app.base_url,
+    app.config.update(app_config("", SECRET, WEBHOOK_BASE_URL=served_app.base_url, CLICK_TO_CALL_BACKEND="exotel",
                                  EXOTEL_DLT_TEMPLATE_IDS=",".join(f"{k}={v}" for k, v in ids.items())))
     registered = {tid: sms_templates.registered_text(key.split(".")[0], key.split(".")[1]) for key, tid in ids.items()}
     hook = lambda endpoint: public_urls.webhook_url(endpoint, key=SECRET)  # noqa: E731

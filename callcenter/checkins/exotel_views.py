@@ -6,6 +6,7 @@ a bridge's outcome is written once), and the answer is 200 whatever happened, so
 from flask import request
 
 from ..gateway.exotel import ExotelGateway, failure_text, outbox_status
+from ..services.calls import bridges
 from ..services.outbox.status import apply_status
 from .blueprint import bp
 from .exotel_security import exotel_secret
@@ -28,6 +29,11 @@ def exotel_status():
     else:
         return "", 200
     raw = form.get("Status", "")
+    bridge_id = request.args.get("b", type=int)
+    if bridge_id is not None:  # a click-to-call bridge, not an outbox message
+        if kind == "call":
+            bridges.apply_callback(bridge_id, sid, raw, form)
+        return "", 200
     status = outbox_status(kind, raw)
     error = failure_text(form.get("DetailedStatusCode"), form.get("DetailedStatus", "")) if status == "failed" else ""
     apply_status(sid, status, ExotelGateway.name, message_id=request.args.get("m", type=int), error=error or raw)
