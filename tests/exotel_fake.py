@@ -199,7 +199,7 @@ class FakeExotel:
             assert answer.status_code in (200, 302), answer.text
             if answer.status_code == 302:
                 end = self._applet("end", sent.sid, patient, custom=custom)
-                spoken.append(end.json()["greeting"]["text"] if end.status_code == 200 else "")
+                spoken.append(end.text if end.status_code == 200 else "")
                 return spoken
 
     def missed_call(self, from_phone):

@@ -7,6 +7,7 @@ from flask import request
 
 from ..gateway.exotel import ExotelGateway, failure_text, outbox_status
 from ..services.calls import bridges
+from ..services.checkins import missed_calls
 from ..services.outbox.status import apply_status
 from .blueprint import bp
 from .exotel_security import exotel_secret
@@ -37,4 +38,16 @@ def exotel_status():
     status = outbox_status(kind, raw)
     error = failure_text(form.get("DetailedStatusCode"), form.get("DetailedStatus", "")) if status == "failed" else ""
     apply_status(sid, status, ExotelGateway.name, message_id=request.args.get("m", type=int), error=error or raw)
+    return "", 200
+
+
+@bp.route("/exotel/<key>/missed", methods=["GET", "POST"])
+@exotel_secret
+def exotel_missed_call():
+    """The missed-call number's Passthru (an incoming-call flow that hangs up, or Exotel's missed-call service):
+    a patient's number gets an IVR check-in call back through the outbox; an unknown one is kept for the inbox."""
+    form = _form()
+    sid, caller = form.get("CallSid", ""), form.get("CallFrom") or form.get("From", "")
+    if sid and caller:
+        missed_calls.receive(sid, caller, form.get("CallTo") or form.get("To", ""))
     return "", 200
