@@ -158,6 +158,7 @@ class BridgedCall(db.Model):
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("call_task.id"), index=True)
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"))  # the attempt it was recorded as
     provider: Mapped[str] = mapped_column(String(20))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="requested")  # requested, ringing, or the provider's end

@@ -89,6 +89,8 @@ def call(task_id):
             flash(str(exc.message), "danger")
             return redirect(url_for(".console"))
         else:
+            if logged.created and bridges.enabled():
+                bridges.attach(logged.attempt)  # the provider's outcome and duration, kept with the attempt
             flash(_saved_message(logged, members), "success" if logged.created else "info")
             if request.form.get("then") == "next":  # "Save and take next call"
                 chosen = request.args.get("queue")

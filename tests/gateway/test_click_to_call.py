@@ -4,7 +4,7 @@ fake Exotel over real HTTP, and the console's simulated bridge (the demo)."""
 import re
 
 from callcenter.extensions import db
-from callcenter.models import AuditLog, BridgedCall
+from callcenter.models import AuditLog, BridgedCall, CallAttempt
 from callcenter.rules.identity import mask_phone
 
 from ..exotel_fake import EXOPHONE
@@ -65,6 +65,13 @@ def test_call_patient_bridges_both_legs_and_the_callback_records_the_outcome(cli
     page = client.get(url).get_data(as_text=True)
     assert re.search(r'value="connected"[^>]*checked|checked[^>]*value="connected"', page)
     assert "connected, 1 min 35 s" in page
+
+    # saved: the attempt and the provider's record of the call are tied together
+    fields = dict(re.findall(r'name="(csrf_token|submission_key)" type="hidden" value="([^"]+)"', page))
+    assert client.post(url, data=dict(fields, outcome="connected", spo2="96")).status_code == 302
+    (bridge,) = _bridges()
+    attempt = db.session.get(CallAttempt, bridge.attempt_id)
+    assert (attempt.patient_id, attempt.outcome, bridge.duration_seconds) == (patient.id, "connected", 95)
 
     # Exotel retries: a replayed or contradicting callback changes nothing
     exotel.replay_last_callback(leg)
@@ -153,3 +160,28 @@ def test_the_console_simulates_the_bridge_for_the_demo(app, client, login, distr
     finally:
         app.config.clear()
         app.config.update(saved)
+
+
+def test_the_doctor_and_the_control_room_call_from_their_screens(client, login, district, exotel):
+    from callcenter.rules.routing import Desk, Severity
+    from callcenter.services.desks import escalations
+    patient = make_patient(district)
+    referral = escalations.raise_escalation(patient, "doctor", Desk.DOCTOR, Severity.ROUTINE, source="call")
+    emergency = escalations.raise_escalation(patient, "ambulance", Desk.CONTROL_ROOM, Severity.EMERGENCY,
+                                             source="call")
+    db.session.commit()
+    for role, url, escalation in (("doctor", f"/desk/referrals/doctor/patient/{patient.id}", referral),
+                                  ("control_room", f"/desk/escalation/{emergency.id}", emergency)):
+        user = make_user(role, district)
+        user.phone = "+919826022222"
+        db.session.commit()
+        client.get("/logout")
+        login(user)
+        page = client.get(url).get_data(as_text=True)
+        assert patient.phone not in page and 'id="call-patient"' in page, role
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = client.post("/queue/bridge", data={"csrf_token": token, "patient_id": patient.id,
+                                                      "escalation_id": escalation.id, "next": url})
+        assert response.status_code == 302 and response.headers["Location"] == url
+    assert [(s.params["From"], s.params["To"]) for s in exotel.sent] == [("+919826022222", patient.phone)] * 2
+    assert [b.escalation_id for b in _bridges()] == [referral.id, emergency.id]

@@ -137,3 +137,18 @@ def latest(user, patient_id, task_id=None):
     if task_id is not None:
         stmt = stmt.where(BridgedCall.task_id == task_id)
     return db.session.scalar(stmt.order_by(BridgedCall.id.desc()).limit(1))
+
+
+def attach(attempt, now=None):
+    """The volunteer saved the call: its provider-side record (outcome, duration) is tied to the attempt, the
+    latest bridge of this user on this task that ended and is not tied to another. Returns the bridge or None."""
+    bridge = db.session.scalar(
+        select(BridgedCall).where(BridgedCall.user_id == attempt.user_id, BridgedCall.task_id == attempt.task_id,
+                                  BridgedCall.attempt_id.is_(None), BridgedCall.ended_at.is_not(None))
+        .order_by(BridgedCall.id.desc()).limit(1).with_for_update())
+    if bridge is None:
+        db.session.rollback()
+        return None
+    bridge.attempt_id = attempt.id
+    db.session.commit()
+    return bridge
