@@ -72,6 +72,30 @@ class Config:
     # The public base URL Twilio calls (and signs), e.g. https://sampark.example.gov.in; default PUBLIC_URL.
     WEBHOOK_BASE_URL = os.environ.get("WEBHOOK_BASE_URL", "")
     TWILIO_HTTP_TIMEOUT = _env_int("TWILIO_HTTP_TIMEOUT", 30)  # seconds; keep well under the reconcile delay
+    # Per channel, a backend other than MESSAGING_BACKEND (empty: MESSAGING_BACKEND), e.g. SMS through Exotel
+    # while the IVR stays on Twilio. Click-to-call (a volunteer bridged to a patient) needs console or exotel.
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "")
+    IVR_BACKEND = os.environ.get("IVR_BACKEND", "")
+    CLICK_TO_CALL_BACKEND = os.environ.get("CLICK_TO_CALL_BACKEND", "")
+    # Exotel (callcenter/gateway/exotel.py; docs/TELEPHONY.md): API key and token (HTTP Basic), account SID,
+    # the region's host (Mumbai: api.in.exotel.com), the centre's ExoPhone (caller ID), the DLT entity id and
+    # registered header (sender id), and each Sampark SMS template's DLT template id as name=id,name=id.
+    EXOTEL_API_KEY = os.environ.get("EXOTEL_API_KEY", "")
+    EXOTEL_API_TOKEN = os.environ.get("EXOTEL_API_TOKEN", "")
+    EXOTEL_ACCOUNT_SID = os.environ.get("EXOTEL_ACCOUNT_SID", "")
+    EXOTEL_SUBDOMAIN = os.environ.get("EXOTEL_SUBDOMAIN", "api.in.exotel.com")
+    EXOTEL_API_BASE = os.environ.get("EXOTEL_API_BASE", "")  # default https://<subdomain>; tests point it at a fake
+    EXOTEL_CALLER_ID = os.environ.get("EXOTEL_CALLER_ID", "")  # the centre's ExoPhone (e.g. 0771XXXXXXX)
+    EXOTEL_DLT_ENTITY_ID = os.environ.get("EXOTEL_DLT_ENTITY_ID", "")
+    EXOTEL_SMS_HEADER = os.environ.get("EXOTEL_SMS_HEADER", "")  # the DLT-registered sender id, e.g. SMPARK
+    EXOTEL_DLT_TEMPLATE_IDS = os.environ.get("EXOTEL_DLT_TEMPLATE_IDS", "")  # checkin_link=1107...,help_ambulance=…
+    EXOTEL_IVR_APP_ID = os.environ.get("EXOTEL_IVR_APP_ID", "")  # the Exotel flow (app) of the IVR check-in
+    # Exotel does not sign its callbacks: every callback URL carries this secret (long and random).
+    EXOTEL_CALLBACK_SECRET = os.environ.get("EXOTEL_CALLBACK_SECRET", "")
+    EXOTEL_HTTP_TIMEOUT = _env_int("EXOTEL_HTTP_TIMEOUT", 30)
+    CALL_RECORDING = os.environ.get("CALL_RECORDING", "0") == "1"  # click-to-call recordings: off by default
+    # Click-to-call rings the user's profile mobile; a desk phone for users without one (e.g. the control room's).
+    CLICK_TO_CALL_DESK_PHONE = os.environ.get("CLICK_TO_CALL_DESK_PHONE", "")
     # Daily check-ins (local time): enqueued at the window's start; any not sent by its end are dropped.
     CHECKIN_WINDOW_START = os.environ.get("CHECKIN_WINDOW_START", "09:00")
     CHECKIN_WINDOW_END = os.environ.get("CHECKIN_WINDOW_END", "12:00")

@@ -1,3 +1,3 @@
 """Patient check-ins: Twilio webhooks (SMS, IVR, status), the SMS-link form, the outbox and inbox pages."""
-from . import inbox, ivr, link, outbox_views, sms  # noqa: F401  (each adds its routes to the blueprint)
+from . import exotel_ivr, exotel_views, inbox, ivr, link, outbox_views, sms  # noqa: F401  (each adds its routes to the blueprint)
 from .blueprint import bp  # noqa: F401  (registered by create_app)

@@ -53,14 +53,30 @@ class Gateway(abc.ABC):
 
     name = ""
     keeps_text = False  # True: the outbox keeps and shows message text after sending (console only)
+    status_endpoint = "checkins.twilio_status"  # the route its status callbacks reach (with ?m=<message id>)
+    can_bridge = False  # True: connect() rings a user's phone and bridges it to a patient (click-to-call)
+
+    def callback_values(self):
+        """Values the status callback URL carries besides the message id (a secret, for unsigned providers)."""
+        return {}
+
+    def for_kind(self, kind):
+        """The backend that handles `kind` ("sms" / "call"): itself, unless it routes channels (ChannelRouter)."""
+        return self
 
     @abc.abstractmethod
-    def send_sms(self, to, body, status_callback=None):
-        """Hand one SMS to the provider. Returns a ProviderResult or raises a GatewayError."""
+    def send_sms(self, to, body, status_callback=None, template=None, **options):
+        """Hand one SMS (from the named `template`) to the provider. Returns a ProviderResult or raises a
+        GatewayError."""
 
     @abc.abstractmethod
-    def start_call(self, to, url, status_callback=None):
+    def start_call(self, to, url, status_callback=None, message_id=None, **options):
         """Start one outbound call whose flow the provider fetches from `url`. Returns a ProviderResult."""
+
+    def connect(self, agent, patient, status_callback=None, record=False):
+        """Click-to-call: ring `agent` (a user's own phone), then bridge to `patient` behind the centre's
+        number. Returns a ProviderResult for the bridged call."""
+        raise ConfigurationError(f"the {self.name} backend cannot bridge calls: set CLICK_TO_CALL_BACKEND")
 
     @abc.abstractmethod
     def fetch(self, kind, sid):

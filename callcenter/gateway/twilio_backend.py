@@ -87,14 +87,14 @@ class TwilioGateway(Gateway):
                 raise
             raise error from exc
 
-    def send_sms(self, to, body, status_callback=None):
+    def send_sms(self, to, body, status_callback=None, template=None, **options):
         if not self.sms_from:
             raise ConfigurationError("set TWILIO_SMS_FROM to send SMS")
         msg = self._call(self.client.messages.create, to=to, from_=self.sms_from, body=body,
                          status_callback=status_callback)
         return self._result("sms", msg)
 
-    def start_call(self, to, url, status_callback=None):
+    def start_call(self, to, url, status_callback=None, message_id=None, **options):
         if not self.call_from:
             raise ConfigurationError("set TWILIO_CALL_FROM to make calls")
         call = self._call(self.client.calls.create, to=to, from_=self.call_from, url=url, method="POST",

@@ -5,6 +5,7 @@ from .calls import (
     OPEN_TASK_STATUSES,
     OPEN_VOLUNTEER_TASK,
     TASK_TRANSITIONS,
+    BridgedCall,
     CallAttempt,
     CallTask,
     CheckIn,
@@ -52,6 +53,7 @@ from .places import Block, District, Facility, FacilityKind, Village, VillageKin
 from .users import ApiToken, Role, User
 
 __all__ = [
+    "BridgedCall",
     "AppSetting", "AuditLog", "AuditSubject", "CallAttempt", "CallTask", "CheckIn", "Need", "Outcome", "TaskStatus",
     "TASK_TRANSITIONS", "OPEN_TASK_STATUSES", "OPEN_VOLUNTEER_TASK", "ESCALATION_TRANSITIONS",
     "OPEN_ESCALATION_STATUSES", "Desk",

@@ -147,3 +147,26 @@ class Need(db.Model):
 
     attempt: Mapped[CallAttempt | None] = relationship(back_populates="needs")
     checkin: Mapped[CheckIn | None] = relationship(back_populates="needs")
+
+
+class BridgedCall(db.Model):
+    """Click-to-call: the provider rang a user's own phone and bridged it to a patient behind the centre's number
+    (services/calls/bridges.py). The status callback writes the real outcome and duration once."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("call_task.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"))  # the attempt it was recorded as
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested")  # requested, ringing, or the provider's end
+    outcome: Mapped[str | None] = mapped_column(String(20))  # an attempt outcome (Outcome), once it ended
+    duration_seconds: Mapped[int | None]
+    recording_url: Mapped[str] = mapped_column(String(500), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    patient: Mapped[Patient] = relationship()

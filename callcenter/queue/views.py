@@ -12,15 +12,17 @@ from ..auth.access import roles_required
 from ..clock import utcnow
 from ..forms import apply_service_errors
 from ..models import CallTask, Role, Setting, TaskStatus
-from ..services.calls import calls, households, queue
+from ..services.calls import bridges, calls, households, queue
 from ..services.core import settings as app_settings
 from ..services.core.errors import Conflict, Invalid
 from ..services.records import records
 from ..templating import local_datetime
+from . import bridge_views
 from .forms import CallForm, HouseholdCallForm, ReleaseForm, TakeForm
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 CALLERS = (Role.VOLUNTEER, Role.NODAL_OFFICER, Role.ADMIN)
+bridge_views.register(bp)  # *Call patient* (click-to-call), used from the desks' call screens too
 
 
 @bp.route("/")
@@ -90,6 +92,8 @@ def call(task_id):
             flash(str(exc.message), "danger")
             return redirect(url_for(".console"))
         else:
+            if logged.created and bridges.enabled():
+                bridges.attach(logged.attempt)  # the provider's outcome and duration, kept with the attempt
             flash(_saved_message(logged, members), "success" if logged.created else "info")
             if request.form.get("then") == "next":  # "Save and take next call"
                 chosen = request.args.get("queue")
@@ -99,6 +103,10 @@ def call(task_id):
         # A form posted for a call this user no longer (or never) held: the service has refused or re-answered
         # it above; the call screen itself, with the patient's details, is only for the one on the call.
         return _not_yours(task)
+    if request.method == "GET" and form.outcome.data is None:
+        bridged = bridges.latest(current_user, task.patient_id, task.id)
+        if bridged is not None and bridged.outcome:
+            form.outcome.data = bridged.outcome  # what the provider saw; the volunteer may change it
     if household:
         return _household_screen(task, members, form)
     patient = task.patient

@@ -42,10 +42,10 @@ class FakeGateway(Gateway):
                                       self.clock.monotonic() if self.clock else 0.0))
         return ProviderResult(sid, "sent", "queued")
 
-    def send_sms(self, to, body, status_callback=None):
+    def send_sms(self, to, body, status_callback=None, template=None, **options):
         return self._take("sms", to, body, status_callback)
 
-    def start_call(self, to, url, status_callback=None):
+    def start_call(self, to, url, status_callback=None, message_id=None, **options):
         return self._take("call", to, url, status_callback)
 
     def fetch(self, kind, sid):

@@ -81,9 +81,11 @@ PARAMS = {
     "kind": lambda e, d: "patients",
     "fmt": lambda e, d: "csv",
     "filename": lambda e, d: "css/bootstrap.min.css" if e == "bootstrap.static" else "sampark.css",
+    "key": lambda e, d: "not-the-callback-secret",  # Exotel's callbacks: the secret in the URL is the credential
+    "bridge_id": lambda e, d: d.patient_id,  # no bridge in the world: an id that is none of them
 }
 # Parameters that name a record of a district (the others are words: a desk, a list's kind, a file name).
-RECORD_PARAMS = {"user_id", "esc_id", "patient_id", "task_id", "message_id", "facility_id", "review_id",
+RECORD_PARAMS = {"bridge_id", "user_id", "esc_id", "patient_id", "task_id", "message_id", "facility_id", "review_id",
                  "batch_id", "village_id", "contact_id", "sha", "broadcast_id"}
 
 
@@ -119,6 +121,8 @@ FORMS = {
     "records.add_contact": lambda d: {"name": "Naya Sarpanch", "role": "sarpanch", "phone": "9826055555"},
     "records.edit_contact": lambda d: {"name": "Badla Naam", "role": "sarpanch", "phone": "9826055556"},
     "checkins.outbox_resolve": lambda d: {"action": "cancel"},
+    "queue.bridge": lambda d: {"patient_id": d.patient_id},
+    "queue.end_simulated_bridge": lambda d: {"answered": "1"},
     "checkins.simulate": lambda d: {"from_phone": d.patient_phone, "body": "STOP"},
     "admin.edit_user": lambda d: {"full_name": "Renamed", "role": "volunteer", "district": d.district_name,
                                   "active": "y", "phone": ""},

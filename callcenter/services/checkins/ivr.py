@@ -170,3 +170,38 @@ def _report(answers):
     return Report(feeling_ok=answers.get("feeling"), spo2=answers.get("spo2"),
                   temperature_f=answers.get("temperature"), needs=(need,) if need else (),
                   raw="IVR: " + ", ".join(f"{k}={v}" for k, v in answers.items() if k in STEPS))
+
+
+# ── Providers whose flow asks the question in one request and sends the digits in another (Exotel's Gather and
+# Passthru applets): the answer names no step, so the step it answers is the one last prompted. A prompt served
+# is remembered on the call; an answer is taken only while that prompt is still the call's, so a retried answer
+# arriving after the call moved on is not read as the answer to the next question.
+
+PROMPT = "_prompt"
+
+
+def prompt_served(call_sid, turn):
+    """Remember that `turn`'s question was just put to the caller (before the provider gathers the digits)."""
+    if turn.ask is None:
+        return
+    db.session.execute(update(IvrCall).where(IvrCall.call_sid == call_sid, IvrCall.status == IN_PROGRESS)
+                       .values(answers=_with_prompt(call_sid, [turn.ask, turn.attempt]))
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _with_prompt(call_sid, prompt):
+    call = _by_sid(call_sid)
+    return {**((call.answers if call else None) or {}), PROMPT: prompt}
+
+
+def answer_prompted(call_sid, digits, now=None):
+    """The caller's digits for the question last prompted; a repeat (no prompt outstanding) records nothing and
+    returns where the call is."""
+    call = _by_sid(call_sid)
+    if call is None:
+        return Turn(texts.DEFAULT, end=GAVE_UP)
+    prompt = (call.answers or {}).get(PROMPT)
+    if call.status != IN_PROGRESS or prompt != [call.step, call.retries]:
+        return _turn(call)
+    return answer(call_sid, call.step, call.retries, digits, now=now)

@@ -25,9 +25,12 @@ RANK = {OutboxStatus.QUEUED: 0, OutboxStatus.SENDING: 1, OutboxStatus.UNKNOWN: 1
 
 # ── URLs the provider calls back ─────────────────────────────────────────────────────────────────────
 
-def status_callback_url(message_id):
-    """Delivery and call status callbacks (checkins/outbox_views.py); ?m= names our message."""
-    return public_urls.webhook_url("checkins.twilio_status", m=message_id)
+def status_callback_url(message_id, gateway=None):
+    """Delivery and call status callbacks (the provider's route: checkins/outbox_views.py for Twilio and the
+    console, checkins/exotel_views.py for Exotel); ?m= names our message."""
+    if gateway is None:
+        return public_urls.webhook_url("checkins.twilio_status", m=message_id)
+    return public_urls.webhook_url(gateway.status_endpoint, **gateway.callback_values(), m=message_id)
 
 
 def call_url(message):

@@ -49,6 +49,7 @@ def _reconcile_one(message_id, gateway, now):
     since = (msg.claimed_at or msg.created_at) - CLOCK_SKEW
     content = call_url(msg) if kind == MessageKind.CALL else messages.outgoing_text(msg)  # as it was sent
     db.session.commit()  # nothing held while the provider is asked
+    gateway = gateway.for_kind(kind)
     try:
         found = gateway.find(kind, to, since, content)
     except gateways.GatewayError as exc:

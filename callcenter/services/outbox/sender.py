@@ -180,15 +180,16 @@ def send_one(message_id, gateway, now):
     if _cancel_if_unreachable(message_id, now):
         return "cancelled"
     msg = db.session.get(OutboundMessage, message_id)
-    kind, to = msg.kind, msg.to_phone
+    kind, to, template, language = msg.kind, msg.to_phone, msg.template, msg.language
     content = call_url(msg) if kind == MessageKind.CALL else messages.outgoing_text(msg)
     db.session.commit()  # no transaction (nor row lock) held while the provider is called
-    callback = status_callback_url(message_id)
+    gateway = gateway.for_kind(kind)
+    callback = status_callback_url(message_id, gateway)
     try:
         if kind == MessageKind.CALL:
-            result = gateway.start_call(to, content, status_callback=callback)
+            result = gateway.start_call(to, content, status_callback=callback, message_id=message_id)
         else:
-            result = gateway.send_sms(to, content, status_callback=callback)
+            result = gateway.send_sms(to, content, status_callback=callback, template=template, language=language)
     except gateways.ConfigurationError as exc:
         _retry(message_id, exc, now)
         raise  # every message would fail alike: stop the pass
