@@ -1,10 +1,11 @@
 """Access logs carry no check-in token, phone number or search term (DPDP): the web server's request lines (the
 development server's `werkzeug` logger, gunicorn's `gunicorn.access`) are logged with a check-in link's token
-as "…" and any query string as "?…" (a search box's words, a number typed into a filter)."""
+as "…", the secret in Exotel's callback addresses (/exotel/<secret>/…) as "…", and any query string as "?…" (a
+search box's words, a number typed into a filter, a caller's number in a provider's GET callback)."""
 import logging
 import re
 
-LINK_TOKEN = re.compile(r"(/c/)[^\s/?\"]+")
+LINK_TOKEN = re.compile(r"(/c/|/exotel/)[^\s/?\"]+")  # a check-in link's token; the provider callbacks' secret
 QUERY = re.compile(r"\?[^\s\"]*")
 LOGGERS = ("werkzeug", "gunicorn.access")
 

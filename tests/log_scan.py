@@ -3,7 +3,8 @@ the whole suite by pytest.ini). Every record any logger emits while a test runs,
 (message, arguments and traceback formatted as a handler would); a test whose records carry one fails.
 
 The pattern: +91 followed by 10 digits (spaces or dashes allowed: +91 98260 12345), or a bare 10-digit number
-starting 6–9 not inside a longer word or number; a token: what follows /c/ in a check-in link."""
+starting 6–9 not inside a longer word or number; a token: what follows /c/ in a check-in link, or the secret
+in a provider's callback address (/exotel/<secret>/)."""
 import logging
 import re
 
@@ -11,6 +12,10 @@ import pytest
 
 PHONE = re.compile(r"\+91[\s-]?\d(?:[\s-]?\d){9}(?!\d)|(?<![0-9A-Za-z.])[6-9]\d{9}(?![0-9A-Za-z.])")
 TOKEN = re.compile(r"/c/[A-Za-z0-9_-]{16}(?![A-Za-z0-9_-])")
+# The secret in a provider callback's address. urllib3's own lines are left out: there it is the fake Exotel
+# (tests/exotel_fake.py) calling the app, as Exotel would; the app sends its callback addresses in request
+# bodies, which urllib3 does not log.
+CALLBACK_SECRET = re.compile(r"/exotel/(?!…)[^\s/?\"']+/")
 
 
 class _Scanner(logging.Handler):
@@ -24,7 +29,10 @@ class _Scanner(logging.Handler):
             text = self.format(record)
         except Exception:  # a record that cannot be formatted is the logging call's bug, shown elsewhere
             return
-        for pattern, what in ((PHONE, "a phone number"), (TOKEN, "a check-in token")):
+        checks = [(PHONE, "a phone number"), (TOKEN, "a check-in token")]
+        if not record.name.startswith("urllib3."):
+            checks.append((CALLBACK_SECRET, "a callback secret"))
+        for pattern, what in checks:
             match = pattern.search(text)
             if match:
                 self.found.append(f"{what} in a {record.levelname} line of {record.name}: {match.group(0)!r}")
