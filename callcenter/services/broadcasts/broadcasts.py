@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, literal, select, update
 
+from ... import scope
 from ...clock import to_local, utcnow
 from ...extensions import db
 from ...models import (
@@ -22,7 +23,7 @@ from ...models import (
 from ...rules import broadcasts as rules
 from ..checkins import sms_templates
 from ..core import audit, settings
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.tx import insert_ignoring_conflicts, transaction
 from .audience import Audience, recipients, size
 
@@ -113,14 +114,9 @@ def draft(user, title, template, variables, audience_data, send_at, district_id=
 
 
 def get(broadcast_id, user, lock=False):
-    """The broadcast if this user may see it (its district's staff, state-level users); NotFound otherwise."""
-    stmt = select(Broadcast).where(Broadcast.id == broadcast_id)
-    if user.district_id is not None:
-        stmt = stmt.where(Broadcast.district_id == user.district_id)
-    broadcast = db.session.scalar(stmt.with_for_update() if lock else stmt)
-    if broadcast is None:
-        raise NotFound(_l("No such broadcast."))
-    return broadcast
+    """The broadcast if this user may see it (its district's staff, state-level users; a state-wide one only
+    state-level users); NotFound otherwise."""
+    return scope.get_scoped(Broadcast, broadcast_id, user, lock=lock)
 
 
 @transaction
@@ -201,6 +197,4 @@ def failures(broadcast, limit=5):
 
 def listed(user, limit=50):
     stmt = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
-    if user.district_id is not None:
-        stmt = stmt.where(Broadcast.district_id == user.district_id)
-    return db.session.scalars(stmt).all()
+    return db.session.scalars(scope.scoped(stmt, Broadcast, user)).all()
