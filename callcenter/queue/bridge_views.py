@@ -13,7 +13,7 @@ from ..auth.views import safe_next
 from ..input_checks import optional_db_int
 from ..models import BridgedCall, CallTask, Escalation, Patient, Role
 from ..services.calls import bridges
-from ..services.core.errors import Invalid
+from ..services.core.errors import Forbidden, Invalid
 
 BRIDGE_ROLES = (Role.VOLUNTEER, Role.DOCTOR, Role.COUNSELLOR, Role.CONTROL_ROOM, Role.NODAL_OFFICER, Role.ADMIN)
 
@@ -60,8 +60,9 @@ def register(bp):
         if (task and task.patient_id != patient.id) or (escalation and escalation.patient_id != patient.id):
             abort(400)
         try:
+            bridges.check_volunteers_call(current_user, patient, task)
             made = bridges.start(current_user, patient, task=task, escalation=escalation)
-        except Invalid as exc:
+        except (Invalid, Forbidden) as exc:
             flash(str(exc.message), "danger")
             return _back(form)
         if made.status == "failed":

@@ -55,6 +55,7 @@ OPERATIONS = {
     "GET /api/v1/patients/{patient_id}": [VOLUNTEER, CONTROL_ROOM, NODAL],
     "POST /api/v1/tasks/claim": [VOLUNTEER, NODAL],
     "POST /api/v1/tasks/{task_id}/attempts": [VOLUNTEER, NODAL],
+    "POST /api/v1/tasks/{task_id}/call": [VOLUNTEER, NODAL],
     "GET /api/v1/escalations": [CONTROL_ROOM, NODAL],
     "GET /api/v1/escalations/{esc_id}": [CONTROL_ROOM, NODAL],
     "POST /api/v1/escalations/{esc_id}/actions": [CONTROL_ROOM, NODAL],

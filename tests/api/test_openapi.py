@@ -5,7 +5,8 @@ ENDPOINTS = {
     ("/api/v1/auth/token", "post"), ("/api/v1/auth/token", "delete"),
     ("/api/v1/patients", "post"), ("/api/v1/patients", "get"), ("/api/v1/patients/search", "post"),
     ("/api/v1/patients/{patient_id}", "get"), ("/api/v1/tasks/claim", "post"),
-    ("/api/v1/tasks/{task_id}/attempts", "post"), ("/api/v1/escalations", "get"),
+    ("/api/v1/tasks/{task_id}/attempts", "post"), ("/api/v1/tasks/{task_id}/call", "post"),
+    ("/api/v1/escalations", "get"),
     ("/api/v1/escalations/{esc_id}", "get"), ("/api/v1/escalations/{esc_id}/actions", "post"),
     ("/api/v1/escalations/{esc_id}/dispatch", "post"), ("/api/v1/escalations/{esc_id}/reassign", "post"),
 }

@@ -185,3 +185,49 @@ def test_the_doctor_and_the_control_room_call_from_their_screens(client, login, 
         assert response.status_code == 302 and response.headers["Location"] == url
     assert [(s.params["From"], s.params["To"]) for s in exotel.sent] == [("+919826022222", patient.phone)] * 2
     assert [b.escalation_id for b in _bridges()] == [referral.id, emergency.id]
+
+
+def test_through_the_api_the_number_is_masked_and_the_call_goes_through_the_provider(app, client, district):
+    from ..api.conftest import bearer
+    patient, other = make_patient(district), make_patient(district)
+    make_task(patient, priority=0)
+    other_task = make_task(other, priority=3)
+    volunteer = _volunteer(district)
+    headers = bearer(volunteer)
+    # Without click-to-call: the full number, and no bridge to ask for.
+    claimed = client.post("/api/v1/tasks/claim", headers=headers, json={}).get_json()
+    assert claimed["patient"]["call_phone"] == patient.call_phone
+    assert client.post(f"/api/v1/tasks/{claimed['id']}/call", headers=headers).status_code == 409
+    saved = dict(app.config)
+    app.config["CLICK_TO_CALL_BACKEND"] = "console"
+    try:
+        claimed = client.post("/api/v1/tasks/claim", headers=headers, json={}).get_json()  # the one held
+        assert claimed["patient"]["call_phone"] == mask_phone(patient.call_phone)
+        response = client.post(f"/api/v1/tasks/{claimed['id']}/call", headers=headers)
+        assert response.status_code == 201 and response.get_json()["status"] in ("requested", "ringing")
+        (bridge,) = _bridges()
+        assert (bridge.patient_id, bridge.task_id, bridge.user_id) == (patient.id, claimed["id"], volunteer.id)
+        # A call the volunteer does not hold: refused, nothing asked of the provider.
+        assert client.post(f"/api/v1/tasks/{other_task.id}/call", headers=headers).status_code == 403
+        assert len(_bridges()) == 1
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+
+
+def test_a_volunteer_rings_only_the_patient_of_the_call_they_hold(app, client, login, district):
+    saved = dict(app.config)
+    app.config["CLICK_TO_CALL_BACKEND"] = "console"
+    try:
+        patient, stranger = make_patient(district), make_patient(district)
+        make_task(patient)
+        login(_volunteer(district))
+        url, page, _fields = take_call(client)
+        assert _call(client, url, page, patient_id=stranger.id).status_code == 400  # not this call's patient
+        response = _call(client, url, page, patient_id=stranger.id, task_id="")  # nor without a call
+        assert response.status_code == 302 and _bridges() == []
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "You can call only the patient of the call you hold." in page
+    finally:
+        app.config.clear()
+        app.config.update(saved)

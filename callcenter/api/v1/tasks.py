@@ -1,9 +1,13 @@
-"""The call queue: take the next call, record an attempt."""
+"""The call queue: take the next call, ring the patient (click-to-call), record an attempt."""
 from flask import Response
+from flask_babel import lazy_gettext as _l
 
-from ...services.calls import calls, queue
+from ... import scope
+from ...models import CallTask, TaskStatus
+from ...services.calls import bridges, calls, queue
+from ...services.core.errors import Conflict, Forbidden
 from .blueprint import Blueprint
-from .schemas.tasks import AttemptCreateSchema, ClaimSchema, LoggedCallSchema, TaskSchema
+from .schemas.tasks import AttemptCreateSchema, BridgeSchema, ClaimSchema, LoggedCallSchema, TaskSchema
 from .security import api_user, token_required
 
 blp = Blueprint("api_tasks", __name__, url_prefix="/tasks", description="The volunteer's call queue.")
@@ -39,3 +43,25 @@ def log_attempt(report, task_id):
     key = report.pop("submission_key")
     logged = calls.log_attempt(task_id, api_user(), report, key)
     return logged, 201 if logged.created else 200
+
+
+@blp.route("/<int:task_id>/call", methods=["POST"])
+@token_required(queue.CALLER_ROLES)
+@blp.response(201, BridgeSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def call_patient(task_id):
+    """Ring your phone and bridge it to the patient of a call you hold (click-to-call)
+
+    With click-to-call configured, patients' numbers come masked: this is how the call is made. 409 when it is
+    not configured; 403 for a call you do not hold; 400 when your profile has no mobile number to ring.
+    """
+    user = api_user()
+    task = scope.get_scoped(CallTask, task_id, user)  # (first: another district's task is not found, whatever)
+    if not bridges.enabled():
+        raise Conflict(_l("Click-to-call is not configured: call the number shown."))
+    bridges.check_volunteers_call(user, task.patient, task)
+    if not (task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id):
+        raise Forbidden(_l("You can call only the patient of the call you hold."))
+    return bridges.start(user, task.patient, task=task), 201

@@ -13,9 +13,10 @@ from ... import gateway as gateways
 from ... import public_urls
 from ...clock import utcnow
 from ...extensions import db
-from ...models import BridgedCall, Outcome
+from ...models import BridgedCall, Outcome, Role, TaskStatus
 from ..core import audit
-from ..core.errors import Invalid
+from ..core.errors import Forbidden, Invalid
+from . import households
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ def user_phone(user):
 
 def callback_url(gateway, bridge_id):
     return public_urls.webhook_url(gateway.status_endpoint, **gateway.callback_values(), b=bridge_id)
+
+
+def check_volunteers_call(user, patient, task):
+    """A volunteer bridges only to a patient of the call they hold now (its patient, or a household member it
+    covers): they see no number, but may not ring anyone else. Forbidden otherwise."""
+    if user.role != Role.VOLUNTEER:
+        return
+    held = task is not None and task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id
+    if not held or patient.id not in {member.id for member, _task in households.call_members(task)}:
+        raise Forbidden(_l("You can call only the patient of the call you hold."))
 
 
 def start(user, patient, task=None, escalation=None, now=None):

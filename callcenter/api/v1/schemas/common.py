@@ -32,6 +32,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
 PHONE_SPELLING = r"^\+?[0-9 ().-]{10,30}$"
 OPTIONAL_PHONE_SPELLING = r"^(\+?[0-9 ().-]{10,30})?$"
 E164_INDIA = r"^\+91[0-9]{10}$"  # how every phone number is stored and sent back
+MASKED_INDIA = r"^\+91 [0-9]{2}••• ••[0-9]{3}$"  # rules.identity.mask_phone
 
 
 def values(enum):

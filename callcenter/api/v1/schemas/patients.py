@@ -6,9 +6,12 @@ from marshmallow.validate import Length
 
 from ....models import Comorbidity, Setting, Sex
 from ....rules import vitals
+from ....rules.identity import mask_phone
+from ....services.calls import bridges
 from .common import (
     DB_INT_MAX,
     E164_INDIA,
+    MASKED_INDIA,
     OPTIONAL_PHONE_SPELLING,
     Schema,
     UtcDateTime,
@@ -81,8 +84,13 @@ class PatientSummarySchema(Schema):
     name = fields.String()
     age = fields.Integer()
     sex = fields.String()
-    call_phone = fields.String(metadata={"pattern": E164_INDIA,
-                                         "description": "The number to call (the attendant's for hospital patients)"})
+    call_phone = fields.Method("_call_phone", metadata={
+        "pattern": f"{E164_INDIA}|{MASKED_INDIA}",
+        "description": "The number to call (the attendant's for hospital patients); masked (+91 98••• ••210) when "
+                       "click-to-call is configured: then POST /tasks/{task_id}/call rings you and bridges to it"})
+
+    def _call_phone(self, patient):
+        return mask_phone(patient.call_phone) if bridges.enabled() else patient.call_phone
     language = fields.String()
     setting = fields.String()
     facility_id = fields.Integer(allow_none=True)

@@ -93,3 +93,10 @@ class LoggedCallSchema(Schema):
     task = fields.Nested(TaskStateSchema, attribute="attempt.task")
     escalations = fields.List(fields.Nested(EscalationBriefSchema),
                               metadata={"description": "Raised, or noted on an open one, by this attempt"})
+
+
+class BridgeSchema(Schema):
+    """A click-to-call: the provider rings your phone, then the patient's, behind the centre's number."""
+    bridge_id = fields.Integer(attribute="id")
+    status = fields.String(metadata={"description": "requested, ringing, completed, busy, no-answer, failed …"})
+    error = fields.String(metadata={"description": "Why the provider could not place it (status failed)"})
