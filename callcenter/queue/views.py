@@ -157,7 +157,7 @@ def _not_yours(task):
 
 
 def _mine(task):
-    return task.status == TaskStatus.CLAIMED and task.claimed_by_id == current_user.id
+    return queue.holds(current_user, task)
 
 
 def _saved_message(logged, members):

@@ -3,7 +3,7 @@ from flask import Response
 from flask_babel import lazy_gettext as _l
 
 from ... import scope
-from ...models import CallTask, TaskStatus
+from ...models import CallTask
 from ...services.calls import bridges, calls, queue
 from ...services.core.errors import Conflict, Forbidden
 from .blueprint import Blueprint
@@ -61,7 +61,6 @@ def call_patient(task_id):
     task = scope.get_scoped(CallTask, task_id, user)  # (first: another district's task is not found, whatever)
     if not bridges.enabled():
         raise Conflict(_l("Click-to-call is not configured: call the number shown."))
-    bridges.check_volunteers_call(user, task.patient, task)
-    if not (task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id):
+    if not queue.holds(user, task):
         raise Forbidden(_l("You can call only the patient of the call you hold."))
     return bridges.start(user, task.patient, task=task), 201

@@ -13,10 +13,10 @@ from ... import gateway as gateways
 from ... import public_urls
 from ...clock import utcnow
 from ...extensions import db
-from ...models import BridgedCall, Outcome, Role, TaskStatus
+from ...models import BridgedCall, Outcome, Role
 from ..core import audit
 from ..core.errors import Forbidden, Invalid
-from . import households
+from . import households, queue
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def check_volunteers_call(user, patient, task):
     covers): they see no number, but may not ring anyone else. Forbidden otherwise."""
     if user.role != Role.VOLUNTEER:
         return
-    held = task is not None and task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id
-    if not held or patient.id not in {member.id for member, _task in households.call_members(task)}:
+    if not queue.holds(user, task) or patient.id not in {member.id for member, _task in households.call_members(task)}:
         raise Forbidden(_l("You can call only the patient of the call you hold."))
 
 

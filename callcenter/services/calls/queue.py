@@ -47,6 +47,11 @@ def release_stale_claims(user=None, now=None):
     return released
 
 
+def holds(user, task):
+    """Whether `user` is on this call now (claimed by them, not finished)."""
+    return task is not None and task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id
+
+
 def current_claim(user, now=None):
     """The task this user holds and has not finished, if it has not timed out."""
     now = now or utcnow()
