@@ -87,7 +87,7 @@ def detail(broadcast_id):
     broadcast = broadcasts.get(broadcast_id, current_user)
     texts = broadcasts.check_message(broadcast.template, broadcast.variables)
     return render_template("broadcasts/detail.html", b=broadcast, texts=texts, who=WHO,
-                           segments={lang: rules.segments(text) for lang, text in texts.items()},
+                           segments=broadcasts.segments(texts),
                            progress=broadcasts.progress(broadcast), failures=broadcasts.failures(broadcast),
                            form=DecisionForm(),
                            may_approve=broadcast.status == "draft" and rules.may_approve(

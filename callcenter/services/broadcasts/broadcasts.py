@@ -24,13 +24,12 @@ from ...rules import broadcasts as rules
 from ..checkins import sms_templates
 from ..core import audit, settings
 from ..core.errors import Conflict, Forbidden, Invalid
-from ..core.tx import insert_ignoring_conflicts, transaction
+from ..core.tx import transaction
+from ..outbox.enqueue import COLUMNS, insert_ignoring_duplicates
 from .audience import Audience, recipients, size
 
 DRAFTERS = {Role.CONTROL_ROOM, Role.NODAL_OFFICER, Role.ADMIN}
 APPROVERS = {Role.NODAL_OFFICER, Role.ADMIN}
-COLUMNS = ["idempotency_key", "patient_id", "kind", "to_phone", "template", "params", "language", "body",
-           "status", "priority", "tries", "next_attempt_at", "last_error", "created_at", "broadcast_id"]
 
 
 def _district_for(user, district_id):
@@ -76,6 +75,11 @@ def _check_time(template, send_at):
                                                                end=end)})
 
 
+def segments(texts):
+    """{language: SMS segments} of a broadcast's texts."""
+    return {lang: rules.segments(text) for lang, text in texts.items()}
+
+
 def preview(user, template, variables, audience_data, district_id=None, now=None):
     """What a draft would be: its texts, their SMS segments and cost, and the audience's size."""
     now = now or utcnow()
@@ -84,7 +88,7 @@ def preview(user, template, variables, audience_data, district_id=None, now=None
     _check_places(audience, district)
     texts = check_message(template, variables)
     people, phones = size(audience, district, now, settings.thresholds())
-    parts = {lang: rules.segments(text) for lang, text in texts.items()}
+    parts = segments(texts)
     cost = phones * max(parts.values()) * current_app.config["SMS_SEGMENT_PAISE"] / 100
     return {"texts": texts, "segments": parts, "people": people, "phones": phones, "cost_rupees": round(cost, 2),
             "district_id": district, "audience": audience}
@@ -152,8 +156,7 @@ def enqueue(broadcast, send_at, now):
         literal(OutboxStatus.QUEUED.value), literal(int(OutboxPriority.BROADCAST)), literal(0), literal(send_at),
         literal(""), literal(now), literal(broadcast.id)).where(rows.c.phone.is_not(None))  # (SQLite: a WHERE
     # before ON CONFLICT, or it reads ON as a join's)
-    stmt = insert_ignoring_conflicts(OutboundMessage, index_elements=["idempotency_key"]).from_select(
-        COLUMNS, select_rows)
+    stmt = insert_ignoring_duplicates().from_select([*COLUMNS, "broadcast_id"], select_rows)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 

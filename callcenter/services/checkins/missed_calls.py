@@ -11,7 +11,7 @@ from ...clock import utcnow
 from ...extensions import db
 from ...models import InboundMessage, InboundStatus, MessageKind, OutboundMessage, OutboxStatus
 from ..core import audit
-from ..outbox.enqueue import _insert_ignoring_duplicates
+from ..outbox.enqueue import insert_ignoring_duplicates
 from .inbound import identify, message_for, normalise_phone, senders
 
 KEY_PREFIX = "missed:"
@@ -58,7 +58,7 @@ def _receive(call_sid, from_phone, to_phone, now):
         db.session.rollback()
         return RATE_LIMITED
     hour = now.strftime("%Y-%m-%dT%H")  # and at most one a clock hour, should two callbacks race
-    stmt = _insert_ignoring_duplicates().values(
+    stmt = insert_ignoring_duplicates().values(
         idempotency_key=f"{KEY_PREFIX}{patient.id}:{hour}", patient_id=patient.id, kind=MessageKind.CALL,
         to_phone=patient.phone, template="checkin_ivr", params={}, language=patient.language or "hi",
         body=public_urls.webhook_url("checkins.voice"), status=OutboxStatus.QUEUED, tries=0, next_attempt_at=now,

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 LINK_BATCH = 5000               # SMS-link check-ins are made this many patients at a time (memory-flat)
 
 
-def _insert_ignoring_duplicates(target=OutboundMessage):
+def insert_ignoring_duplicates(target=OutboundMessage):
     """A message whose idempotency key is queued already is not queued again."""
     return insert_ignoring_conflicts(target, index_elements=["idempotency_key"])
 
@@ -40,7 +40,7 @@ def enqueue_sms(key, to_phone, template, language, now=None, patient_id=None, se
     now = now or utcnow()
     language = sms_templates.language_of(language)
     body = sms_templates.render(template, language, **variables)
-    stmt = _insert_ignoring_duplicates().values(
+    stmt = insert_ignoring_duplicates().values(
         idempotency_key=key, patient_id=patient_id, kind=MessageKind.SMS, to_phone=to_phone, template=template,
         params=variables, language=language, body=body, status=OutboxStatus.QUEUED,
         priority=sms_templates.TEMPLATES[template].priority, tries=0,
@@ -83,7 +83,7 @@ def enqueue_daily_checkins(day, now=None, user=None, batch_size=LINK_BATCH):
     return counts
 
 
-_COLUMNS = ["idempotency_key", "patient_id", "kind", "to_phone", "template", "params", "language", "body",
+COLUMNS = ["idempotency_key", "patient_id", "kind", "to_phone", "template", "params", "language", "body",
             "status", "priority", "tries", "next_attempt_at", "last_error", "created_at"]
 BULK = int(OutboxPriority.BULK)  # the day's check-ins: after every message about one patient
 
@@ -95,7 +95,7 @@ def _insert_select(day, channel, body, now, send_at):
         checkin_schedule.key_expr(day), Patient.id, literal(kind.value), Patient.phone, literal(template),
         literal({}, JSON), language, body(language), literal(OutboxStatus.QUEUED.value), literal(BULK), literal(0),
         literal(send_at), literal(""), literal(now), maintain_column_froms=True)
-    stmt = _insert_ignoring_duplicates().from_select(_COLUMNS, rows)
+    stmt = insert_ignoring_duplicates().from_select(COLUMNS, rows)
     return db.session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
@@ -140,7 +140,7 @@ def _enqueue_sms_links(day, now, send_at, batch_size):
         # racing this one may have enqueued some of these; their links are then never sent, and harmless.
         conn = db.session.connection()
         conn.execute(insert(CheckinLink.__table__), links)
-        conn.execute(_insert_ignoring_duplicates(OutboundMessage.__table__), messages)
+        conn.execute(insert_ignoring_duplicates(OutboundMessage.__table__), messages)
         total += db.session.scalar(select(func.count()).where(  # ours: made in this batch, at this `now`
             OutboundMessage.patient_id.between(rows[0].id, after), OutboundMessage.created_at == now,
             OutboundMessage.template == "checkin_link"))
