@@ -37,6 +37,10 @@ def test_upgrade_matches_models_and_downgrade_is_clean(empty_database_url):
             with db.engine.connect() as conn:
                 diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
             assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"
+            if db.engine.dialect.name == "postgresql":  # what create_all adds beside the tables, the migrations too
+                with db.engine.connect() as conn:
+                    functions = set(conn.scalars(text("SELECT proname FROM pg_proc WHERE proname LIKE 'audit_%'")))
+                assert functions >= {"audit_chain_append", "audit_log_guard", "audit_subject_guard"}
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}

@@ -100,7 +100,42 @@ END $$
 """
 SUBJECT_GUARD_TRIGGER = ("CREATE TRIGGER audit_subject_append_only BEFORE UPDATE OR DELETE ON audit_subject "
                          "FOR EACH ROW EXECUTE FUNCTION audit_subject_guard()")
-# create_all (the tests, a new database) builds them as migration 0017 does.
+# One round trip per audited commit on PostgreSQL (services/core/audit.py): take the chain's lock, check that the
+# unchained rows are exactly the caller's, read the head and chain them (the hash as rules/audit_chain.link makes
+# it, over the content the caller serialised). A VOLATILE function's statements each take a fresh snapshot, so
+# the head is read after the lock is granted. -1 when the unchained rows are not the caller's: it chains itself.
+CHAIN_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION audit_chain_append(lock_key bigint, ids integer[], contents text[])
+RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    head_seq bigint;
+    head_hash text;
+    seqs bigint[] := '{}';
+    hashes text[] := '{}';
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_key);
+    IF (SELECT array_agg(id ORDER BY id) FROM audit_log WHERE seq IS NULL) IS DISTINCT FROM ids THEN
+        RETURN -1;
+    END IF;
+    SELECT seq, hash INTO head_seq, head_hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head_seq := 0;
+        head_hash := repeat('0', 64);
+    END IF;
+    FOR i IN 1 .. array_length(ids, 1) LOOP
+        head_seq := head_seq + 1;
+        head_hash := encode(sha256(convert_to(head_hash || E'\n' || head_seq || E'\n' || contents[i], 'UTF8')),
+                            'hex');
+        seqs := seqs || head_seq;
+        hashes := hashes || head_hash;
+    END LOOP;
+    UPDATE audit_log SET seq = v.seq, hash = v.hash FROM unnest(ids, seqs, hashes) AS v(id, seq, hash)
+        WHERE audit_log.id = v.id;
+    RETURN array_length(ids, 1);
+END $$
+"""
+# create_all (the tests, a new database) builds them as migrations 0017 and 0026 do.
+event.listen(AuditLog.__table__, "after_create", DDL(CHAIN_FUNCTION).execute_if(dialect="postgresql"))
 for _sql in (GUARD_FUNCTION, GUARD_TRIGGER):
     event.listen(AuditLog.__table__, "after_create", DDL(_sql.replace("%", "%%")).execute_if(dialect="postgresql"))
 for _sql in (SUBJECT_GUARD_FUNCTION, SUBJECT_GUARD_TRIGGER):

@@ -3,7 +3,7 @@ row, and on PostgreSQL the trigger refuses UPDATE and DELETE while concurrent wr
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from callcenter.clock import utcnow
@@ -72,6 +72,51 @@ def test_a_rolled_back_row_leaves_no_gap():
     _write(1)
     assert [r.seq for r in _rows()] == [1, 2]
     assert verify().ok
+
+
+def test_rows_serialised_at_flush_hash_as_the_database_gives_them_back():
+    """The commit hashes the rows this transaction flushed from the values it sent (not read back): details of
+    every JSON shape (Devanagari, integer keys, floats, nesting, none at all) must hash as verify reads them."""
+    now = utcnow()
+    audit.record(None, "test.action", "patient", 1, 7, name="सुनीता साहू", spo2=93.5, counts={1: 2, "b": [1, 2.0]},
+                 nested={"a": {"b": None, "c": True}}, empty=[], now=now.replace(microsecond=123456))
+    db.session.add(AuditLog(at=now, action="test.bare", entity="patient"))  # details from the column default
+    db.session.commit()
+    audit.record(None, "test.action", "patient", 2, 7, tuple_=(1, "x"))
+    db.session.commit()
+    verdict = verify()
+    assert verdict.ok and verdict.checked == 3, verdict
+
+
+def test_a_savepoint_rolled_back_inside_the_transaction_leaves_no_gap():
+    audit.record(None, "test.kept", "patient", 1, 7)
+    with db.session.begin_nested():
+        audit.record(None, "test.kept_too", "patient", 2, 7)
+    nested = db.session.begin_nested()
+    audit.record(None, "test.rolled_back", "patient", 3, 7)
+    db.session.flush()
+    nested.rollback()
+    audit.record(None, "test.after", "patient", 4, 7)
+    db.session.commit()
+    assert [(r.seq, r.action) for r in _rows()] == [(1, "test.kept"), (2, "test.kept_too"), (3, "test.after")]
+    assert verify().ok
+
+
+def test_an_audited_commit_chains_in_one_statement_on_postgresql(is_postgres):
+    """The chain's work at commit, for rows the transaction flushed itself: on PostgreSQL one call of
+    audit_chain_append (lock, check, head, UPDATE); on SQLite the unchained ids with the head, and the UPDATE."""
+    _write(1)
+    seen = []
+    listener = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+    audit.record(None, "test.action", "patient", 1, 7)
+    db.session.flush()
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(seen) == (1 if is_postgres else 2), seen
+    assert verify().ok and verify().checked == 2
 
 
 def test_verify_names_an_edited_row(runner):

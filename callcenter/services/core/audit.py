@@ -9,10 +9,11 @@ of the transaction works (the rows' content is even read and serialised before t
 Concurrent writers must not both chain onto the same row. On PostgreSQL `_chain` first takes a
 transaction-level advisory lock (AUDIT_CHAIN_LOCK), then reads the newest chained row: a READ COMMITTED
 statement run after the lock is granted sees every chain append committed before (the lock is released only
-by that commit), so the next writer starts from it. The lock is held for two statements (the ids with the
-head, the UPDATE) and the COMMIT, whose WAL flush it serialises: docs/PERFORMANCE.md has the cost (about a WAL flush
-per audited commit; an import's thousands of rows hold it for their one UPDATE). Transactions without audit
-rows never take it. The unique index on seq turns any fork that slipped through (a REPEATABLE READ
+by that commit), so the next writer starts from it. Usually all of that is one call of audit_chain_append
+(models/audit.py), given the contents serialised when the rows were flushed (`_remember`); otherwise the lock,
+the ids with the head, and the UPDATE. The lock is held until the COMMIT, whose WAL flush it serialises:
+docs/PERFORMANCE.md has the cost (about a WAL flush per audited commit). Transactions without audit rows never
+take it. The unique index on seq turns any fork that slipped through (a REPEATABLE READ
 transaction reading an old head) into an error instead of a silent branch. SQLite lets one writer at a time
 hold the write lock, and a transaction that has inserted rows already holds it, so there the read under it
 is enough.
@@ -20,6 +21,8 @@ is enough.
 Rows about many patients (details["patient_ids"] of a list, a search, an export) also get one
 AuditSubject row per patient, so "who saw this patient" is an index look-up (services/core/audit_trail.py).
 """
+import json
+
 from sqlalchemy import bindparam, event, select, text, update
 from sqlalchemy.orm import Session
 
@@ -55,11 +58,27 @@ def head(connection):
     return (row.seq, row.hash) if row else (0, GENESIS)
 
 
-def chain(connection):
+def chain(connection, known=None):
     """Number and hash the rows not chained yet (this transaction's, in id order). Returns how many.
 
-    Their content is read and serialised before the lock is taken (an import has thousands of rows); under
-    the lock only the head, the ids (to see that nobody chained one of them meanwhile) and the UPDATE."""
+    `known`: {id: content} of the rows this session inserted, serialised when they were flushed. When they are
+    exactly the unchained rows (the usual case), nothing is read back: on PostgreSQL one call of
+    audit_chain_append (models/audit.py) takes the lock, checks that, reads the head and writes the chain; on
+    SQLite one statement reads the unchained ids with the head. Otherwise (rows inserted by an INSERT of many,
+    the import's COPY, a savepoint rolled back) their content is read first, then chained under the lock."""
+    if known and connection.dialect.name == "postgresql":
+        ids = sorted(known)
+        chained = connection.execute(text("SELECT audit_chain_append(:key, CAST(:ids AS integer[]), "
+                                          "CAST(:contents AS text[]))"),
+                                     {"key": AUDIT_CHAIN_LOCK, "ids": ids,
+                                      "contents": [known[i].decode("ascii") for i in ids]}).scalar()
+        if chained >= 0:
+            return chained
+        known = None  # (the lock is held now; taking it again below is a no-op)
+    if known:
+        ids, (seq, previous) = _unchained_and_head(connection)
+        if ids == sorted(known):
+            return _write(connection, [(i, known[i]) for i in ids], seq, previous)
     unchained = select(*(TABLE.c[f] for f in FIELDS)).where(TABLE.c.seq.is_(None)).order_by(TABLE.c.id)
     contents = {row["id"]: content(row) for row in connection.execute(unchained).mappings()}
     if not contents:
@@ -71,8 +90,13 @@ def chain(connection):
             contents = {row["id"]: content(row) for row in connection.execute(unchained).mappings()}
     else:
         seq, previous = head(connection)
+    return _write(connection, list(contents.items()), seq, previous)
+
+
+def _write(connection, contents, seq, previous):
+    """Chain [(id, content)] onto the row (seq, previous)."""
     ids, seqs, hashes = [], [], []
-    for row_id, row_content in contents.items():
+    for row_id, row_content in contents:
         seq += 1
         previous = link(previous, seq, row_content)
         ids.append(row_id), seqs.append(seq), hashes.append(previous)
@@ -93,9 +117,33 @@ def _unchained_and_head(connection):
     statement: the head is a row whose id is NULL."""
     rows = connection.execute(text(
         "SELECT id, NULL AS seq, NULL AS hash FROM audit_log WHERE seq IS NULL "
-        "UNION ALL (SELECT NULL, seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1)")).all()
+        "UNION ALL SELECT NULL, seq, hash FROM (SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL "
+        "ORDER BY seq DESC LIMIT 1) AS newest")).all()
     heads = [(row.seq, row.hash) for row in rows if row.id is None]
     return sorted(row.id for row in rows if row.id is not None), (heads[0] if heads else (0, GENESIS))
+
+
+KNOWN = "sampark.audit_contents"  # session.info: {id: content} of the audit rows this transaction flushed
+
+
+@event.listens_for(Session, "after_flush")
+def _remember(session, flush_context):
+    """Serialise each new audit row as the database will give it back (its JSON through the column's own
+    round trip), from the values this flush sent."""
+    known = session.info.setdefault(KNOWN, {})
+    for row in session.new:
+        if isinstance(row, AuditLog):
+            if row.at.tzinfo is not None:  # stored without its zone: let the database say what it kept
+                known[row.id] = None
+                continue
+            values = {f: getattr(row, f) for f in FIELDS}
+            values["details"] = json.loads(json.dumps(values["details"]))
+            known[row.id] = content(values)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    session.info.pop(KNOWN, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -104,6 +152,7 @@ def _chain(session):
     if transaction is None or session.get_nested_transaction() is not None:
         return  # nothing begun; or a savepoint: the outer commit chains
     session.flush()  # the rows the ORM still holds, inserted before the lock is taken
+    known = session.info.pop(KNOWN, None)
     if not transaction._connections:
         return  # no statement ran: nothing to chain
-    chain(session.connection())
+    chain(session.connection(), None if not known or None in known.values() else known)
