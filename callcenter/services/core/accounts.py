@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ... import scope
@@ -185,7 +186,8 @@ def issue_token(user, now=None, address=None):
 
 
 def _valid_token(raw, now):
-    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _digest(raw or "")))
+    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _digest(raw or ""))
+                              .options(joinedload(ApiToken.user, innerjoin=True)))  # every request reads both
     if token is None or token.revoked or token.expires_at <= now or not token.user.active:
         return None
     return token
