@@ -169,6 +169,10 @@ class Config:
     # A page's background poll (the desk console, every 5 s) writes its view record when the patients it shows
     # change, and again at least this often while they stay the same (services/records/shown.py).
     AUDIT_POLL_REPEAT_SECONDS = _env_int("AUDIT_POLL_REPEAT_SECONDS", 300)
+    # An administrator's settings are read from the database at most this often per process (each request
+    # asked before: one query on every request of the call loop). A change made in this process holds at once;
+    # the other workers and the scheduler see it within this many seconds. 0: read on every request.
+    SETTINGS_CACHE_SECONDS = _env_int("SETTINGS_CACHE_SECONDS", 5)
     # Phone numbers refused as placeholders besides one digit repeated and runs like 1234567890 (comma-separated
     # 10-digit numbers, e.g. an office number a district's line lists used for patients without a phone).
     PLACEHOLDER_PHONES = [n.strip()[-10:] for n in os.environ.get("PLACEHOLDER_PHONES", "").split(",") if n.strip()]

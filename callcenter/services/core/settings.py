@@ -1,6 +1,10 @@
 """Administrator-editable settings: the values saved under *Settings* over the declared defaults."""
+import time
+
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ... import labels
 from ...clock import utcnow
@@ -39,15 +43,45 @@ def defaults():
     return {**{s.key: s.default for s in SETTINGS}, **current_app.config["SETTING_DEFAULTS"]}
 
 
+CACHE = "sampark.settings"  # app.extensions: (read at, monotonic seconds; {key: saved value}) of this process
+
+
 def all_settings():
-    """Every setting's current value, cached for the request."""
+    """Every setting's current value, cached for the request (and the saved values for the process, for
+    SETTINGS_CACHE_SECONDS)."""
     if "sampark_settings" not in g:
         values = dict(defaults())
-        for row in db.session.scalars(db.select(AppSetting)):
-            if row.key in values:
-                values[row.key] = type(values[row.key])(row.value)
+        for key, value in _saved().items():
+            if key in values:
+                values[key] = type(values[key])(value)
         g.sampark_settings = values
     return g.sampark_settings
+
+
+def _saved():
+    seconds = current_app.config["SETTINGS_CACHE_SECONDS"]
+    cached = current_app.extensions.get(CACHE)
+    if cached is not None and time.monotonic() - cached[0] < seconds:
+        return cached[1]
+    read_at = time.monotonic()
+    saved = dict(db.session.execute(db.select(AppSetting.key, AppSetting.value)).all())
+    current_app.extensions[CACHE] = (read_at, saved)
+    return saved
+
+
+CHANGED = "sampark.settings_changed"  # session.info: forget the cache again once the change is committed
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session):
+    if session.info.pop(CHANGED, False):
+        forget()  # (another thread of this process may have read the old values meanwhile)
+
+
+def forget():
+    """Read the settings again on the next use (after a change, or when the tables are emptied)."""
+    current_app.extensions.pop(CACHE, None)
+    g.pop("sampark_settings", None)
 
 
 def get(key):
@@ -82,6 +116,7 @@ def update(values, user, now=None):
     whole state, so only a state-level user may change them."""
     if getattr(user, "district_id", None) is not None:
         raise Forbidden(_l("Only a state-level administrator changes the settings."))
+    forget()  # compare with what is saved now, not with what this process read a few seconds ago
     current = all_settings()
     errors = {}
     for key, value in values.items():
@@ -106,4 +141,5 @@ def update(values, user, now=None):
         row.value, row.updated_at, row.updated_by_id = str(value), now, user.id
         db.session.add(row)
         audit.record(user, "setting.update", "setting", key=key, old=current[key], new=value, now=now)
-    g.pop("sampark_settings", None)
+    forget()
+    db.session.info[CHANGED] = True
