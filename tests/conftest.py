@@ -19,6 +19,8 @@ from sqlalchemy import text
 from callcenter import create_app
 from callcenter.clock import utcnow
 from callcenter.extensions import db, limiter
+from callcenter.services.calls import queue
+from callcenter.services.core import settings as app_settings
 from config import database_url
 
 from . import factories
@@ -62,6 +64,8 @@ def _fresh_database(app):
 def _empty_tables():
     # What the desk poll last recorded, per user id (shown.py): the next test's users reuse the ids.
     current_app.extensions.pop("sampark.poll_views", None)
+    current_app.extensions.pop(app_settings.CACHE, None)  # the saved settings this process read (settings.py)
+    current_app.extensions.pop(queue.RELEASED, None)  # when each district's stale claims were last released
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -69,6 +69,27 @@ def test_abandoned_claim_returns_to_queue_after_timeout(district):
         calls.log_attempt(task.id, a, {"outcome": "connected"}, "late", now=now + timedelta(minutes=timeout + 2))
 
 
+def test_stale_claims_are_released_at_most_every_30_seconds_per_district(district):
+    """A claim releases the district's stale claims first, but not again within 30 s (one UPDATE less on most
+    claims); so a stale claim waits at most 30 s more, and another district's claims are not held back."""
+    a, b, c = (make_user("volunteer", district) for _ in range(3))
+    other = make_district("Bastar")
+    elsewhere = make_user("volunteer", other)
+    task, later = make_task(make_patient(district)), make_task(make_patient(district), priority=9)
+    far = make_task(make_patient(other))
+    now = utcnow()
+    timeout = timedelta(minutes=settings.get("claim_timeout_minutes"))
+    assert queue.claim_next_task(a, now=now).id == task.id
+    assert queue.claim_next_task(elsewhere, now=now).id == far.id
+    stale = now + timeout + timedelta(seconds=1)
+    assert queue.claim_next_task(b, now=stale - timedelta(seconds=10)).id == later.id  # released here: none stale
+    assert queue.claim_next_task(c, now=stale) is None  # 10 s later: not released again yet
+    assert fresh(task).claimed_by_id == a.id
+    assert queue.claim_next_task(c, now=stale + timedelta(seconds=21)).id == task.id  # 31 s later: released
+    other_user = make_user("volunteer", other)
+    assert queue.claim_next_task(other_user, now=stale).id == far.id  # Bastar's first release: at once
+
+
 def test_release_puts_task_back(district):
     volunteer = make_user("volunteer", district)
     task = make_task(make_patient(district))

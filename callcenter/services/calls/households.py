@@ -6,6 +6,8 @@ grouped; a patient is in one household at most. The queue offers a household onc
 slot (services/calls/calls.py). Grouping is current state on Patient.household_id; its history is the audit
 log (household.join / household.leave), which the patient record shows.
 """
+import functools
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
@@ -188,6 +190,7 @@ def detach(patient, user, now, reason):
 
 # --- The queue and the call --------------------------------------------------------------------------
 
+@functools.cache  # (called with the default: aliasing Patient and CallTask anew took ~3 ms of every claim)
 def stands_in(task=CallTask):
     """SQL, true when the task does not represent its household in the queue: another active member has
     an open task of the same day and slot that comes first (more urgent; on a tie, the lower patient id).
