@@ -1,0 +1,253 @@
+"""The call loop through the JSON API at state scale (issue 20's first row): N volunteers, each with a bearer token,
+claim the next call (POST /api/v1/tasks/claim) and log it (POST /api/v1/tasks/{id}/attempts), again and again,
+against gunicorn as bin/start runs it (2 gthread workers × 8 threads), on a data set made by bench/generate.py.
+
+    .venv/bin/python -m bench.call_loop --url postgresql://postgres@127.0.0.1:5432/sampark_bench_300k
+    .venv/bin/python -m bench.call_loop --url sqlite:///bench/out/x_bench.db --volunteers 20
+
+Each repetition (--repeat, 3) runs, against the same instance:
+- the reference: the sign-in page (GET /login) asked by the same number of clients without pauses, for the same
+  time: requests/s and the app's CPU per request;
+- the volunteers without pauses: cycles/s (a cycle: a claim and its logged call), the claim's p95, and the app's
+  (gunicorn's processes) and PostgreSQL's (the backends serving this database) CPU milliseconds per cycle;
+- the volunteers pausing --pause seconds (1) after each request, as people do: the claim's p95.
+Every claim must be of a task nobody else holds (checked: 0 double claims), every log must answer 201.
+
+`rows(url, repeat=3, ...)` gives bench.web its rows: [{"what", "unit", "now": [value per repetition],
+"reference": [...] or None, "reference_what", "target"}].
+"""
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+
+import aiohttp
+from sqlalchemy import create_engine, event, text
+
+from callcenter.clock import local_date, utcnow
+from callcenter.extensions import db
+from callcenter.models import User
+from callcenter.services.calls.call_lists import build_call_list
+from callcenter.services.core import accounts
+
+from . import databases, instances, proctree
+from .load import _pct
+
+TARGETS = {"cycles/s": ">= 150", "cpu": "<= 10", "p95 paused": "< 250"}
+
+
+def prepare(url, n):
+    """Tokens for `n` volunteers spread over the districts; today's list built and due now. Returns the tokens."""
+    now = utcnow()
+    app = databases.make_app(url)
+    with app.app_context():
+        ids = db.session.scalars(text(
+            "SELECT id FROM (SELECT id, district_id, row_number() OVER (PARTITION BY district_id ORDER BY id) AS k "
+            "FROM \"user\" WHERE role = 'volunteer' AND active) AS v ORDER BY k, district_id LIMIT :n"),
+            {"n": n}).all()
+        if len(ids) < n:
+            raise SystemExit(f"the data set has {len(ids)} volunteers; {n} asked for")
+        # Calls held by the bench's volunteers from an earlier run go back to the queue.
+        db.session.execute(text("UPDATE call_task SET status = 'pending', claimed_by_id = NULL, claimed_at = NULL "
+                                "WHERE status = 'claimed' AND claimed_by_id = ANY(:ids)")
+                           if databases.backend(url) == "postgresql" else
+                           text("UPDATE call_task SET status = 'pending', claimed_by_id = NULL, claimed_at = NULL "
+                                f"WHERE status = 'claimed' AND claimed_by_id IN ({','.join(map(str, ids))})"),
+                           {"ids": list(ids)} if databases.backend(url) == "postgresql" else {})
+        db.session.commit()
+        tokens = [accounts.issue_token(db.session.get(User, i))[0] for i in ids]
+        db.session.commit()
+        build_call_list(local_date(now), now=now, due_at=now - timedelta(minutes=1))
+        db.engine.dispose()
+    return tokens
+
+
+def statements_per_cycle(url, token, cycles=5):
+    """SQL statements of one API cycle in a running process (in-process, the real app and database): counted over
+    `cycles` cycles after two that warm it up (settings read, stale claims released)."""
+    app = databases.make_app(url)
+    client, headers, seen = app.test_client(), {"Authorization": f"Bearer {token}"}, []
+
+    def cycle():
+        task = client.post("/api/v1/tasks/claim", json={}, headers=headers).get_json()
+        report = {"submission_key": uuid.uuid4().hex, "outcome": "connected", "spo2": 97}
+        assert client.post(f"/api/v1/tasks/{task['id']}/attempts", json=report, headers=headers).status_code == 201
+
+    with app.app_context():
+        for _ in range(2):
+            cycle()
+        counter = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", counter)
+        for _ in range(cycles):
+            cycle()
+        event.remove(db.engine, "before_cursor_execute", counter)
+        db.engine.dispose()
+    return len(seen) / cycles
+
+
+class _Meter:
+    """CPU seconds of the gunicorn instance and of the PostgreSQL backends serving `database` (None on SQLite)."""
+
+    def __init__(self, instance, url):
+        self.instance, self.url = instance, url
+
+    def _backends(self):
+        if databases.backend(self.url) != "postgresql":
+            return None
+        name = databases.normalized(self.url).database
+        engine = create_engine(databases.normalized(self.url).set(database="postgres"))
+        with engine.connect() as conn:
+            pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> "
+                                     "pg_backend_pid()"), {"d": name}).all()
+        engine.dispose()
+        return sum(proctree.cpu_seconds(pid, reaped=False) for pid in pids)
+
+    def sample(self):
+        return self.instance.cpu_seconds(), self._backends()
+
+
+async def _sign_in_pages(base, clients, seconds):
+    """The reference: GET /login by `clients` clients without pauses. Returns the requests answered."""
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def client(session):
+        nonlocal done
+        while time.monotonic() < stop:
+            async with session.get(f"{base}/login") as response:
+                await response.read()
+                assert response.status == 200, response.status
+                done += 1
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+    return done
+
+
+async def _volunteers(base, tokens, seconds, pause):
+    """The volunteers at work. Returns (cycles, claim latencies in s, claimed task ids, errors)."""
+    claims, claimed, errors = [], [], []
+    cycles = 0
+    stop = time.monotonic() + seconds
+
+    async def volunteer(session, token):
+        nonlocal cycles
+        headers = {"Authorization": f"Bearer {token}"}
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            async with session.post(f"{base}/api/v1/tasks/claim", json={}, headers=headers) as response:
+                body = await response.json() if response.status == 200 else await response.read()
+            claims.append(time.monotonic() - started)
+            if response.status == 204:
+                await asyncio.sleep(1)  # nothing due for this volunteer's district now
+                continue
+            if response.status != 200:
+                errors.append(f"claim {response.status}")
+                await asyncio.sleep(1)
+                continue
+            claimed.append(body["id"])
+            await asyncio.sleep(pause)
+            report = {"submission_key": uuid.uuid4().hex, "outcome": "connected", "spo2": 97}
+            async with session.post(f"{base}/api/v1/tasks/{body['id']}/attempts", json=report,
+                                    headers=headers) as response:
+                await response.read()
+                if response.status != 201:
+                    errors.append(f"log {response.status}")
+                else:
+                    cycles += 1
+            await asyncio.sleep(pause)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(tokens)),
+                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
+        await asyncio.gather(*(volunteer(session, t) for t in tokens))
+    return cycles, claims, claimed, errors
+
+
+def _cpu_per(before, after, count):
+    """Milliseconds of CPU per unit of work, for each meter (None where it cannot be read)."""
+    return [None if a is None or b is None or not count else (a - b) * 1000 / count
+            for b, a in zip(before, after, strict=True)]
+
+
+def measure(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, workers=2, threads=8, log=print):
+    """Run the reference and the loops `repeat` times; returns {figure: [value per repetition]}."""
+    tokens = prepare(url, volunteers + 1)
+    tokens, spare = tokens[:-1], tokens[-1]
+    env = instances.app_env(url, SETTINGS_CACHE_SECONDS=5)
+    instance = instances.start_instance(env, workers=workers, threads=threads, name="call-loop")
+    meter = _Meter(instance, url)
+    figures = {}
+    try:
+        for rep in range(repeat):
+            before = meter.sample()
+            t0 = time.monotonic()
+            pages = asyncio.run(_sign_in_pages(instance.url, volunteers, seconds))
+            elapsed = time.monotonic() - t0
+            app_ms, _pg = _cpu_per(before, meter.sample(), pages)
+            figures.setdefault("sign-in req/s", []).append(pages / elapsed)
+            figures.setdefault("sign-in app ms", []).append(app_ms)
+
+            before = meter.sample()
+            t0 = time.monotonic()
+            cycles, claims, claimed, errors = asyncio.run(_volunteers(instance.url, tokens, seconds, 0))
+            elapsed = time.monotonic() - t0
+            app_ms, pg_ms = _cpu_per(before, meter.sample(), cycles)
+            doubles = len(claimed) - len(set(claimed))
+            figures.setdefault("cycles/s", []).append(cycles / elapsed)
+            figures.setdefault("claim p95 ms", []).append(_pct(sorted(claims), 95))
+            figures.setdefault("app ms/cycle", []).append(app_ms)
+            figures.setdefault("PG ms/cycle", []).append(pg_ms)
+            figures.setdefault("errors", []).append(len(errors) + doubles)
+
+            _c, paused_claims, paused_claimed, paused_errors = asyncio.run(
+                _volunteers(instance.url, tokens, seconds, pause))
+            figures.setdefault("claim p95 ms, paused", []).append(_pct(sorted(paused_claims), 95))
+            figures["errors"][-1] += len(paused_errors) + len(paused_claimed) - len(set(paused_claimed))
+            log(f"  call loop {rep + 1}/{repeat}: sign-in {pages / seconds:.0f} req/s; {cycles / elapsed:.1f} "
+                f"cycles/s, claim p95 {figures['claim p95 ms'][-1]:.0f} ms, app {app_ms:.1f} ms/cycle, PG "
+                f"{pg_ms if pg_ms is None else round(pg_ms, 1)} ms/cycle; paused p95 "
+                f"{figures['claim p95 ms, paused'][-1]:.0f} ms; errors {figures['errors'][-1]}"
+                + (f" ({', '.join(sorted(set(errors + paused_errors)))})" if errors or paused_errors else ""))
+    finally:
+        proctree.started().stop(instance.proc)
+    figures["statements"] = [statements_per_cycle(url, spare)] * repeat
+    return figures
+
+
+def rows(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, log=print):
+    f = measure(url, repeat, volunteers, seconds, pause, log=log)
+    who = f"{volunteers} volunteers"
+    return [
+        {"what": f"claim + log a call, {who} without pauses", "unit": "cycles/s", "now": f["cycles/s"],
+         "reference": f["sign-in req/s"], "reference_what": "sign-in page GET, req/s", "target": ">= 150"},
+        {"what": "app CPU per cycle", "unit": "ms", "now": f["app ms/cycle"], "reference": f["sign-in app ms"],
+         "reference_what": "sign-in page GET, ms of CPU", "target": "<= 10"},
+        {"what": "PostgreSQL CPU per cycle", "unit": "ms", "now": f["PG ms/cycle"], "reference": None,
+         "target": ""},
+        {"what": f"claim p95, {who} without pauses", "unit": "ms", "now": f["claim p95 ms"], "reference": None,
+         "target": ""},
+        {"what": f"claim p95, {who} pausing {pause:g} s", "unit": "ms", "now": f["claim p95 ms, paused"],
+         "reference": None, "target": "< 250"},
+        {"what": "SQL statements per cycle (a running process; the same count once, not per repetition)",
+         "unit": "statements",
+         "now": f["statements"], "reference": None, "target": "<= 10"},
+        {"what": "errors and double claims", "unit": "", "now": f["errors"], "reference": None, "target": "<= 0"},
+    ]
+
+
+def main(argv=None):
+    from .web import table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="a data set made by bench/generate.py")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--volunteers", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of each run")
+    parser.add_argument("--pause", type=float, default=1.0, help="the paused run's seconds between requests")
+    args = parser.parse_args(argv)
+    print(table(rows(args.url, args.repeat, args.volunteers, args.seconds, args.pause)))
+
+
+if __name__ == "__main__":
+    main()
