@@ -70,18 +70,14 @@ def timed(fn, runs):
     return statistics.median(times), result
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="a data set made by bench/generate.py")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=3, help="runs of each query per repetition (median kept)")
-    args = parser.parse_args(argv)
-    app = make_app(args.url)
-    results = {}  # (scope, kind) -> [seconds per repetition]; matches
+def measure(url, repeat=3, runs=3):
+    """{(scope, kind): [seconds per repetition]}, {(scope, kind): [matches per repetition]}."""
+    app = make_app(url)
+    results = {}
     matches = {}
     with app.app_context():
         admin_id = _state_admin()
-        people = samples(args.repeat)
+        people = samples(repeat)
         for rep, p in enumerate(people):
             officer_id, desk_id = _staff(p.district_id, "nodal_officer"), _staff(p.district_id, "control_room")
             for kind, words in queries(p):
@@ -94,14 +90,34 @@ def main(argv=None):
                     if rep == 0:
                         fn()  # warm: plans, caches
                         db.session.remove()
-                    seconds, (found, total) = timed(fn, args.runs)
+                    seconds, (found, total) = timed(fn, runs)
                     results.setdefault((scope, kind), []).append(seconds)
                     if scope == "desk console":
                         total = f"{len(found)}{'+' if total else ''}"
                     elif total > records.COUNT_LIMIT if hasattr(records, "COUNT_LIMIT") else False:
                         total = f">{records.COUNT_LIMIT}"
                     matches.setdefault((scope, kind), []).append(str(total))
-    print(table(results, matches))
+        db.engine.dispose()
+    return results, matches
+
+
+def rows(url, repeat=3, runs=3):
+    """bench.web's rows: each kind of query, in ms, against the ABHA lookup of the same scope."""
+    results, _matches = measure(url, repeat, runs)
+    reference = {scope: v for (scope, kind), v in results.items() if kind.startswith("ABHA")}
+    return [{"what": f"search, {scope}: {kind}", "unit": "ms", "now": [s * 1000 for s in values],
+             "reference": [s * 1000 for s in reference.get(scope, reference["district"])],
+             "reference_what": "ABHA lookup, same scope", "target": "< 50"}
+            for (scope, kind), values in results.items() if not kind.startswith("ABHA")]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="a data set made by bench/generate.py")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each query per repetition (median kept)")
+    args = parser.parse_args(argv)
+    print(table(*measure(args.url, args.repeat, args.runs)))
 
 
 def _records(user, words):
