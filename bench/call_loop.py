@@ -18,6 +18,7 @@ Every claim must be of a task nobody else holds (checked: 0 double claims), ever
 """
 import argparse
 import asyncio
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -29,7 +30,7 @@ from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import User
 from callcenter.services.calls.call_lists import build_call_list
-from callcenter.services.core import accounts
+from callcenter.services.core import accounts, audit
 
 from . import databases, instances, proctree
 from .load import _pct
@@ -84,6 +85,52 @@ def statements_per_cycle(url, token, cycles=5):
         event.remove(db.engine, "before_cursor_execute", counter)
         db.engine.dispose()
     return len(seen) / cycles
+
+
+def commit_rates(url, writers=16, seconds=5.0):
+    """(audited commits/s, plain commits/s) by `writers` threads: an audited commit (one audit row, chained under
+    the chain's lock, held until the commit's WAL flush) against a plain one (one row into a scratch table), the
+    same run. The first is the ceiling of audited work on this database (two audited commits a cycle)."""
+    app = databases.make_app(url)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit (x integer)"))
+
+    def audited():
+        audit.record(None, "bench.commit", "bench", 1, None)
+        db.session.commit()
+
+    def plain():
+        db.session.execute(text("INSERT INTO bench_commit (x) VALUES (1)"))
+        db.session.commit()
+
+    def rate(work):
+        counts, stop = [], time.monotonic() + seconds
+
+        def writer():
+            n = 0
+            with app.app_context():
+                while time.monotonic() < stop:
+                    work()
+                    n += 1
+                db.session.remove()
+            counts.append(n)
+
+        threads = [threading.Thread(target=writer) for _ in range(writers)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(counts) / (time.monotonic() - started)
+
+    try:
+        return rate(audited), rate(plain)
+    finally:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE bench_commit"))
+            db.engine.dispose()
 
 
 class _Meter:
@@ -212,6 +259,11 @@ def measure(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, workers=2, t
     finally:
         proctree.started().stop(instance.proc)
     figures["statements"] = [statements_per_cycle(url, spare)] * repeat
+    if databases.backend(url) == "postgresql":  # (SQLite: one writer at a time whatever the chain does)
+        for _ in range(repeat):
+            chained, plain = commit_rates(url)
+            figures.setdefault("audited commits/s", []).append(chained)
+            figures.setdefault("plain commits/s", []).append(plain)
     return figures
 
 
@@ -232,6 +284,9 @@ def rows(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, log=print):
         {"what": "SQL statements per cycle (a running process; the same count once, not per repetition)",
          "unit": "statements",
          "now": f["statements"], "reference": None, "target": "<= 10"},
+        {"what": "audited commits/s, 16 writers (the chain's lock is held to the commit's WAL flush; a cycle has two)",
+         "unit": "commits/s", "now": f.get("audited commits/s", []), "reference": f.get("plain commits/s"),
+         "reference_what": "plain commits/s, 16 writers", "target": ">= 300"},
         {"what": "errors and double claims", "unit": "", "now": f["errors"], "reference": None, "target": "<= 0"},
     ]
 
