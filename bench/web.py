@@ -153,9 +153,9 @@ def main(argv=None):
         parser.error("--all or --only")
     started = datetime.now(timezone.utc)
     _ensure(args.url)
-    rows = run(args.url, names, args.repeat, "PostgreSQL")
-    if args.sqlite:
-        rows += run(args.sqlite, names, args.repeat, "SQLite")
+    rows = []
+    for url in [args.url] + ([args.sqlite] if args.sqlite else []):
+        rows += run(url, names, args.repeat, {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[databases.backend(url)])
     print()
     print(f"bench.web, {started:%Y-%m-%d %H:%M} UTC, {args.repeat} repetitions")
     print(table(rows))
