@@ -145,7 +145,8 @@ def _record(task, user, report, submission_key, now):
     outcome = Outcome(report["outcome"])
     attempt = CallAttempt(
         task_id=task.id, patient_id=task.patient_id, district_id=task.district_id, user_id=user.id,
-        submission_key=submission_key, outcome=outcome, temperature_f=report.get("temperature_f"), spo2=report.get("spo2"),
+        submission_key=submission_key, outcome=outcome, temperature_f=report.get("temperature_f"),
+        spo2=report.get("spo2"),
         symptoms=",".join(dict.fromkeys(report.get("symptoms") or [])),
         notes=(report.get("notes") or "").strip(), callback_at=report.get("callback_at"),
         started_at=task.claimed_at, created_at=now)
