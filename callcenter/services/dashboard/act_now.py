@@ -136,7 +136,10 @@ def _unreachable(user, f):
             .where(CallTask.task_date == f.date_to, CallTask.status == TaskStatus.UNREACHABLE))
     stmt = _restrict(stmt, CallTask, user, f, patient_joined=True)
     rows, seen = [], set()
-    for r in db.session.execute(stmt.order_by(CallTask.due_at.desc(), CallTask.id.desc()).limit(3 * LIMIT)):
+    # Ties (a slot's tasks share their due time) broken by patient, which the index carries (PostgreSQL): by
+    # task id, every unreachable task of the day was read from the table to sort them (0.14-0.5 s at state scale).
+    order = (CallTask.due_at.desc(), CallTask.patient_id.desc())
+    for r in db.session.execute(stmt.order_by(*order).limit(3 * LIMIT)):
         if r.id not in seen and len(rows) < LIMIT:
             seen.add(r.id)
             rows.append(dict(r._mapping))
