@@ -38,6 +38,9 @@ LIST_PAGE_SIZE = 100
 AGE_BUCKETS = ("lt1h", "1to4h", "4to24h", "gt24h")  # open escalations by age
 
 
+FORM_NAMES = {"district_id": "district", "block_id": "block", "facility_id": "facility"}
+
+
 @dataclass(frozen=True)
 class Filters:
     date_from: date
@@ -61,8 +64,10 @@ class Filters:
         return start_of_local_day(self.date_to + timedelta(days=1))
 
     def args(self, **extra):
-        """Query-string arguments that reproduce these filters (for url_for)."""
-        out = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
+        """Query-string arguments that reproduce these filters (for url_for), named as the filter form's fields
+        (dashboard/forms.py: district, block, facility)."""
+        out = {FORM_NAMES.get(k, k): (v.isoformat() if isinstance(v, date) else v)
+               for k, v in asdict(self).items() if v}
         out.update({k: v for k, v in extra.items() if v is not None})
         return out
 
