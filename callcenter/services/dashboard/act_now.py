@@ -101,10 +101,10 @@ def _counts(user, f, now):
                       CallAttempt, user, f)
     unreachable = _restrict(select(func.count(func.distinct(CallTask.patient_id)))
                             .where(today, CallTask.status == TaskStatus.UNREACHABLE), CallTask, user, f)
+    # The tasks' two counts from one reading of the day's open tasks (a scalar subquery each would read it twice).
     return db.session.execute(select(
-        esc.scalar_subquery(), select(tasks.c.overdue).scalar_subquery(),
-        select(tasks.c.remaining).scalar_subquery(), calls.scalar_subquery(),
-        unreachable.scalar_subquery())).one()
+        esc.scalar_subquery(), tasks.c.overdue, tasks.c.remaining, calls.scalar_subquery(),
+        unreachable.scalar_subquery()).select_from(tasks)).one()
 
 
 def _online(user, f, now):

@@ -181,13 +181,13 @@ def overview(user, f, now=None):
              "overdue": overdue, "unreachable": by_status.get(TaskStatus.UNREACHABLE, 0),
              "missed": by_status.get(TaskStatus.MISSED, 0), "unreachable_patients": unreachable_patients}
 
-    call_row = db.session.execute(_restrict(
-        select(func.count().label("attempted"), _count_if(CallAttempt.outcome == Outcome.CONNECTED).label("connected"))
-        .select_from(CallAttempt).where(_in(CallAttempt.created_at, f)), CallAttempt, user, f)).one()
-    attempted, connected = call_row.attempted, call_row.connected
-
-    checkins = db.session.scalar(_restrict(
-        select(func.count()).select_from(CheckIn).where(_in(CheckIn.at, f)), CheckIn, user, f))
+    # The period's calls and check-ins: one statement.
+    calls = _restrict(select(func.count().label("attempted"),
+                             _count_if(CallAttempt.outcome == Outcome.CONNECTED).label("connected"))
+                      .select_from(CallAttempt).where(_in(CallAttempt.created_at, f)), CallAttempt, user, f).subquery()
+    checkins_q = _restrict(select(func.count()).select_from(CheckIn).where(_in(CheckIn.at, f)), CheckIn, user, f)
+    attempted, connected, checkins = db.session.execute(
+        select(calls.c.attempted, calls.c.connected, checkins_q.scalar_subquery()).select_from(calls)).one()
 
     needs = dict(db.session.execute(_restrict(
         select(Need.kind, func.count()).where(_in(Need.created_at, f)).group_by(Need.kind), Need, user, f)).all())
@@ -201,19 +201,20 @@ def overview(user, f, now=None):
     for counts in open_escalations.values():
         counts["total"] = sum(counts.values())
 
-    esc_row = db.session.execute(_restrict(
-        select(func.count().label("raised"), _count_if(_breach(now)).label("breaches"))
-        .select_from(Escalation).where(_in(Escalation.created_at, f)), Escalation, user, f)).one()
-
     active = active_by_setting(user, f)
 
+    # Escalations raised and breached in the period, the patients' flow in and out: one statement.
+    raised = _restrict(select(func.count().label("raised"), _count_if(_breach(now)).label("breaches"))
+                       .select_from(Escalation).where(_in(Escalation.created_at, f)), Escalation, user, f).subquery()
     discharged = and_(Patient.status == PatientStatus.RECOVERED, _in(Patient.ended_at, f))
-    new, discharges = db.session.execute(select(
+    row = db.session.execute(select(
+        raised.c.raised, raised.c.breaches,
         _restrict(select(func.count()).select_from(Patient).where(_in(Patient.created_at, f)), Patient, user, f)
-        .scalar_subquery(),
+        .scalar_subquery().label("new"),
         _restrict(select(func.count()).select_from(Patient).where(discharged), Patient, user, f)
-        .scalar_subquery())).one()
-    flow = SimpleNamespace(new=new, discharged=discharges)
+        .scalar_subquery().label("discharged")).select_from(raised)).one()
+    esc_row = SimpleNamespace(raised=row.raised, breaches=row.breaches)
+    flow = SimpleNamespace(new=row.new, discharged=row.discharged)
 
     return {
         "date_from": f.date_from, "date_to": f.date_to, "at": now,
