@@ -114,9 +114,9 @@ class History:
                    CASE WHEN t.status = 'done' AND tries.attempt_no = t.attempts THEN 1 ELSE 0 END AS connected
             FROM call_task t JOIN tries ON tries.attempt_no <= t.attempts
         )
-        INSERT INTO call_attempt (id, task_id, patient_id, user_id, submission_key, outcome, temperature_f, spo2,
-                                  symptoms, notes, callback_at, started_at, created_at)
-        SELECT task_id * 4 + attempt_no, task_id, patient_id,
+        INSERT INTO call_attempt (id, task_id, patient_id, district_id, user_id, submission_key, outcome,
+                                  temperature_f, spo2, symptoms, notes, callback_at, started_at, created_at)
+        SELECT task_id * 4 + attempt_no, task_id, patient_id, district_id,
                (district_id - 1) * {volunteers} + 1 + {rnd('task_id', 50, volunteers)},
                'bench-' || task_id || '-' || attempt_no,
                CASE WHEN connected = 1 THEN 'connected' WHEN attempt_no = attempts THEN 'no_answer'
@@ -224,8 +224,8 @@ class History:
         key = self.checkin_id
         statement = f"""
         WITH {self._days_cte()}
-        INSERT INTO check_in (id, patient_id, channel, at, feeling_ok, temperature_f, spo2, raw)
-        SELECT {key}, p.id, {weighted(rnd(key, 70, 100), shape.CHECKIN_CHANNELS)},
+        INSERT INTO check_in (id, patient_id, district_id, channel, at, feeling_ok, temperature_f, spo2, raw)
+        SELECT {key}, p.id, p.district_id, {weighted(rnd(key, 70, 100), shape.CHECKIN_CHANNELS)},
                {sql.plus_minutes('d.day_start', f"540 + {rnd(key, 71, 180)}")},
                CASE WHEN {rnd(key, 72, 100)} < 5 THEN NULL WHEN {rnd(key, 72, 100)} < 8 THEN false ELSE true END,
                CASE WHEN {rnd(key, 73, 100)} < 5 THEN 100.0 + {rnd(key, 74, 30)} / 10.0

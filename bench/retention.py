@@ -35,9 +35,10 @@ CLOSED_HISTORY = [
                p.created_at + (1 + k.k) * interval '1 day', p.created_at + (1 + k.k) * interval '1 day'
         FROM patient p CROSS JOIN (VALUES (0), (1)) AS k(k) WHERE p.status <> 'active'"""),
     ("call attempts with notes", "SELECT 1 FROM call_attempt WHERE id >= 1000000000 LIMIT 1", """
-        INSERT INTO call_attempt (id, task_id, patient_id, user_id, submission_key, outcome, symptoms, notes,
-                                  started_at, created_at)
-        SELECT 1000000000 + t.id, t.id, t.patient_id, (t.district_id - 1) * {volunteers} + 1, 'ret-' || t.id,
+        INSERT INTO call_attempt (id, task_id, patient_id, district_id, user_id, submission_key, outcome, symptoms,
+                                  notes, started_at, created_at)
+        SELECT 1000000000 + t.id, t.id, t.patient_id, t.district_id, (t.district_id - 1) * {volunteers} + 1,
+               'ret-' || t.id,
                'connected', '',
                'Spoke to the patient''s son on ' || t.task_date || '; fever down, asked about ration', t.due_at,
                t.due_at + interval '5 minutes'

@@ -30,6 +30,7 @@ from ..services.core.errors import ServiceError
 from ..services.dashboard import act_now as dashboard_act_now
 from ..services.dashboard import actions as dashboard_actions
 from ..services.dashboard import export as dashboard_export
+from ..services.dashboard import geography as dashboard_geography
 from ..services.dashboard import overview as dashboard
 from ..services.dashboard import people as dashboard_people
 from ..services.dashboard import snapshots as dashboard_snapshots
@@ -45,10 +46,11 @@ PATIENT_ENDPOINT = "records.record"
 VILLAGE_ENDPOINT = "records.village"
 
 
-def _filters():
-    """The filters from the query string; invalid ones fall back to today / everything, with the errors shown."""
+def _filters(choices=None):
+    """The filters from the query string; invalid ones fall back to today / everything, with the errors shown.
+    `choices`: dashboard.filter_choices(current_user), when the caller has them already."""
     form = FilterForm(request.args)
-    form.set_choices(*dashboard.filter_choices(current_user), state_level=current_user.district_id is None)
+    form.set_choices(*(choices or dashboard.filter_choices(current_user)), state_level=current_user.district_id is None)
     today = local_date()
     if request.args and not form.validate():
         return form, dashboard.Filters.today()
@@ -97,7 +99,9 @@ def index():
 
 def index_context():
     """Everything the dashboard page shows (the benchmark times this and the render apart)."""
-    form, f = _filters()
+    choices = dashboard.filter_choices(current_user)  # the filter form's, the pause form's, the fold's districts
+    form, f = _filters(choices)
+    districts = [(d.id, d.name) for d in choices[0]]  # read now: the snapshot's commit below expires the rows
     now = utcnow()
     # The default view (today, no filters) from the minute's snapshot when there is a fresh one; any other
     # view counted live. The same figures either way (services/dashboard/snapshots.py); a snapshot's figure
@@ -113,9 +117,9 @@ def index_context():
     reassign.to_user.choices = labels.choices([("", _("Back to the queue"))] + [(v.id, v.display_name) for v in vols])
     pause = PauseForm()
     if current_user.district_id is None:
-        pause.district.choices = labels.choices([("", _("All districts"))] + [
-            (d.id, d.name) for d in dashboard.filter_choices(current_user)[0]])
+        pause.district.choices = labels.choices([("", _("All districts"))] + districts)
     act = dashboard_act_now.strip(current_user, f, now)
+    tables = _place_tables(f, geo, parts["people"], dict(districts))
     # The page names patients (the strip, the late escalations): who saw them is recorded (DPDP access log).
     records.log_list_view(current_user, dashboard_act_now.patient_ids(act), "dashboard:act_now")
     records.log_list_view(current_user, [b["patient_id"] for b in parts["breaches"]["open"]], "dashboard:breaches")
@@ -128,7 +132,24 @@ def index_context():
         pauses=dashboard_actions.open_pauses(current_user), resume=ResumeForm(),
         breaches=parts["breaches"],
         # What to act on now: counted live, not from the snapshot (the strip at the top of the page).
-        act=act)
+        act=act, **tables)
+
+
+VILLAGE_PAGE_SIZE = 25
+
+
+def _place_tables(f, geo, people, names):
+    """The people and place tables as the page shows them. The whole state's view folds volunteers and blocks
+    into a row per district (a link opens the district's own); the villages come a page at a time (`vpage`).
+    At state scale the full tables made the page 568 KB (560 volunteers, 140 blocks, 300 villages)."""
+    fold = current_user.district_id is None and not f.district_id and not f.block_id
+    pages = max(1, -(-len(geo["villages"]) // VILLAGE_PAGE_SIZE))
+    vpage = min(page_number(name="vpage"), pages)
+    return {"fold": fold,
+            "district_blocks": dashboard_geography.by_district(geo["blocks"], names) if fold else None,
+            "district_people": dashboard_people.by_district(people, names) if fold else None,
+            "villages": geo["villages"][(vpage - 1) * VILLAGE_PAGE_SIZE:vpage * VILLAGE_PAGE_SIZE],
+            "vpage": vpage, "vpages": pages}
 
 
 @bp.route("/figures.json")

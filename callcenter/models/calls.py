@@ -2,7 +2,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -93,10 +93,17 @@ class CallAttempt(db.Model):
     # A day's attempts counted per volunteer and outcome, with handling time, from the index alone (dashboard);
     # patient_id rides along (PostgreSQL) for a district's or block's calls.
     __table_args__ = (Index("ix_call_attempt_day", "created_at", "user_id", "outcome", "started_at",
-                            postgresql_include=["patient_id"]),)
+                            postgresql_include=["patient_id"]),
+                      # The same for one district (a district's dashboard), without reading its patients.
+                      Index("ix_call_attempt_district_day", "district_id", "created_at", "user_id", "outcome",
+                            "started_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("call_task.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # A copy of the patient's district (as call_task.district_id, and no foreign key for the same reason):
+    # a district's calls are counted from this table alone. Set by every writer; set_district() below
+    # fills it from the patient for any other.
+    district_id: Mapped[int]
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     # A key minted with the form: the same submission arriving twice records one attempt.
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -121,8 +128,11 @@ class CallAttempt(db.Model):
 
 class CheckIn(db.Model):
     """A patient's self-report (SMS, IVR or the link form)."""
+    # A district's check-ins of a day, from the index alone (the district's dashboard).
+    __table_args__ = (Index("ix_check_in_district_at", "district_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    district_id: Mapped[int]  # a copy of the patient's district, as on call_attempt
     channel: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(index=True)
     feeling_ok: Mapped[bool | None]
@@ -170,3 +180,11 @@ class BridgedCall(db.Model):
     ended_at: Mapped[datetime | None]
 
     patient: Mapped[Patient] = relationship()
+
+
+@event.listens_for(CallAttempt, "before_insert")
+@event.listens_for(CheckIn, "before_insert")
+def set_district(mapper, connection, target):
+    """The patient's district, for a writer that did not copy it (the app's writers do: no extra query)."""
+    if target.district_id is None:
+        target.district_id = connection.scalar(select(Patient.district_id).where(Patient.id == target.patient_id))

@@ -4,7 +4,7 @@
 Other branches may add migrations 0023-0025 at the same time: renumber this one to follow them.
 
 Revision ID: 0026
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-05 22:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from callcenter.models.audit import CHAIN_FUNCTION
 
 revision = '0026'
-down_revision = '0022'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

@@ -144,8 +144,9 @@ def _log_attempt(task_id, user, report, submission_key, now):
 def _record(task, user, report, submission_key, now):
     outcome = Outcome(report["outcome"])
     attempt = CallAttempt(
-        task_id=task.id, patient_id=task.patient_id, user_id=user.id, submission_key=submission_key,
-        outcome=outcome, temperature_f=report.get("temperature_f"), spo2=report.get("spo2"),
+        task_id=task.id, patient_id=task.patient_id, district_id=task.district_id, user_id=user.id,
+        submission_key=submission_key, outcome=outcome, temperature_f=report.get("temperature_f"),
+        spo2=report.get("spo2"),
         symptoms=",".join(dict.fromkeys(report.get("symptoms") or [])),
         notes=(report.get("notes") or "").strip(), callback_at=report.get("callback_at"),
         started_at=task.claimed_at, created_at=now)
@@ -203,7 +204,7 @@ def _record_household(task, user, report, submission_key, now):
     attempts = {}
     for patient, member_task, readings in on_call:
         attempts[patient.id] = CallAttempt(
-            task_id=member_task.id, patient_id=patient.id, user_id=user.id,
+            task_id=member_task.id, patient_id=patient.id, district_id=patient.district_id, user_id=user.id,
             submission_key=submission_key if member_task is task else member_key(submission_key, patient.id),
             outcome=outcome, temperature_f=readings.get("temperature_f"), spo2=readings.get("spo2"),
             symptoms=",".join(dict.fromkeys(readings.get("symptoms") or [])), notes=notes,

@@ -97,8 +97,8 @@ def record_checkin(patient, channel, report, now=None, attach=(), shared_phone=F
     validate(report)
     now = now or utcnow()
     thresholds = settings.thresholds()
-    checkin = CheckIn(patient_id=patient.id, channel=channel, at=now, feeling_ok=report.feeling_ok,
-                      temperature_f=report.temperature_f, spo2=report.spo2,
+    checkin = CheckIn(patient_id=patient.id, district_id=patient.district_id, channel=channel, at=now,
+                      feeling_ok=report.feeling_ok, temperature_f=report.temperature_f, spo2=report.spo2,
                       symptoms=",".join(dict.fromkeys(report.symptoms)), raw=(report.raw or "")[:2000])
     db.session.add(checkin)
     db.session.flush()

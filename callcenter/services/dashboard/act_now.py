@@ -101,10 +101,10 @@ def _counts(user, f, now):
                       CallAttempt, user, f)
     unreachable = _restrict(select(func.count(func.distinct(CallTask.patient_id)))
                             .where(today, CallTask.status == TaskStatus.UNREACHABLE), CallTask, user, f)
+    # The tasks' two counts from one reading of the day's open tasks (a scalar subquery each would read it twice).
     return db.session.execute(select(
-        esc.scalar_subquery(), select(tasks.c.overdue).scalar_subquery(),
-        select(tasks.c.remaining).scalar_subquery(), calls.scalar_subquery(),
-        unreachable.scalar_subquery())).one()
+        esc.scalar_subquery(), tasks.c.overdue, tasks.c.remaining, calls.scalar_subquery(),
+        unreachable.scalar_subquery()).select_from(tasks)).one()
 
 
 def _online(user, f, now):
@@ -136,7 +136,10 @@ def _unreachable(user, f):
             .where(CallTask.task_date == f.date_to, CallTask.status == TaskStatus.UNREACHABLE))
     stmt = _restrict(stmt, CallTask, user, f, patient_joined=True)
     rows, seen = [], set()
-    for r in db.session.execute(stmt.order_by(CallTask.due_at.desc(), CallTask.id.desc()).limit(3 * LIMIT)):
+    # Ties (a slot's tasks share their due time) broken by patient, which the index carries (PostgreSQL): by
+    # task id, every unreachable task of the day was read from the table to sort them (0.14-0.5 s at state scale).
+    order = (CallTask.due_at.desc(), CallTask.patient_id.desc())
+    for r in db.session.execute(stmt.order_by(*order).limit(3 * LIMIT)):
         if r.id not in seen and len(rows) < LIMIT:
             seen.add(r.id)
             rows.append(dict(r._mapping))

@@ -46,8 +46,8 @@ def geography(user, f, now=None):
     shown = ranked[:GEOGRAPHY_MAX_VILLAGES]
     places = {}
     if ids:  # the villages of the districts in view (no IN list of thousands of ids), names for those shown
-        stmt = select(Village.id, Block.id.label("block_id"), Block.name.label("block")).join(
-            Block, Block.id == Village.block_id)
+        stmt = select(Village.id, Block.id.label("block_id"), Block.name.label("block"),
+                      Block.district_id).join(Block, Block.id == Village.block_id)
         stmt = scope.scoped(stmt, Block, user)
         if f.district_id:
             stmt = stmt.where(Block.district_id == f.district_id)
@@ -67,8 +67,8 @@ def geography(user, f, now=None):
         p = places.get(v)
         if p is None:
             continue
-        b = blocks.setdefault(p.block_id, {"block_id": p.block_id, "block": p.block, "active": 0,
-                                           "open_needs": 0, "unreachable": 0})
+        b = blocks.setdefault(p.block_id, {"block_id": p.block_id, "block": p.block, "district_id": p.district_id,
+                                           "active": 0, "open_needs": 0, "unreachable": 0})
         b["active"] += active.get(v, 0)
         b["open_needs"] += open_needs.get(v, 0)
         b["unreachable"] += unreachable.get(v, 0)
@@ -78,6 +78,20 @@ def geography(user, f, now=None):
                 for v in shown if v in places]
     return {"blocks": sorted(blocks.values(), key=lambda b: (-b["active"], b["block"])),
             "villages": villages, "villages_total": len(ids)}
+
+
+def by_district(blocks, names):
+    """The block rows summed per district (the state's view: a row per district, its blocks a click away),
+    most active patients first. `names`: {district id: name}."""
+    out = {}
+    for b in blocks:
+        key = b["district_id"]
+        d = out.setdefault(key, {"district_id": key, "district": names.get(key, "?"), "blocks": 0, "active": 0,
+                                 "open_needs": 0, "unreachable": 0})
+        d["blocks"] += 1
+        for key in ("active", "open_needs", "unreachable"):
+            d[key] += b[key]
+    return sorted(out.values(), key=lambda d: (-d["active"], d["district"]))
 
 
 def facilities(user, f):

@@ -38,6 +38,9 @@ LIST_PAGE_SIZE = 100
 AGE_BUCKETS = ("lt1h", "1to4h", "4to24h", "gt24h")  # open escalations by age
 
 
+FORM_NAMES = {"district_id": "district", "block_id": "block", "facility_id": "facility"}
+
+
 @dataclass(frozen=True)
 class Filters:
     date_from: date
@@ -61,8 +64,10 @@ class Filters:
         return start_of_local_day(self.date_to + timedelta(days=1))
 
     def args(self, **extra):
-        """Query-string arguments that reproduce these filters (for url_for)."""
-        out = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
+        """Query-string arguments that reproduce these filters (for url_for), named as the filter form's fields
+        (dashboard/forms.py: district, block, facility)."""
+        out = {FORM_NAMES.get(k, k): (v.isoformat() if isinstance(v, date) else v)
+               for k, v in asdict(self).items() if v}
         out.update({k: v for k, v in extra.items() if v is not None})
         return out
 
@@ -176,13 +181,13 @@ def overview(user, f, now=None):
              "overdue": overdue, "unreachable": by_status.get(TaskStatus.UNREACHABLE, 0),
              "missed": by_status.get(TaskStatus.MISSED, 0), "unreachable_patients": unreachable_patients}
 
-    call_row = db.session.execute(_restrict(
-        select(func.count().label("attempted"), _count_if(CallAttempt.outcome == Outcome.CONNECTED).label("connected"))
-        .select_from(CallAttempt).where(_in(CallAttempt.created_at, f)), CallAttempt, user, f)).one()
-    attempted, connected = call_row.attempted, call_row.connected
-
-    checkins = db.session.scalar(_restrict(
-        select(func.count()).select_from(CheckIn).where(_in(CheckIn.at, f)), CheckIn, user, f))
+    # The period's calls and check-ins: one statement.
+    calls = _restrict(select(func.count().label("attempted"),
+                             _count_if(CallAttempt.outcome == Outcome.CONNECTED).label("connected"))
+                      .select_from(CallAttempt).where(_in(CallAttempt.created_at, f)), CallAttempt, user, f).subquery()
+    checkins_q = _restrict(select(func.count()).select_from(CheckIn).where(_in(CheckIn.at, f)), CheckIn, user, f)
+    attempted, connected, checkins = db.session.execute(
+        select(calls.c.attempted, calls.c.connected, checkins_q.scalar_subquery()).select_from(calls)).one()
 
     needs = dict(db.session.execute(_restrict(
         select(Need.kind, func.count()).where(_in(Need.created_at, f)).group_by(Need.kind), Need, user, f)).all())
@@ -196,19 +201,20 @@ def overview(user, f, now=None):
     for counts in open_escalations.values():
         counts["total"] = sum(counts.values())
 
-    esc_row = db.session.execute(_restrict(
-        select(func.count().label("raised"), _count_if(_breach(now)).label("breaches"))
-        .select_from(Escalation).where(_in(Escalation.created_at, f)), Escalation, user, f)).one()
-
     active = active_by_setting(user, f)
 
+    # Escalations raised and breached in the period, the patients' flow in and out: one statement.
+    raised = _restrict(select(func.count().label("raised"), _count_if(_breach(now)).label("breaches"))
+                       .select_from(Escalation).where(_in(Escalation.created_at, f)), Escalation, user, f).subquery()
     discharged = and_(Patient.status == PatientStatus.RECOVERED, _in(Patient.ended_at, f))
-    new, discharges = db.session.execute(select(
+    row = db.session.execute(select(
+        raised.c.raised, raised.c.breaches,
         _restrict(select(func.count()).select_from(Patient).where(_in(Patient.created_at, f)), Patient, user, f)
-        .scalar_subquery(),
+        .scalar_subquery().label("new"),
         _restrict(select(func.count()).select_from(Patient).where(discharged), Patient, user, f)
-        .scalar_subquery())).one()
-    flow = SimpleNamespace(new=new, discharged=discharges)
+        .scalar_subquery().label("discharged")).select_from(raised)).one()
+    esc_row = SimpleNamespace(raised=row.raised, breaches=row.breaches)
+    flow = SimpleNamespace(new=row.new, discharged=row.discharged)
 
     return {
         "date_from": f.date_from, "date_to": f.date_to, "at": now,

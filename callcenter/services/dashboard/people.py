@@ -62,17 +62,40 @@ def volunteers_table(user, f, now=None):
             add(week, uid, values)
             if is_last:
                 add(day, uid, values)
-    names = {uid: (username, display_name(full, username)) for uid, username, full in db.session.execute(
-        select(User.id, User.username, User.full_name).where(User.id.in_(list(week))))} if week else {}
+    names = {uid: (username, display_name(full, username), district) for uid, username, full, district in
+             db.session.execute(select(User.id, User.username, User.full_name, User.district_id)
+                                .where(User.id.in_(list(week))))} if week else {}
     rows = []
     for uid, w in week.items():
         d = day.get(uid, dict.fromkeys(fields, 0))
-        username, name = names.get(uid, ("?", "?"))
-        rows.append({"user_id": uid, "username": username, "name": name,
+        username, name, district = names.get(uid, ("?", "?", None))
+        rows.append({"user_id": uid, "username": username, "name": name, "district_id": district,
+                     "timed_today": d["timed"], "timed_week": w["timed"],
                      "calls_today": d["calls"], "connected_today": d["connected"], "aht_today": _avg(d),
                      "calls_week": w["calls"], "connected_week": w["connected"], "aht_week": _avg(w),
                      "raised_today": d["raised"], "raised_week": w["raised"]})
     return sorted(rows, key=lambda r: (-r["calls_today"], -r["calls_week"], r["name"].casefold()))
+
+
+def by_district(rows, names):
+    """The volunteers' rows summed per volunteer's district (the state's view: a row per district, its
+    volunteers a click away); handling time averaged over the timed calls. `names`: {district id: name}."""
+    counts = ("calls_today", "connected_today", "raised_today", "calls_week", "connected_week", "raised_week",
+              "timed_today", "timed_week")
+    out = {}
+    for r in rows:
+        d = out.setdefault(r["district_id"], dict.fromkeys(counts, 0) | {
+            "district_id": r["district_id"], "district": names.get(r["district_id"], "–"), "volunteers": 0,
+            "seconds_today": 0, "seconds_week": 0})
+        d["volunteers"] += 1
+        for key in counts:
+            d[key] += r[key]
+        d["seconds_today"] += (r["aht_today"] or 0) * r["timed_today"]
+        d["seconds_week"] += (r["aht_week"] or 0) * r["timed_week"]
+    for d in out.values():
+        d["aht_today"] = round(d["seconds_today"] / d["timed_today"]) if d["timed_today"] else None
+        d["aht_week"] = round(d["seconds_week"] / d["timed_week"]) if d["timed_week"] else None
+    return sorted(out.values(), key=lambda d: (-d["calls_today"], -d["calls_week"], d["district"]))
 
 
 def _avg(row):

@@ -40,7 +40,7 @@ from . import overview as dashboard
 from . import people as dashboard_people
 from . import trends as dashboard_trends
 
-VERSION = 2  # of the payload's layout: a snapshot of another version is ignored (counted live)
+VERSION = 3  # of the payload's layout: a snapshot of another version is ignored (counted live)
 STATE = "state"
 PASS_LOCK = 0x53414D44  # PostgreSQL advisory lock: one snapshot pass at a time ("SAMD")
 WATCH_MINUTES = 15  # a scope is recounted while its view was opened within this many minutes

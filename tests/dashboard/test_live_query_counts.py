@@ -1,0 +1,60 @@
+"""The dashboard's live views (any filtered view, the default view without a fresh snapshot, figures.json) ask
+a fixed number of questions, however many patients, calls, check-ins and villages they count: the same count of
+SQL statements with a few rows and with four times as many, under a ceiling (tests/views/test_query_counts.py)."""
+from datetime import timedelta
+
+import pytest
+
+from callcenter.clock import local_date, utcnow
+from callcenter.extensions import db
+from callcenter.models import Block, DashboardSnapshot, Village
+
+from .. import factories
+from ..views.test_query_counts import CEILING, statements
+
+
+def _more(world, n, start):
+    """n more patients in new villages, each with today's task, a call and a check-in."""
+    block = world["block"]
+    for i in range(n):
+        village = Village(block=block, name=f"Gaon {start + i}")
+        db.session.add(village)
+        db.session.commit()
+        patient = factories.make_patient(world["district"], village_id=village.id)
+        factories.make_task(patient)
+        factories.make_attempt(patient, world["volunteer"], utcnow() - timedelta(minutes=5 + i))
+        factories.make_checkin(patient, utcnow() - timedelta(minutes=30 + i))
+
+
+def _live(app, client, path):
+    """Statements of one request, counted live: no snapshot to read."""
+    db.session.execute(db.delete(DashboardSnapshot))
+    db.session.commit()
+    return statements(app, client, path)
+
+
+VIEWS = {  # name: (path, state level?)
+    "state, default view, live": ("/dashboard/", True),
+    "district officer, default view, live": ("/dashboard/", False),
+    "state filtered to a district": ("/dashboard/?district={district}", True),
+    "state, 7 days and a block": ("/dashboard/?date_from={week_ago}&block={block}", True),
+    "figures.json, live": ("/dashboard/figures.json", True),
+    "figures.json, filtered": ("/dashboard/figures.json?setting=home&district={district}", True),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_a_live_dashboard_view_asks_the_same_number_of_questions_for_more_rows(app, client, login, name):
+    path, state_level = VIEWS[name]
+    district = factories.make_district()
+    block = db.session.scalar(db.select(Block).where(Block.district_id == district.id))
+    world = {"district": district, "block": block, "volunteer": factories.make_user("volunteer", district)}
+    login(factories.make_user("nodal_officer", None if state_level else district))
+    path = path.format(district=district.id, block=block.id, week_ago=local_date() - timedelta(days=6))
+    _more(world, 3, 0)
+    _live(app, client, path)  # warm: the first request of a session may set it up
+    few = _live(app, client, path)
+    _more(world, 9, 100)
+    many = _live(app, client, path)
+    assert many == few, f"{name}: {few} statements with 3 rows, {many} with 12: one more per row"
+    assert few <= CEILING, f"{name}: {few} statements"
