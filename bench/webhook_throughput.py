@@ -29,8 +29,9 @@ For a runner (`bench.web --all`): `rows(url, repeat=3, requests=2000)` runs the 
     [{"what": str, "now": [one value per repetition], "reference": [same, forged, same repetition],
       "target": str, "unit": str}, ...]
 
-three rows: signed req/s (target ">= 500 req/s"), signed p95 ms, and the floor's req/s; each "reference" is
-the forged run of the same repetition. `summary(values)` gives "median (min–max)".
+four rows: signed req/s (target ">= 500 req/s"), signed p95 ms, the floor's req/s, and the server's CPU ms per
+signed request (gunicorn workers + PostgreSQL backends, from /proc); each "reference" is the forged run of the
+same repetition. `summary(values)` gives "median (min–max)".
 """
 import argparse
 import os
@@ -97,7 +98,8 @@ def rows(url, repeat=3, requests=2000, log=print):
         raise SystemExit(f"refusing to write to {engine_url.database!r}: its name must contain 'bench'")
     phones, pending = _patients(engine_url, 4000)
     log(f"webhooks: {backend(url)}, {len(phones)} patients sampled ({pending} with a pending call today)")
-    results = {"signed": [], "signed_p95": [], "forged": [], "forged_p95": [], "floor": []}
+    results = {"signed": [], "signed_p95": [], "forged": [], "forged_p95": [], "floor": [], "signed_cpu": [],
+               "forged_cpu": []}
     with tempfile.TemporaryDirectory(prefix="sampark-webhook-") as tmp:
         app_port, floor_port = _free_port(), _free_port()
         env = dict(os.environ, DATABASE_URL=url, TWILIO_AUTH_TOKEN=TOKEN, SECRET_KEY=SECRET, SAMPARK_ENV="development",
@@ -109,19 +111,25 @@ def rows(url, repeat=3, requests=2000, log=print):
             run = f"{int(time.time()) % 10**6:06d}"
             _fire(_sms_jobs(base, phones, 50, f"W{run}"))  # warm both workers' pools and caches
             sent_sms, sent_calls, forged_sids = set(), {}, set()
+            cpu = _CpuMeter(servers[0].pid, engine_url)
             for r in range(repeat):
                 jobs, sids, calls = _mixed_jobs(base, phones, requests, f"R{run}{r}")
-                rate, p95 = _measure(jobs, expect=200)
+                rate, p95 = _measure(jobs, expect=200, cpu=cpu)
+                signed_cpu = cpu.per_request
                 sent_sms |= sids
                 sent_calls.update(calls)
                 forged = _sms_jobs(base, phones, requests, f"F{run}{r}", token="not-the-token")
                 forged_sids |= {job[0][3] for job in forged}
-                forged_rate, forged_p95 = _measure(forged, expect=403)
+                forged_rate, forged_p95 = _measure(forged, expect=403, cpu=cpu)
+                forged_cpu = cpu.per_request
                 floor_rate, _ = _measure(_sms_jobs(floor, phones, requests, f"B{run}{r}", path="/hello"), expect=200)
                 log(f"  repetition {r + 1}: signed {rate:.0f} req/s (p95 {p95:.0f} ms), forged {forged_rate:.0f} "
-                    f"req/s (p95 {forged_p95:.0f} ms), floor {floor_rate:.0f} req/s")
+                    f"req/s (p95 {forged_p95:.0f} ms), floor {floor_rate:.0f} req/s; CPU ms a request (app "
+                    f"workers / database / client): signed {_ms(signed_cpu)}, forged {_ms(forged_cpu)}")
                 for key, value in (("signed", rate), ("signed_p95", p95), ("forged", forged_rate),
-                                   ("forged_p95", forged_p95), ("floor", floor_rate)):
+                                   ("forged_p95", forged_p95), ("floor", floor_rate),
+                                   ("signed_cpu", signed_cpu[0] + signed_cpu[1]),
+                                   ("forged_cpu", forged_cpu[0] + forged_cpu[1])):
                     results[key].append(value)
             log("  " + _check(engine_url, sent_sms, sent_calls, forged_sids))
         finally:
@@ -136,6 +144,8 @@ def rows(url, repeat=3, requests=2000, log=print):
          "now": results["signed_p95"], "reference": results["forged_p95"], "target": "—"},
         {"what": "floor: a bare signed route (no database), same gunicorn", "unit": "req/s",
          "now": results["floor"], "reference": results["forged"], "target": "the most the signed row can reach"},
+        {"what": f"server CPU per signed request: app workers + database ({where})", "unit": "ms",
+         "now": results["signed_cpu"], "reference": results["forged_cpu"], "target": "—"},
     ]
 
 
@@ -280,16 +290,66 @@ def _fire(jobs):
         return [result for results in pool.map(_job, jobs) for result in results]
 
 
-def _measure(jobs, expect):
-    """(requests a second, p95 ms); every answer must have the expected status."""
+def _measure(jobs, expect, cpu=None):
+    """(requests a second, p95 ms); every answer must have the expected status. `cpu` (a _CpuMeter) keeps the
+    CPU time each request took."""
+    if cpu:
+        cpu.start()
     started = time.perf_counter()
     results = _fire(jobs)
     elapsed = time.perf_counter() - started
+    if cpu:
+        cpu.stop(len(results))
     wrong = [status for status, _t in results if status != expect]
     if wrong:
         raise RuntimeError(f"{len(wrong)} of {len(results)} answers were not {expect}: {sorted(set(wrong))}")
     p95 = statistics.quantiles([t for _status, t in results], n=100)[94]
     return len(results) / elapsed, p95 * 1000
+
+
+class _CpuMeter:
+    """CPU seconds spent by the app's gunicorn workers, the database's backends (PostgreSQL; SQLite runs inside
+    the workers) and this client, from /proc (Linux), over one scenario; `per_request` in ms."""
+
+    def __init__(self, master_pid, engine_url):
+        self.master, self.engine_url, self.per_request = master_pid, engine_url, (0.0, 0.0, 0.0)
+
+    def _processes(self, pids):
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a backend that ended meanwhile
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _workers(self):
+        children = Path(f"/proc/{self.master}/task/{self.master}/children")
+        return self._processes(children.read_text().split() if children.exists() else [])
+
+    def _database(self):
+        if self.engine_url.get_backend_name() != "postgresql":
+            return 0.0
+        engine = create_engine(self.engine_url)
+        try:
+            with engine.connect() as conn:
+                pids = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                              "AND pid <> pg_backend_pid()")))
+        finally:
+            engine.dispose()
+        return self._processes(pids)
+
+    def start(self):
+        self.before = (self._workers(), self._database(), time.process_time())
+
+    def stop(self, requests):
+        after = (self._workers(), self._database(), time.process_time())
+        self.per_request = tuple(1000 * (a - b) / requests for a, b in zip(after, self.before, strict=True))
+
+
+def _ms(values):
+    return " / ".join(f"{v:.1f}" for v in values)
 
 
 def _check(engine_url, sms_sids, calls, forged_sids):
