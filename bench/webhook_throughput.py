@@ -115,7 +115,7 @@ def rows(url, repeat=3, requests=2000, log=print):
             for r in range(repeat):
                 jobs, sids, calls = _mixed_jobs(base, phones, requests, f"R{run}{r}")
                 rate, p95 = _measure(jobs, expect=200, cpu=cpu)
-                signed_cpu = cpu.per_request
+                signed_cpu, signed_sessions = cpu.per_request, cpu.sessions
                 sent_sms |= sids
                 sent_calls.update(calls)
                 forged = _sms_jobs(base, phones, requests, f"F{run}{r}", token="not-the-token")
@@ -125,7 +125,8 @@ def rows(url, repeat=3, requests=2000, log=print):
                 floor_rate, _ = _measure(_sms_jobs(floor, phones, requests, f"B{run}{r}", path="/hello"), expect=200)
                 log(f"  repetition {r + 1}: signed {rate:.0f} req/s (p95 {p95:.0f} ms), forged {forged_rate:.0f} "
                     f"req/s (p95 {forged_p95:.0f} ms), floor {floor_rate:.0f} req/s; CPU ms a request (app "
-                    f"workers / database / client): signed {_ms(signed_cpu)}, forged {_ms(forged_cpu)}")
+                    f"workers / database / client): signed {_ms(signed_cpu)}, forged {_ms(forged_cpu)}; "
+                    f"database sessions opened by the signed run: {signed_sessions}")
                 for key, value in (("signed", rate), ("signed_p95", p95), ("forged", forged_rate),
                                    ("forged_p95", forged_p95), ("floor", floor_rate),
                                    ("signed_cpu", signed_cpu[0] + signed_cpu[1]),
@@ -309,43 +310,55 @@ def _measure(jobs, expect, cpu=None):
 
 class _CpuMeter:
     """CPU seconds spent by the app's gunicorn workers, the database's backends (PostgreSQL; SQLite runs inside
-    the workers) and this client, from /proc (Linux), over one scenario; `per_request` in ms."""
+    the workers) and this client, from /proc (Linux), over one scenario; `per_request` in ms. A backend that
+    ends during the scenario takes its CPU with it (not counted): `sessions` says how many were opened."""
 
     def __init__(self, master_pid, engine_url):
-        self.master, self.engine_url, self.per_request = master_pid, engine_url, (0.0, 0.0, 0.0)
+        self.master, self.engine_url = master_pid, engine_url
+        self.per_request, self.sessions = (0.0, 0.0, 0.0), 0
 
-    def _processes(self, pids):
-        total = 0
+    @staticmethod
+    def _cpu(pids):
+        seconds = {}
         for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
-                continue  # a backend that ended meanwhile
-            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-        return total / os.sysconf("SC_CLK_TCK")
+                continue  # a process that ended meanwhile
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        return seconds
 
     def _workers(self):
         children = Path(f"/proc/{self.master}/task/{self.master}/children")
-        return self._processes(children.read_text().split() if children.exists() else [])
+        return self._cpu(children.read_text().split() if children.exists() else [])
 
     def _database(self):
+        """({backend pid: CPU s}, sessions opened so far) of the bench database."""
         if self.engine_url.get_backend_name() != "postgresql":
-            return 0.0
+            return {}, 0
         engine = create_engine(self.engine_url)
         try:
             with engine.connect() as conn:
                 pids = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                                               "AND pid <> pg_backend_pid()")))
+                sessions = conn.scalar(text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
         finally:
             engine.dispose()
-        return self._processes(pids)
+        return self._cpu(pids), sessions or 0
 
     def start(self):
         self.before = (self._workers(), self._database(), time.process_time())
 
     def stop(self, requests):
-        after = (self._workers(), self._database(), time.process_time())
-        self.per_request = tuple(1000 * (a - b) / requests for a, b in zip(after, self.before, strict=True))
+        workers, (database, sessions), client = self._workers(), self._database(), time.process_time()
+        (workers_0, (database_0, sessions_0), client_0) = self.before
+
+        def spent(now, then):
+            return sum(seconds - then.get(pid, 0.0) for pid, seconds in now.items())
+
+        self.sessions = sessions - sessions_0 - 1  # less this meter's own
+        self.per_request = tuple(1000 * value / requests for value in (
+            spent(workers, workers_0), spent(database, database_0), client - client_0))
 
 
 def _ms(values):
