@@ -97,39 +97,24 @@ def _receive(provider_sid, from_phone, to_phone, body, now, simulated_by):
     patient, shared = identify(matches)
     parsed = parse_sms(body)
     lang = texts.language(patient.language if patient else language_of(body))
+    details = {"matches": [p.id for p in matches]}
+    if shared:
+        details.update(shared_phone=True, household_id=patient.household_id)
+    status, reply, report = _understood(parsed, patient, lang, body)
+    if patient is not None and patient.sms_opt_out and parsed.keyword is None:
+        reply = ""  # they asked for no SMS; what they sent is still kept and recorded
+    # Written once with its outcome: one INSERT, no UPDATE after it (but the check-in's id, for a report).
     message = InboundMessage(provider_sid=provider_sid, from_phone=(from_phone or "")[:32],
                              to_phone=(to_phone or "")[:32], body=body, received_at=now,
-                             patient_id=patient.id if patient else None, status=InboundStatus.NOT_UNDERSTOOD,
-                             parsed=parsed.as_dict())
+                             patient_id=patient.id if patient else None, status=status,
+                             parsed={**parsed.as_dict(), **details, "reply": reply})
     db.session.add(message)
     db.session.flush()  # a duplicate MessageSid fails here, before anything is recorded
     if simulated_by is not None:
         audit.record(simulated_by, "sms.simulate", "inbound_message", message.id,
                      patient.district_id if patient else simulated_by.district_id, now=now)
-    details = {"matches": [p.id for p in matches]}
-    if shared:
-        details.update(shared_phone=True, household_id=patient.household_id)
-    words = texts.SMS[lang]
-    report = None
     if parsed.keyword is not None:
-        message.status = InboundStatus.KEYWORD
-        reply = _keyword(parsed.keyword, matches, message, lang, now)
-    elif patient is None:
-        message.status = InboundStatus.UNKNOWN_SENDER
-        reply = words["unknown_sender"]
-    elif not parsed.has_report:
-        rejected = words["rejected"].format(**texts.RANGES) if parsed.rejected else ""
-        reply = words["not_understood"] + rejected + words["help"]
-    else:
-        message.status = InboundStatus.CHECKED_IN if parsed.understood else InboundStatus.NOT_UNDERSTOOD
-        report = Report(feeling_ok=parsed.feeling_ok, spo2=parsed.spo2, temperature_f=parsed.temperature_f,
-                        symptoms=parsed.symptoms, needs=parsed.needs, raw=body)
-        reply = words[outcome(report)].format(needs=texts.need_names(lang, report.needs))
-        if not parsed.understood:
-            reply += words["volunteer_reads"]
-    if patient is not None and patient.sms_opt_out and parsed.keyword is None:
-        reply = ""  # they asked for no SMS; what they sent is still kept and recorded
-    message.parsed = {**parsed.as_dict(), **details, "reply": reply}
+        _apply_keyword(parsed.keyword, matches, message, now)
     if report is not None:
         record_checkin(patient, "sms", report, now=now, attach=[message], shared_phone=shared)  # commits
     else:
@@ -140,18 +125,36 @@ def _receive(provider_sid, from_phone, to_phone, body, now, simulated_by):
     return Received(message, reply, created=True)
 
 
-def _keyword(keyword, matches, message, lang, now):
-    """STOP / START apply to the number: every active patient on it (a shared phone is one inbox)."""
+def _understood(parsed, patient, lang, body):
+    """(status, reply, report or None) for a message: what it says, before anything is stored."""
     words = texts.SMS[lang]
+    if parsed.keyword is not None:
+        reply = words["help"] if parsed.keyword == Keyword.HELP else \
+            words["stop" if parsed.keyword == Keyword.STOP else "start"]
+        return InboundStatus.KEYWORD, reply, None
+    if patient is None:
+        return InboundStatus.UNKNOWN_SENDER, words["unknown_sender"], None
+    if not parsed.has_report:
+        rejected = words["rejected"].format(**texts.RANGES) if parsed.rejected else ""
+        return InboundStatus.NOT_UNDERSTOOD, words["not_understood"] + rejected + words["help"], None
+    report = Report(feeling_ok=parsed.feeling_ok, spo2=parsed.spo2, temperature_f=parsed.temperature_f,
+                    symptoms=parsed.symptoms, needs=parsed.needs, raw=body)
+    reply = words[outcome(report)].format(needs=texts.need_names(lang, report.needs))
+    if not parsed.understood:
+        reply += words["volunteer_reads"]
+    return (InboundStatus.CHECKED_IN if parsed.understood else InboundStatus.NOT_UNDERSTOOD), reply, report
+
+
+def _apply_keyword(keyword, matches, message, now):
+    """STOP / START apply to the number: every active patient on it (a shared phone is one inbox)."""
     if keyword == Keyword.HELP:
-        return words["help"]
+        return
     opt_out = keyword == Keyword.STOP
     for patient in matches:
         if patient.sms_opt_out != opt_out:
             patient.sms_opt_out = opt_out
             audit.record(None, "patient.sms_opt_out" if opt_out else "patient.sms_opt_in", "patient", patient.id,
                          patient.district_id, now=now, inbound_message_id=message.id)
-    return words["stop" if opt_out else "start"]
 
 
 def may_simulate_from(user, phone):

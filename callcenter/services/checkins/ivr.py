@@ -79,13 +79,14 @@ def start_call(call_sid, message_id=None, from_phone="", to_phone="", direction=
                    retries=0, status=IN_PROGRESS if patient else UNKNOWN_CALLER, started_at=now)
     if patient is None:
         call.answers, call.ended_at = {"end": UNKNOWN_CALLER}, now
+    turn = _turn(call, say_first=("greeting",))  # made before the commit, which would expire what it reads
     try:
         db.session.add(call)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return _turn(_by_sid(call_sid))
-    return _turn(call, say_first=("greeting",))
+    return turn
 
 
 def answer(call_sid, step, attempt, digits, now=None):
@@ -96,6 +97,7 @@ def answer(call_sid, step, attempt, digits, now=None):
         return Turn(texts.DEFAULT, end=GAVE_UP)  # a call we never started: end it, record nothing
     if call.status != IN_PROGRESS or step != call.step or attempt != call.retries:
         return _turn(call)  # a repeated or stale webhook: say where the call is, record nothing
+    language = call.language  # read now: the commit below expires it
     try:
         value = PARSERS[step](digits or "")
     except InvalidKeys:
@@ -107,16 +109,17 @@ def answer(call_sid, step, attempt, digits, now=None):
         if not _advance(call, step, attempt, step=STEPS[following], retries=0, answers=answers):
             return _turn(_reload(call))
         db.session.commit()
-        return Turn(call.language, ask=STEPS[following], attempt=0)
+        return Turn(language, ask=STEPS[following], attempt=0)
     return _finish(call, step, attempt, answers, now)
 
 
 def _advance(call, at_step, at_attempt, **values):
-    """Compare-and-set: only the request that finds the call where its prompt left it moves it on."""
+    """Compare-and-set: only the request that finds the call where its prompt left it moves it on. The call in
+    the session takes the new values too ("evaluate"), so nothing needs reading again."""
     moved = db.session.execute(
         update(IvrCall).where(IvrCall.id == call.id, IvrCall.step == at_step, IvrCall.retries == at_attempt,
                               IvrCall.status == IN_PROGRESS)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
+        .values(**values).execution_options(synchronize_session="evaluate")).rowcount
     if not moved:
         db.session.rollback()
     return moved == 1
@@ -128,16 +131,15 @@ def _reload(call):
 
 
 def _invalid(call, now):
-    step, attempt = call.step, call.retries
+    step, attempt, language = call.step, call.retries, call.language
     if attempt < MAX_RETRIES:
         if not _advance(call, step, attempt, retries=attempt + 1):
             return _turn(_reload(call))
         db.session.commit()
-        return Turn(call.language, ask=step, attempt=attempt + 1, say_first=("again",))
+        return Turn(language, ask=step, attempt=attempt + 1, say_first=("again",))
     answers = {**(call.answers or {}), "end": GAVE_UP}
     if not _advance(call, step, attempt, status=GAVE_UP, answers=answers, ended_at=now):
         return _turn(_reload(call))
-    call = _reload(call)
     patient = db.session.get(Patient, call.patient_id)
     report = _report(answers)
     try:
@@ -151,18 +153,18 @@ def _invalid(call, now):
     except BaseException:
         db.session.rollback()
         raise
-    return Turn(call.language, end=GAVE_UP)
+    return Turn(language, end=GAVE_UP)
 
 
 def _finish(call, step, attempt, answers, now):
     report = _report(answers)
     end = outcome(report)
     answers = {**answers, "end": end}
+    language = call.language
     if not _advance(call, step, attempt, status=COMPLETED, step="done", answers=answers, ended_at=now):
         return _turn(_reload(call))
-    call = _reload(call)
     record_checkin(db.session.get(Patient, call.patient_id), "ivr", report, now=now, attach=[call])  # commits
-    return Turn(call.language, end=end)
+    return Turn(language, end=end)
 
 
 def _report(answers):
