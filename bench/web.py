@@ -33,7 +33,7 @@ BENCHES = [
     ("webhook_throughput", "signed Twilio webhooks", True),
     ("run", "the daily call-list build", True),
 ]
-TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([\d.]+)\s*(x reference)?\s*$")
+TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([\d.]+)\s*(x reference)?\s*([^\d\s].*)?$")  # "< 0.3 s", "<= 1.5x reference"
 
 
 def meets(row):
