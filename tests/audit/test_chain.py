@@ -119,6 +119,39 @@ def test_an_audited_commit_chains_in_one_statement_on_postgresql(is_postgres):
     assert verify().ok and verify().checked == 2
 
 
+def test_rows_written_by_the_imports_bulk_insert_are_chained():
+    """The import's COPY (bulk_insert) bypasses the ORM: it tells the commit, which reads what to chain."""
+    from callcenter.services.intake.writing import bulk_insert
+    now = utcnow()
+    bulk_insert(AuditLog.__table__, [{"at": now, "user_id": None, "action": "import.row", "entity": "patient",
+                                      "entity_id": i, "district_id": 1, "details": {"row": i}} for i in range(1, 4)])
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count()).where(AuditLog.seq.is_(None))) == 0
+    assert verify().checked == 3
+
+
+def test_a_commit_without_audit_rows_asks_nothing_of_the_chain():
+    _write(1)
+    seen = []
+    listener = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert seen == ["SELECT 1"]
+
+
+def test_rows_a_path_forgot_to_announce_are_chained_by_the_next_audited_commit():
+    """Should some path insert audit rows unseen, the next audited commit chains them before its own."""
+    with db.engine.begin() as conn:  # (a connection of its own: no session hook sees it)
+        conn.execute(insert(AuditLog), [{"at": utcnow(), "action": "unseen", "entity": "patient", "details": {}}])
+    _write(1)
+    assert [r.action for r in _rows()] == ["unseen", "test.action"]
+    assert verify().ok and verify().checked == 2
+
+
 def test_verify_names_an_edited_row(runner):
     _write(5)
     third = _rows()[2]

@@ -124,6 +124,21 @@ def _unchained_and_head(connection):
 
 
 KNOWN = "sampark.audit_contents"  # session.info: {id: content} of the audit rows this transaction flushed
+# session.info: audit rows went in some other way (an INSERT of many, a COPY): the commit reads what to chain.
+UNKNOWN = "sampark.audit_unknown_rows"
+
+
+def inserted_in_bulk(session=None):
+    """Tell the commit that audit rows went in without the ORM (bulk_insert's COPY calls this). An INSERT through
+    the session is seen by itself (`_seen_insert`). A path that forgets is caught by the next audited commit,
+    which chains every row it did not write itself (audit_chain_append answers -1)."""
+    (session or db.session()).info[UNKNOWN] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _seen_insert(state):
+    if state.is_insert and getattr(getattr(state.statement, "table", None), "name", None) == TABLE.name:
+        state.session.info[UNKNOWN] = True
 
 
 @event.listens_for(Session, "after_flush")
@@ -144,6 +159,7 @@ def _remember(session, flush_context):
 @event.listens_for(Session, "after_rollback")
 def _forget(session):
     session.info.pop(KNOWN, None)
+    session.info.pop(UNKNOWN, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -152,7 +168,7 @@ def _chain(session):
     if transaction is None or session.get_nested_transaction() is not None:
         return  # nothing begun; or a savepoint: the outer commit chains
     session.flush()  # the rows the ORM still holds, inserted before the lock is taken
-    known = session.info.pop(KNOWN, None)
-    if not transaction._connections:
-        return  # no statement ran: nothing to chain
+    known, unknown = session.info.pop(KNOWN, None), session.info.pop(UNKNOWN, False)
+    if not transaction._connections or not (known or unknown):
+        return  # no statement ran, or no audit row went in: nothing to chain (no statement spent looking)
     chain(session.connection(), None if not known or None in known.values() else known)

@@ -56,6 +56,8 @@ def bulk_insert(table, rows):
     executemany costs more per row than everything else an import does), executemany elsewhere."""
     if not rows:
         return
+    if table.name == "audit_log":
+        audit.inserted_in_bulk()
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         connection.execute(insert(table), rows)
