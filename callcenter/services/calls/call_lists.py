@@ -21,7 +21,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
-    and_,
     case,
     func,
     insert,
@@ -151,9 +150,15 @@ def _task_rows(day, due_times, now, flags, district_id=None, patient_ids=None, i
             "unwell_or_unreached_yesterday": flags.c.unwell == 1,
             "open_emergency": flags.c.emergency == 1}
     flag["high_risk"] = priority.high_risk(Patient.age, Patient.comorbidities != "", th)
-    risk = case((flag["warning_yesterday"], "warning"), (flag["high_risk"], "high"), else_="normal")
-    calls = case(*[(and_(Patient.setting == setting, risk == risk_class), literal(n))
-                   for (setting, risk_class), n in policy.calls_per_day.items()], else_=literal(1))
+    # Calls a day by (setting, risk), risk being "warning", else "high", else "normal": the flags are tested
+    # first and the setting inside each branch, so a row evaluates each once (a flat CASE over the nine
+    # cells worked the risk out again for every cell: a tenth of the build's SELECT).
+    def calls_at(risk_class):
+        return case(*[(Patient.setting == setting, literal(n))
+                      for (setting, cell_risk), n in policy.calls_per_day.items() if cell_risk == risk_class],
+                    else_=literal(1))
+    calls = case((flag["warning_yesterday"], calls_at("warning")), (flag["high_risk"], calls_at("high")),
+                 else_=calls_at("normal"))
     task_priority = case(*[(flag[name], literal(value)) for name, value in PRIORITY_RULES],
                          else_=literal(priority.ROUTINE))
     slots = union(*[select(literal(n).label("slot")) for n in range(1, MAX_CALLS_PER_DAY + 1)]).subquery("slots")
