@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
+    and_,
     case,
     func,
     insert,
@@ -172,7 +173,10 @@ def _task_rows(day, due_times, now, flags, district_id=None, patient_ids=None, i
     rows = select(Patient.id, Patient.district_id, Patient.setting, literal(day), slots.c.slot, due, task_priority,
                   db.func.coalesce(Patient.last_contact_at, Patient.created_at),
                   literal(TaskStatus.PENDING.value), literal(0), literal(reason), literal(now))
-    rows = (rows.select_from(Patient).outerjoin(flags, flags.c.patient_id == Patient.id)
+    on_flags = [flags.c.patient_id == Patient.id]
+    if id_range is not None:  # the chunk's flags only: a hash of a sixth of them per chunk, not all each time
+        on_flags += [flags.c.patient_id >= id_range[0], flags.c.patient_id < id_range[1]]
+    rows = (rows.select_from(Patient).outerjoin(flags, and_(*on_flags))
             .join(slots, slots.c.slot <= calls))  # after the flags: its condition reads them
     if first_slot is not None:
         rows = rows.where(slots.c.slot >= first_slot)
@@ -194,7 +198,8 @@ def _task_rows(day, due_times, now, flags, district_id=None, patient_ids=None, i
 def _close_statement(day, district_id, now):
     """Tasks of earlier days still open when a new day's list is built were missed: close them. A desk's
     follow-up (CallTask.desk) stays open, overdue on that desk's list, until the doctor or counsellor calls.
-    Read through ix_call_task_open (only open tasks), so the cost does not grow with the history kept."""
+    Read through ix_call_task_status_day (status first: only open tasks), so the cost does not grow with the
+    history kept."""
     stmt = (update(CallTask).where(CallTask.task_date < day, text(OPEN_VOLUNTEER_TASK))
             .values(status=TaskStatus.MISSED, closed_at=now, claimed_by_id=None)
             .execution_options(synchronize_session=False))
