@@ -3,14 +3,14 @@
 into a scratch table with one foreign key and one index (/work/shared/findings/limit.sql's approach), first
 run and re-run, `repeat` times each, interleaved.
 
-    .venv/bin/python -m bench.build_ratio --url postgresql://postgres@127.0.0.1:5432/h20build_bench
+    .venv/bin/python -m bench.build_ratio --url postgresql://postgres@127.0.0.1:5432/my_copy_bench
     .venv/bin/python -m bench.build_ratio --url sqlite:///bench/out/sampark_bench_100k.db
     .venv/bin/python -m bench --url …            # the same, from bench/run.py
 
 The database must be a bench data set (`python -m bench.generate`; its name contains "bench"); it is put back
 as generated after each repetition (the day's tasks deleted, the tasks the build closed reopened). The
 scratch tables (bench_ref_patient, bench_ref_task) are made in the same database and dropped at the end.
-The day built is --day, else the data set's manifest's, else the day after its latest task.
+The day built is --day, else the data set's manifest's, else the day after the latest day with a call done.
 
 `rows(url, repeat=3, day=None)` returns one dict per measured row:
 
@@ -19,7 +19,8 @@ The day built is --day, else the data set's manifest's, else the day after its l
      "reference_cpu": […] or None, "rows": rows the build made, "reference_rows": rows the reference made}
 
 "now" and "reference" are wall seconds, one per repetition, in the order measured; the target compares
-their medians. Server CPU is PostgreSQL's backend process's (None on SQLite).
+their medians. Server CPU: of the server processes of the database's connections (PostgreSQL; None on
+SQLite), from /proc, steadier than wall time on a shared machine.
 """
 import argparse
 import os
@@ -187,6 +188,7 @@ def data_set_day(url):
 
 def rows(url, repeat=3, day=None, log=print):
     """Measure; see the module docstring for what comes back."""
+    databases.refuse_unless_bench(url)  # it deletes the day's tasks
     app = databases.make_app(url)
     with app.app_context():
         engine = db.engine
