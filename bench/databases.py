@@ -52,6 +52,11 @@ def _checked(url):
     return parsed
 
 
+def refuse_unless_bench(url):
+    """Exit unless the database's name contains 'bench' (a benchmark that changes data only runs there)."""
+    _checked(url)
+
+
 def recreate(url):
     """Drop and create the database (or delete the SQLite file): an empty database to generate into."""
     parsed = _checked(url)

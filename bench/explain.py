@@ -24,6 +24,11 @@ def statements(day, now):
     """The UPDATE that closes earlier days' open tasks, then the INSERT … SELECT of each chunk of the day's
     tasks (the flags table they read is made before, as the build does)."""
     yield "close earlier days", call_lists._close_statement(day, None, now)
+    table = call_lists._flags_table()
+    table.create(db.session.connection())
+    yield "the flags table", db.insert(table).from_select(["patient_id", *call_lists.EVENT_FLAGS],
+                                                          call_lists.patient_flags(day))
+    table.drop(db.session.connection())
     flags = call_lists._write_flags(day)
     insert_stmt = call_lists._build_insert()
     for id_range in call_lists._chunks(None):

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench                 # 100,000 and 300,000 active patients, both databases
     .venv/bin/python -m bench --reuse         # keep data sets generated earlier (bench/out/*.json)
     .venv/bin/python -m bench --small         # a quick run: 3,000 and 10,000 active
+    .venv/bin/python -m bench --url URL       # against its floor on one data set (bench/build_ratio.py)
 
 Each build runs in a fresh process (bench/build_once.py). Before the first build the data set is put
 back as generated (the day's tasks deleted, the tasks that build closed reopened), so runs repeat.
@@ -20,7 +21,7 @@ from sqlalchemy import delete, text, update
 from callcenter.extensions import db
 from callcenter.models import CallTask, TaskStatus
 
-from . import databases, generate
+from . import build_ratio, databases, generate
 from .build_once import build_time
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,12 @@ def main(argv=None):
     parser.add_argument("--days", type=int, default=7, help="days of call history")
     parser.add_argument("--reuse", action="store_true", help="reuse data sets of the same size if present")
     parser.add_argument("--pg-server", default=databases.PG_SERVER, help="PostgreSQL server URL (no database)")
+    parser.add_argument("--url", default=None, help="measure the build against the bare INSERT … SELECT "
+                        "(bench/build_ratio.py) on this data set instead")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions with --url")
     args = parser.parse_args(argv)
+    if args.url:
+        return build_ratio.main(["--url", args.url, "--repeat", str(args.repeat)])
     sizes = [3000, 10000] if args.small else [int(s) for s in args.sizes.split(",")]
 
     rows = []

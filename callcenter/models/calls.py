@@ -29,8 +29,8 @@ TASK_TRANSITIONS = {
     TaskStatus.CANCELLED: set(),
 }
 OPEN_TASK_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED)
-# A volunteer's task still open: the predicate of ix_call_task_open, written out so that a query using it
-# matches the index's predicate word for word (neither database proves it from bound parameters).
+# A volunteer's task still open (the statuses as literals, as ix_call_task_open's predicate had them until
+# migration 0023; the daily build's close of earlier days reads ix_call_task_status_day with them).
 OPEN_VOLUNTEER_TASK = f"status IN ({', '.join(repr(s.value) for s in OPEN_TASK_STATUSES)}) AND desk IS NULL"
 
 
@@ -48,13 +48,11 @@ class CallTask(db.Model):
         UniqueConstraint("patient_id", "task_date", "slot", name="uq_call_task_patient_day_slot"),
         # The queue's "next most urgent due task" scan.
         Index("ix_call_task_queue", "district_id", "status", "priority", "last_contact_at", "due_at"),
-        # The day's tasks by status, and the overdue ones, from the index alone (the dashboard); patient_id
-        # rides along (PostgreSQL) for the day's unreachable patients.
-        Index("ix_call_task_day_due", "task_date", "status", "due_at", postgresql_include=["patient_id"]),
-        # Open volunteers' tasks by day: the daily build closes earlier days' leftovers from this small index
-        # instead of reading the whole table (which grows by a state's list every day).
-        Index("ix_call_task_open", "task_date", sqlite_where=text(OPEN_VOLUNTEER_TASK),
-              postgresql_where=text(OPEN_VOLUNTEER_TASK)),
+        # The day's tasks by status, and the overdue ones, from the index alone (the dashboard, which names the
+        # statuses it counts); patient_id rides along (PostgreSQL) for the day's unreachable patients. Status
+        # first: the daily build closes earlier days' open tasks (status IN open AND task_date < day) reading
+        # only those, without an index of open tasks that every new task was also written to (migration 0023).
+        Index("ix_call_task_status_day", "status", "task_date", "due_at", postgresql_include=["patient_id"]),
         # Only claimed tasks have a claimer: the day's new (unclaimed) tasks are not written to this index.
         Index("ix_call_task_claimed_by_id", "claimed_by_id", sqlite_where=text("claimed_by_id IS NOT NULL"),
               postgresql_where=text("claimed_by_id IS NOT NULL")),

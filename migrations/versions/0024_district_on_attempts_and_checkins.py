@@ -3,10 +3,10 @@
 A district's dashboard counted its day's calls and check-ins through `patient_id IN (the district's patients)`:
 154 ms and 107 ms at state scale, three times a view for the calls (docs/PERFORMANCE.md, "Dashboard"). With the
 district on the row the count is a range of ix_call_attempt_district_day / ix_check_in_district_at. No foreign
-key, as on call_task.district_id; the backfill copies it from the patient. Another branch adds 0023: renumber.
+key, as on call_task.district_id; the backfill copies it from the patient. (Made beside 0023, which it follows.)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-05 21:30:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0024'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The audit chain in one round trip on PostgreSQL: audit_chain_append (models/audit.py CHAIN_FUNCTION)
 
 (issue 20: an audited commit chained its rows in 4 statements: read them back, the lock, the head, the UPDATE.)
-Other branches may add migrations 0023-0025 at the same time: renumber this one to follow them.
+(Made beside 0023 and 0024, which it follows; there is no 0025.)
 
 Revision ID: 0026
 Revises: 0024

@@ -129,7 +129,7 @@ def _online(user, f, now):
 def _unreachable(user, f):
     """Today's unreachable patients (LIMIT of them, latest due first), each with their latest field visit.
 
-    Read backwards along ix_call_task_day_due (day, status, due_at) and stopped after a few LIMITs of tasks
+    Read backwards along ix_call_task_status_day (status, day, due_at) and stopped after a few LIMITs of tasks
     (a patient may have two unreachable slots): no sort of a state's thousands of unreachable tasks."""
     stmt = (select(Patient.id, Patient.name)
             .select_from(CallTask).join(Patient, Patient.id == CallTask.patient_id)
