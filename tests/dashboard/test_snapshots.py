@@ -253,13 +253,14 @@ def test_one_pass_at_a_time_on_postgresql(app, s):
 # --- filtered views of today (issue 20) ------------------------------------------------------------
 
 def _filtered_queries(s):
-    """Filtered views of today as a state officer and as the district officer opens them."""
+    """Filtered views (today, a week, yesterday) as a state officer and as the district officer opens them."""
     day = Filters.today(s.now).date_from
     week = f"date_from={day - timedelta(days=6)}&date_to={day}"
+    yesterday = f"date_from={day - timedelta(days=1)}&date_to={day - timedelta(days=1)}"
     facility = s.p[3].facility_id
     state = [f"?district={s.a.id}", f"?block={s.village.block_id}", f"?{week}&block={s.village.block_id}",
-             f"?district={s.a.id}&setting=home", f"?{week}"]
-    officer = [f"?block={s.village.block_id}", "?setting=hospital", f"?{week}"]
+             f"?district={s.a.id}&setting=home", f"?{week}", f"?{yesterday}&block={s.village.block_id}"]
+    officer = [f"?block={s.village.block_id}", "?setting=hospital", f"?{week}", f"?{yesterday}"]
     if facility:
         state.append(f"?facility={facility}")
         officer.append(f"?facility={facility}")
@@ -268,7 +269,7 @@ def _filtered_queries(s):
 
 @pytest.mark.parametrize("who", ["state", "district officer"])
 def test_a_filtered_view_from_a_snapshot_equals_the_live_view(app, s, who):
-    """Each filtered view of today: first counted live (and noted as watched), then, after the job's pass,
+    """Each filtered view: first counted live (and noted as watched), then, after the job's pass,
     read from its own row, with the same page and the same figures.json."""
     user = factories.make_user("admin") if who == "state" else s.officer
     queries = _filtered_queries(s)[0 if who == "state" else 1]
@@ -313,10 +314,14 @@ def test_a_filtered_view_is_watched_counted_and_let_go(client, login, s):
     assert ">903<" in client.get("/dashboard/" + query).get_data(as_text=True)
     assert client.get("/dashboard/figures.json" + query).get_json()["figures"]["active_total"] == 903
     assert ">903<" not in client.get("/dashboard/").get_data(as_text=True)  # another view, another row
-    # A view ending another day is neither read from nor stored in a row.
+    # A view of another day: its own row too, counted by the next pass.
     yesterday = (Filters.today(s.now).date_from - timedelta(days=1)).isoformat()
-    client.get(f"/dashboard/?date_from={yesterday}&date_to={yesterday}&block={s.village.block_id}")
-    assert set(_rows()) == {key, f"district:{s.a.id}"}
+    past = f"?date_from={yesterday}&date_to={yesterday}&block={s.village.block_id}"
+    assert 'id="snapshot-note"' not in client.get("/dashboard/" + past).get_data(as_text=True)
+    past_key = f"district:{s.a.id}|{yesterday}|{yesterday}||{s.village.block_id}||"
+    assert set(_rows()) == {key, past_key, f"district:{s.a.id}"}
+    assert runner.tick("dashboard_snapshots", now=s.now)[0] == 3
+    assert 'id="snapshot-note"' in client.get("/dashboard/" + past).get_data(as_text=True)
     # Nobody opens it for fifteen minutes: the job lets it go.
     assert runner.tick("dashboard_snapshots", now=s.now + timedelta(minutes=16))[0] == 0
     assert _rows() == {}

@@ -8,11 +8,11 @@ once a minute for the state and for each district, with the same service functio
 DashboardSnapshot row. The page and its live refresh (callcenter/dashboard/views.py) read the row when the
 request is the default view of the user's own scope and the row is fresh (younger than
 MAX_AGE_INTERVALS × the job's interval, and counted today); they then say "as of" its time.
-A view of today with filters (a district, block, facility or setting, or a period ending today) has a row of
-its own, keyed by the user's scope and the filters (view_key): its first view is counted live and only notes
-that someone watches it; from the job's next pass on it is read from its row like the default view (issue 20:
-a filtered view counted live takes 0.5–3 s at state scale). A view ending another day, a missing or stale
-snapshot, or a filtered view not yet counted by a pass is counted live exactly as before.
+Any other view (a district, block, facility or setting, another period) has a row of its own, keyed by the
+user's scope and the filters (view_key): its first view is counted live and only notes that someone watches
+it; from the job's next pass on it is read from its row like the default view (issue 20: a filtered view
+counted live takes 0.5–3 s at state scale). A missing or stale snapshot, or a filtered view not yet counted by
+a pass, is counted live exactly as before.
 
 Only what is watched is counted: a row remembers when its view was last opened (viewed_at), and the
 job's pass recounts the scopes opened in the last WATCH_MINUTES. The first view of a scope nobody was
@@ -61,12 +61,10 @@ def scope_key(district_id):
 
 
 def view_key(user, f, now):
-    """The snapshot row a view reads: its scope (scope_key) for the default view; for another view ending today,
-    the scope and the filters ("district:3|2026-12-01|2026-12-05|3|17||"); None for a view ending another day."""
+    """The snapshot row a view reads: its scope (scope_key) for the default view; for any other view, the scope
+    and the filters ("district:3|2026-12-01|2026-12-05|3|17||")."""
     if f == dashboard.Filters.today(now):
         return scope_key(user.district_id)
-    if f.date_to != local_date(now):
-        return None
     values = (f.date_from.isoformat(), f.date_to.isoformat(), f.district_id, f.block_id, f.setting, f.facility_id)
     return "|".join([scope_key(user.district_id)] + ["" if v is None else str(v) for v in values])
 
@@ -197,8 +195,8 @@ def refresh(now=None, watched_only=False):
                 continue
             if district_id is not None and district_id not in districts:
                 continue
-            if f is not None:  # a filtered view: while it ends today, and within the pass's share
-                if f.date_to != today.date_to or filtered >= FILTERED_PER_PASS:
+            if f is not None:  # a filtered view, within the pass's share
+                if filtered >= FILTERED_PER_PASS:
                     continue
                 filtered += 1
             scopes.append((key, district_id, f or today))
@@ -231,12 +229,10 @@ def max_age():
 
 def remember(user, f, parts, now):
     """Store a default view just counted live, as its scope's snapshot, and note that someone watches it
-    (the job keeps it fresh from now on). A filtered view of today is only noted as watched: the job's next
-    pass counts it (its figures are not stored from here, so two filtered views read within a pass's minute are
-    both live). A view ending another day is not stored. Commits."""
+    (the job keeps it fresh from now on). A filtered view is only noted as watched: the job's next pass counts
+    it (its figures are not stored from here, so two filtered views read within a pass's minute are both
+    live). Commits."""
     key = view_key(user, f, now)
-    if key is None:
-        return
     try:
         if "|" in key:
             _watch(key, now)
@@ -268,19 +264,17 @@ def _touch(scope, viewed_at, now):
 def for_view(user, f, now):
     """The parts of `compute` for this view from its snapshot, with "computed_at", or None (count live).
 
-    The default view (today, no filters) of the user's own scope (scope_key), or a filtered view ending today
-    that a pass has counted (view_key), is read from its row, and only from a row of the same local day, of this
+    The default view (today, no filters) of the user's own scope (scope_key), or a filtered view that a pass
+    has counted (view_key), is read from its row, and only from a row counted the same local day, of this
     payload version, younger than max_age()."""
     scope = view_key(user, f, now)
-    if scope is None:
-        return None
     row = db.session.execute(select(DashboardSnapshot.computed_at, DashboardSnapshot.payload,
                                     DashboardSnapshot.viewed_at)
                              .where(DashboardSnapshot.scope == scope)).first()
     if row is None or now - row.computed_at > max_age() or row.computed_at > now + max_age():
         return None
     payload = row.payload or {}
-    if payload.get("version") != VERSION or payload.get("day") != local_date(now).isoformat() \
+    if payload.get("version") != VERSION or payload.get("day") != f.date_to.isoformat() \
             or local_date(row.computed_at) != local_date(now):
         return None
     parts = decode(payload["parts"])
