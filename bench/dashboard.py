@@ -147,6 +147,7 @@ def rows(url, repeat=3):
     facility = _facility(app, district)
     today = f"date_from={day}&date_to={day}"
     week = f"date_from={day - timedelta(days=6)}&date_to={day}"
+    yesterday = f"date_from={day - timedelta(days=1)}&date_to={day - timedelta(days=1)}"
     state, officer = _user(), _user(district)
     views = {  # what: (path, user, figures.json?)
         "state, today (default view)": (f"/dashboard/?{today}", state, False),
@@ -155,6 +156,7 @@ def rows(url, repeat=3):
         "state, a block": (f"/dashboard/?{today}&block={block}", state, False),
         "state, a facility": (f"/dashboard/?{today}&facility={facility}", state, False),
         "state, 7 days + a block": (f"/dashboard/?{week}&block={block}", state, False),
+        "state, yesterday + a block": (f"/dashboard/?{yesterday}&block={block}", state, False),
         "figures.json, state": (f"/dashboard/figures.json?{today}", state, True),
         "figures.json, a block": (f"/dashboard/figures.json?{today}&block={block}", state, True),
     }
