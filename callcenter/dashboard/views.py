@@ -103,14 +103,14 @@ def index_context():
     form, f = _filters(choices)
     districts = [(d.id, d.name) for d in choices[0]]  # read now: the snapshot's commit below expires the rows
     now = utcnow()
-    # The default view (today, no filters) from the minute's snapshot when there is a fresh one; any other
-    # view counted live. The same figures either way (services/dashboard/snapshots.py); a snapshot's figure
-    # may lag the live list behind its link by up to a minute.
+    # The view from the minute's snapshot when there is a fresh one (the default view, or a filtered view a pass
+    # has counted since someone opened it); else counted live. The same figures either way
+    # (services/dashboard/snapshots.py); a snapshot's figure may lag the live list behind its link by a minute.
     snapshot = dashboard_snapshots.for_view(current_user, f, now)
     parts = snapshot
     if parts is None:
         parts = dashboard_snapshots.compute(current_user, f, now)
-        dashboard_snapshots.remember(current_user, f, parts, now)  # the default view: the job keeps it fresh
+        dashboard_snapshots.remember(current_user, f, parts, now)  # watched: the job keeps it fresh
     figures, trend, geo, facilities = parts["figures"], parts["trend"], parts["geo"], parts["facilities"]
     vols = dashboard.volunteers(current_user)
     reassign = ReassignForm()
@@ -158,7 +158,7 @@ def figures_json():
     """The headline figures for the page's own refresh (static/dashboard-live.js)."""
     _, f = _filters()
     now = utcnow()
-    snapshot = dashboard_snapshots.for_view(current_user, f, now)  # as on the page: default view only
+    snapshot = dashboard_snapshots.for_view(current_user, f, now)  # as on the page
     fig = snapshot["figures"] if snapshot else dashboard.overview(current_user, f, now)
     flat = {f"tasks.{k}": v for k, v in fig["tasks"].items()}
     flat.update({f"calls.{k}": v for k, v in fig["calls"].items()})

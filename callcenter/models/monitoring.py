@@ -83,11 +83,13 @@ class DailyVolunteerFigures(db.Model):
 
 
 class DashboardSnapshot(db.Model):
-    """The dashboard's figures for its default view (today, no filters) at one scope, as counted by the last
-    pass of jobs/dashboard_snapshots.py (callcenter/services/dashboard/snapshots.py). One row per scope,
-    overwritten by each pass; `payload` is the figures in a tagged JSON form that round-trips dates."""
+    """The dashboard's figures for its default view (today, no filters) at one scope, or for one filtered view of
+    today someone watches, as counted by the last pass of jobs/dashboard_snapshots.py
+    (callcenter/services/dashboard/snapshots.py). One row per view, overwritten by each pass; `payload` is the
+    figures in a tagged JSON form that round-trips dates."""
     __tablename__ = "dashboard_snapshot"
-    scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # "state" or "district:<id>"
+    # "state", "district:<id>", or either followed by a filtered view's filters (snapshots.view_key)
+    scope: Mapped[str] = mapped_column(String(120), primary_key=True)
     computed_at: Mapped[datetime]
     payload: Mapped[dict] = mapped_column(JSON)
     # When someone last opened this view: the job keeps counting only the scopes someone is watching.

@@ -8,6 +8,7 @@ import pytest
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
 from callcenter.models import Block, DashboardSnapshot, Village
+from callcenter.services.dashboard import snapshots as dashboard_snapshots
 
 from .. import factories
 from ..views.test_query_counts import CEILING, statements
@@ -58,3 +59,41 @@ def test_a_live_dashboard_view_asks_the_same_number_of_questions_for_more_rows(a
     many = _live(app, client, path)
     assert many == few, f"{name}: {few} statements with 3 rows, {many} with 12: one more per row"
     assert few <= CEILING, f"{name}: {few} statements"
+
+
+def _from_snapshot(app, client, path):
+    """Statements of one request of a filtered view read from its own snapshot: the page opened once (watched),
+    then counted by the job's pass."""
+    db.session.execute(db.delete(DashboardSnapshot))
+    db.session.commit()
+    client.get(path.replace("/figures.json", "/"))
+    assert dashboard_snapshots.refresh(watched_only=True)["scopes"] == 1
+    return statements(app, client, path)
+
+
+FILTERED = {  # name: (path, state level?)
+    "state filtered to a district": ("/dashboard/?district={district}", True),
+    "state, a block": ("/dashboard/?block={block}", True),
+    "state, 7 days and a block": ("/dashboard/?date_from={week_ago}&block={block}", True),
+    "district officer, a setting": ("/dashboard/?setting=home", False),
+    "figures.json, filtered": ("/dashboard/figures.json?setting=home&district={district}", True),
+}
+SNAPSHOT_CEILING = 20  # the page's own lists (the act-now strip, the holders, the pauses) stay live
+
+
+@pytest.mark.parametrize("name", list(FILTERED))
+def test_a_filtered_view_from_its_snapshot_asks_a_fixed_number_of_questions(app, client, login, name):
+    path, state_level = FILTERED[name]
+    district = factories.make_district()
+    block = db.session.scalar(db.select(Block).where(Block.district_id == district.id))
+    world = {"district": district, "block": block, "volunteer": factories.make_user("volunteer", district)}
+    login(factories.make_user("nodal_officer", None if state_level else district))
+    path = path.format(district=district.id, block=block.id, week_ago=local_date() - timedelta(days=6))
+    _more(world, 3, 0)
+    _from_snapshot(app, client, path)  # warm
+    few = _from_snapshot(app, client, path)
+    _more(world, 9, 100)
+    many = _from_snapshot(app, client, path)
+    live = _live(app, client, path)
+    assert many == few, f"{name}: {few} statements with 3 rows, {many} with 12: one more per row"
+    assert few <= SNAPSHOT_CEILING and few < live, f"{name}: {few} statements from the snapshot, {live} live"

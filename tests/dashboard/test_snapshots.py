@@ -248,3 +248,102 @@ def test_one_pass_at_a_time_on_postgresql(app, s):
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": dashboard_snapshots.PASS_LOCK})
     other.dispose()
     assert dashboard_snapshots.refresh(now=s.now)["scopes"] == 3
+
+
+# --- filtered views of today (issue 20) ------------------------------------------------------------
+
+def _filtered_queries(s):
+    """Filtered views (today, a week, yesterday) as a state officer and as the district officer opens them."""
+    day = Filters.today(s.now).date_from
+    week = f"date_from={day - timedelta(days=6)}&date_to={day}"
+    yesterday = f"date_from={day - timedelta(days=1)}&date_to={day - timedelta(days=1)}"
+    facility = s.p[3].facility_id
+    state = [f"?district={s.a.id}", f"?block={s.village.block_id}", f"?{week}&block={s.village.block_id}",
+             f"?district={s.a.id}&setting=home", f"?{week}", f"?{yesterday}&block={s.village.block_id}"]
+    officer = [f"?block={s.village.block_id}", "?setting=hospital", f"?{week}", f"?{yesterday}"]
+    if facility:
+        state.append(f"?facility={facility}")
+        officer.append(f"?facility={facility}")
+    return state, officer
+
+
+@pytest.mark.parametrize("who", ["state", "district officer"])
+def test_a_filtered_view_from_a_snapshot_equals_the_live_view(app, s, who):
+    """Each filtered view: first counted live (and noted as watched), then, after the job's pass,
+    read from its own row, with the same page and the same figures.json."""
+    user = factories.make_user("admin") if who == "state" else s.officer
+    queries = _filtered_queries(s)[0 if who == "state" else 1]
+
+    def page(query):
+        with app.test_request_context("/dashboard/" + query):
+            login_user(user)
+            context = views.index_context()
+            return context, render_template("dashboard/index.html", **context)
+
+    def figures(query):
+        with app.test_request_context("/dashboard/figures.json" + query):
+            login_user(user)
+            return views.figures_json().get_json()
+
+    live = {q: (page(q), figures(q)) for q in queries}
+    for q, ((context, _html), data) in live.items():
+        assert context["snapshot_at"] is None and data["snapshot"] is False, q
+    assert runner.tick("dashboard_snapshots", now=s.now)[0] == len(queries)  # each one watched, now counted
+    import difflib
+    for q, ((live_context, live_html), live_data) in live.items():
+        snap_context, snap_html = page(q)
+        assert snap_context["snapshot_at"] == s.now and 'id="snapshot-note"' in snap_html, q
+        for part in ("figures", "trend", "people", "desks", "facilities", "breaches"):  # geo: in the HTML
+            assert snap_context[part] == live_context[part], (q, part)
+        assert _glance(snap_html) == _glance(live_html), "\n".join(difflib.unified_diff(
+            _glance(live_html).splitlines(), _glance(snap_html).splitlines(), lineterm="", n=0))
+        data = figures(q)
+        assert data["snapshot"] is True and data["figures"] == live_data["figures"], q
+
+
+def test_a_filtered_view_is_watched_counted_and_let_go(client, login, s):
+    login(s.officer)
+    query = f"?block={s.village.block_id}"
+    key = dashboard_snapshots.view_key(s.officer, Filters.today(s.now, block_id=s.village.block_id), s.now)
+    assert key == f"district:{s.a.id}|{s.now.date()}|{s.now.date()}||{s.village.block_id}||"
+    html = client.get("/dashboard/" + query).get_data(as_text=True)  # first view: live, noted as watched
+    assert 'id="snapshot-note"' not in html and set(_rows()) == {key}
+    assert _rows()[key].payload == {} and _rows()[key].viewed_at == s.now
+    assert runner.tick("dashboard_snapshots", now=s.now)[0] == 1  # the pass counts it (not the default view)
+    _mark(key, 903)
+    assert ">903<" in client.get("/dashboard/" + query).get_data(as_text=True)
+    assert client.get("/dashboard/figures.json" + query).get_json()["figures"]["active_total"] == 903
+    assert ">903<" not in client.get("/dashboard/").get_data(as_text=True)  # another view, another row
+    # A view of another day: its own row too, counted by the next pass.
+    yesterday = (Filters.today(s.now).date_from - timedelta(days=1)).isoformat()
+    past = f"?date_from={yesterday}&date_to={yesterday}&block={s.village.block_id}"
+    assert 'id="snapshot-note"' not in client.get("/dashboard/" + past).get_data(as_text=True)
+    past_key = f"district:{s.a.id}|{yesterday}|{yesterday}||{s.village.block_id}||"
+    assert set(_rows()) == {key, past_key, f"district:{s.a.id}"}
+    assert runner.tick("dashboard_snapshots", now=s.now)[0] == 3
+    assert 'id="snapshot-note"' in client.get("/dashboard/" + past).get_data(as_text=True)
+    # Nobody opens it for fifteen minutes: the job lets it go.
+    assert runner.tick("dashboard_snapshots", now=s.now + timedelta(minutes=16))[0] == 0
+    assert _rows() == {}
+
+
+def test_a_filtered_row_is_read_only_by_its_own_scope_and_filters(client, login, s):
+    login(s.officer)
+    client.get(f"/dashboard/?block={s.village.block_id}")
+    dashboard_snapshots.refresh(now=s.now, watched_only=True)
+    key = f"district:{s.a.id}|{s.now.date()}|{s.now.date()}||{s.village.block_id}||"
+    _mark(key, 903)
+    state = factories.make_user("admin")
+    f = Filters.today(s.now, block_id=s.village.block_id)
+    assert dashboard_snapshots.for_view(state, f, s.now) is None  # the state officer's view of it is its own
+    assert dashboard_snapshots.for_view(s.officer, f.with_(setting="home"), s.now) is None
+    assert dashboard_snapshots.for_view(s.officer, f, s.now)["figures"]["active_total"] == 903
+
+
+def test_a_pass_counts_at_most_its_share_of_filtered_views(s, monkeypatch):
+    monkeypatch.setattr(dashboard_snapshots, "FILTERED_PER_PASS", 2)
+    for setting in ("home", "hospital", "ccc"):
+        dashboard_snapshots.remember(s.officer, Filters.today(s.now, setting=setting), None, s.now)
+    assert dashboard_snapshots.refresh(now=s.now, watched_only=True)["scopes"] == 2
+    counted = [k for k, r in _rows().items() if r.payload]
+    assert len(counted) == 2 and len(_rows()) == 3  # the third stays watched, counted live when opened

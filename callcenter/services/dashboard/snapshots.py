@@ -8,9 +8,13 @@ once a minute for the state and for each district, with the same service functio
 DashboardSnapshot row. The page and its live refresh (callcenter/dashboard/views.py) read the row when the
 request is the default view of the user's own scope and the row is fresh (younger than
 MAX_AGE_INTERVALS × the job's interval, and counted today); they then say "as of" its time.
-Any filtered view, a missing or stale snapshot, or another day is counted live exactly as before.
+Any other view (a district, block, facility or setting, another period) has a row of its own, keyed by the
+user's scope and the filters (view_key): its first view is counted live and only notes that someone watches
+it; from the job's next pass on it is read from its row like the default view (issue 20: a filtered view
+counted live takes 0.5–3 s at state scale). A missing or stale snapshot, or a filtered view not yet counted by
+a pass, is counted live exactly as before.
 
-Only what is watched is counted: a scope's row remembers when its view was last opened (viewed_at), and the
+Only what is watched is counted: a row remembers when its view was last opened (viewed_at), and the
 job's pass recounts the scopes opened in the last WATCH_MINUTES. The first view of a scope nobody was
 watching is counted live (1–2 s at state scale) and stored, and from then on the job keeps it fresh; a
 district nobody opens costs nothing.
@@ -46,12 +50,36 @@ PASS_LOCK = 0x53414D44  # PostgreSQL advisory lock: one snapshot pass at a time 
 WATCH_MINUTES = 15  # a scope is recounted while its view was opened within this many minutes
 TOUCH_SECONDS = 60  # viewed_at is written at most this often per scope (not on every refresh of every page)
 MAX_AGE_INTERVALS = 2  # a snapshot older than this many of the job's intervals is stale (one pass may be skipped)
+FILTERED_PER_PASS = 20  # filtered views recounted per pass (the most recently opened); others are counted live
+NOT_COUNTED = datetime(2000, 1, 1)  # computed_at of a filtered view's row before its first pass (a watch only)
 PARTS = ("figures", "trend", "geo", "facilities", "people", "desks", "breaches")
 
 
 def scope_key(district_id):
     """The snapshot of a user's scope: the state for a state-level officer, else their district."""
     return STATE if district_id is None else f"district:{district_id}"
+
+
+def view_key(user, f, now):
+    """The snapshot row a view reads: its scope (scope_key) for the default view; for any other view, the scope
+    and the filters ("district:3|2026-12-01|2026-12-05|3|17||")."""
+    if f == dashboard.Filters.today(now):
+        return scope_key(user.district_id)
+    values = (f.date_from.isoformat(), f.date_to.isoformat(), f.district_id, f.block_id, f.setting, f.facility_id)
+    return "|".join([scope_key(user.district_id)] + ["" if v is None else str(v) for v in values])
+
+
+def _parse(key):
+    """(the scope's district id, its Filters or None for the default view) of a row's key; ValueError if it is
+    not one view_key makes."""
+    scope, sep, rest = key.partition("|")
+    district_id = _district_of(scope)
+    if not sep:
+        return district_id, None
+    date_from, date_to, district, block, setting, facility = rest.split("|")
+    number = lambda v: int(v) if v else None  # noqa: E731
+    return district_id, dashboard.Filters(date.fromisoformat(date_from), date.fromisoformat(date_to),
+                                          number(district), number(block), setting or None, number(facility))
 
 
 def compute(user, f, now):
@@ -149,17 +177,31 @@ def refresh(now=None, watched_only=False):
         if not try_pass_lock(PASS_LOCK):
             db.session.rollback()
             return {"scopes": 0, "skipped": "another pass is running"}
-        f = dashboard.Filters.today(now)
+        today = dashboard.Filters.today(now)
         districts = set(db.session.scalars(select(District.id)))
+        recent = DashboardSnapshot.viewed_at >= now - timedelta(minutes=WATCH_MINUTES)
+        watched = db.session.scalars(select(DashboardSnapshot.scope).where(recent)
+                                     .order_by(DashboardSnapshot.viewed_at.desc(), DashboardSnapshot.scope)).all()
         if watched_only:
-            watched = db.session.scalars(select(DashboardSnapshot.scope).where(
-                DashboardSnapshot.viewed_at >= now - timedelta(minutes=WATCH_MINUTES))).all()
-            scopes = [(key, _district_of(key)) for key in sorted(watched)
-                      if key == STATE or _district_of(key) in districts]
+            keys = sorted(key for key in watched if "|" not in key)
         else:
-            scopes = [(STATE, None)] + [(scope_key(i), i) for i in sorted(districts)]
+            keys = [STATE] + [scope_key(i) for i in sorted(districts)]
+        keys += [key for key in watched if "|" in key]  # filtered views, the most recently opened first
+        scopes, filtered = [], 0
+        for key in keys:
+            try:
+                district_id, f = _parse(key)
+            except ValueError:
+                continue
+            if district_id is not None and district_id not in districts:
+                continue
+            if f is not None:  # a filtered view, within the pass's share
+                if filtered >= FILTERED_PER_PASS:
+                    continue
+                filtered += 1
+            scopes.append((key, district_id, f or today))
         payloads, seconds = {}, {}
-        for key, district_id in scopes:
+        for key, district_id, f in scopes:
             t0 = time.perf_counter()
             payloads[key] = {"version": VERSION, "day": f.date_to.isoformat(),
                              "parts": encode(compute(_officer(district_id), f, now))}
@@ -187,16 +229,28 @@ def max_age():
 
 def remember(user, f, parts, now):
     """Store a default view just counted live, as its scope's snapshot, and note that someone watches it
-    (the job keeps it fresh from now on). Other views are not stored. Commits."""
-    if f != dashboard.Filters.today(now):
-        return
-    payload = {"version": VERSION, "day": f.date_to.isoformat(), "parts": encode(parts)}
+    (the job keeps it fresh from now on). A filtered view is only noted as watched: the job's next pass counts
+    it (its figures are not stored from here, so two filtered views read within a pass's minute are both
+    live). Commits."""
+    key = view_key(user, f, now)
     try:
-        _upsert(scope_key(user.district_id), now, payload, viewed_at=now)
+        if "|" in key:
+            _watch(key, now)
+        else:
+            payload = {"version": VERSION, "day": f.date_to.isoformat(), "parts": encode(parts)}
+            _upsert(key, now, payload, viewed_at=now)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _watch(key, now):
+    """A filtered view's row, not counted yet, or its viewed_at brought up to now."""
+    table = DashboardSnapshot.__table__
+    stmt = dialect_insert(table).values(scope=key, computed_at=NOT_COUNTED, payload={}, viewed_at=now)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.scope],
+                                                  set_={"viewed_at": stmt.excluded.viewed_at}))
 
 
 def _touch(scope, viewed_at, now):
@@ -210,18 +264,17 @@ def _touch(scope, viewed_at, now):
 def for_view(user, f, now):
     """The parts of `compute` for this view from its snapshot, with "computed_at", or None (count live).
 
-    Only the default view (today, no filters) of the user's own scope (scope_key) is read from a snapshot,
-    and only a snapshot of the same local day, of this payload version, younger than max_age()."""
-    if f != dashboard.Filters.today(now):
-        return None
-    scope = scope_key(user.district_id)
+    The default view (today, no filters) of the user's own scope (scope_key), or a filtered view that a pass
+    has counted (view_key), is read from its row, and only from a row counted the same local day, of this
+    payload version, younger than max_age()."""
+    scope = view_key(user, f, now)
     row = db.session.execute(select(DashboardSnapshot.computed_at, DashboardSnapshot.payload,
                                     DashboardSnapshot.viewed_at)
                              .where(DashboardSnapshot.scope == scope)).first()
     if row is None or now - row.computed_at > max_age() or row.computed_at > now + max_age():
         return None
     payload = row.payload or {}
-    if payload.get("version") != VERSION or payload.get("day") != local_date(now).isoformat() \
+    if payload.get("version") != VERSION or payload.get("day") != f.date_to.isoformat() \
             or local_date(row.computed_at) != local_date(now):
         return None
     parts = decode(payload["parts"])
