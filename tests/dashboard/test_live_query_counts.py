@@ -27,6 +27,17 @@ def _more(world, n, start):
         factories.make_checkin(patient, utcnow() - timedelta(minutes=30 + i))
 
 
+def _signed_in_world(login, path, state_level):
+    """A district with a block and a volunteer's day of 3 patients, a nodal officer (state-level or the district's)
+    signed in; the view's path with their ids filled in."""
+    district = factories.make_district()
+    block = db.session.scalar(db.select(Block).where(Block.district_id == district.id))
+    world = {"district": district, "block": block, "volunteer": factories.make_user("volunteer", district)}
+    login(factories.make_user("nodal_officer", None if state_level else district))
+    _more(world, 3, 0)
+    return world, path.format(district=district.id, block=block.id, week_ago=local_date() - timedelta(days=6))
+
+
 def _live(app, client, path):
     """Statements of one request, counted live: no snapshot to read."""
     db.session.execute(db.delete(DashboardSnapshot))
@@ -46,13 +57,7 @@ VIEWS = {  # name: (path, state level?)
 
 @pytest.mark.parametrize("name", list(VIEWS))
 def test_a_live_dashboard_view_asks_the_same_number_of_questions_for_more_rows(app, client, login, name):
-    path, state_level = VIEWS[name]
-    district = factories.make_district()
-    block = db.session.scalar(db.select(Block).where(Block.district_id == district.id))
-    world = {"district": district, "block": block, "volunteer": factories.make_user("volunteer", district)}
-    login(factories.make_user("nodal_officer", None if state_level else district))
-    path = path.format(district=district.id, block=block.id, week_ago=local_date() - timedelta(days=6))
-    _more(world, 3, 0)
+    world, path = _signed_in_world(login, *VIEWS[name])
     _live(app, client, path)  # warm: the first request of a session may set it up
     few = _live(app, client, path)
     _more(world, 9, 100)
@@ -83,13 +88,7 @@ SNAPSHOT_CEILING = 20  # the page's own lists (the act-now strip, the holders, t
 
 @pytest.mark.parametrize("name", list(FILTERED))
 def test_a_filtered_view_from_its_snapshot_asks_a_fixed_number_of_questions(app, client, login, name):
-    path, state_level = FILTERED[name]
-    district = factories.make_district()
-    block = db.session.scalar(db.select(Block).where(Block.district_id == district.id))
-    world = {"district": district, "block": block, "volunteer": factories.make_user("volunteer", district)}
-    login(factories.make_user("nodal_officer", None if state_level else district))
-    path = path.format(district=district.id, block=block.id, week_ago=local_date() - timedelta(days=6))
-    _more(world, 3, 0)
+    world, path = _signed_in_world(login, *FILTERED[name])
     _from_snapshot(app, client, path)  # warm
     few = _from_snapshot(app, client, path)
     _more(world, 9, 100)
