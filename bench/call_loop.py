@@ -272,8 +272,8 @@ def measure(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, workers=2, t
     return figures
 
 
-def rows(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, log=print):
-    f = measure(url, repeat, volunteers, seconds, pause, log=log)
+def rows(url, repeat=3, volunteers=100, seconds=20.0, pause=1.0, workers=2, threads=8, log=print):
+    f = measure(url, repeat, volunteers, seconds, pause, workers, threads, log=log)
     who = f"{volunteers} volunteers"
     return [
         {"what": f"claim + log a call, {who} without pauses", "unit": "cycles/s", "now": f["cycles/s"],
@@ -309,8 +309,10 @@ def main(argv=None):
     parser.add_argument("--volunteers", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of each run")
     parser.add_argument("--pause", type=float, default=1.0, help="the paused run's seconds between requests")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (bin/start: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (bin/start: 8)")
     args = parser.parse_args(argv)
-    print(table(rows(args.url, args.repeat, args.volunteers, args.seconds, args.pause)))
+    print(table(rows(args.url, args.repeat, args.volunteers, args.seconds, args.pause, args.workers, args.threads)))
 
 
 if __name__ == "__main__":
