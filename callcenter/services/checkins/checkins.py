@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...clock import local_date, start_of_local_day, utcnow
@@ -154,17 +154,26 @@ def _todays_pending(patient, now):
             .execution_options(synchronize_session=False))
 
 
+# _todays_pending's UPDATE for a check-in, built once (every check-in runs one: building it costs more Python
+# than running it); its parameters: of_patient, day, and for _MOVE_UP the priority.
+_TODAYS = select(CallTask.id).where(CallTask.patient_id == bindparam("of_patient"),
+                                    CallTask.task_date == bindparam("day"))
+_TODAYS_PENDING = (update(CallTask).where(CallTask.id.in_(_TODAYS), CallTask.status == TaskStatus.PENDING)
+                   .execution_options(synchronize_session=False))
+_MOVE_UP = _TODAYS_PENDING.where(CallTask.priority > bindparam("above")).values(priority=bindparam("to_priority"))
+# Never below an open emergency's follow-up call: that call is made whatever the patient says.
+_MOVE_DOWN = (_TODAYS_PENDING.where(CallTask.priority > priority.EMERGENCY_FOLLOW_UP,
+                                    CallTask.priority < CHECKED_IN_OK)
+              .values(priority=CHECKED_IN_OK))
+
+
 def _move_up(patient, to_priority, now):
-    stmt = _todays_pending(patient, now).where(CallTask.priority > to_priority).values(priority=to_priority)
-    return db.session.execute(stmt).rowcount
+    return db.session.execute(_MOVE_UP, {"of_patient": patient.id, "day": local_date(now), "above": to_priority,
+                                         "to_priority": to_priority}).rowcount
 
 
 def _move_down(patient, now):
-    # Never below an open emergency's follow-up call: that call is made whatever the patient says.
-    stmt = (_todays_pending(patient, now)
-            .where(CallTask.priority > priority.EMERGENCY_FOLLOW_UP, CallTask.priority < CHECKED_IN_OK)
-            .values(priority=CHECKED_IN_OK))
-    return db.session.execute(stmt).rowcount
+    return db.session.execute(_MOVE_DOWN, {"of_patient": patient.id, "day": local_date(now)}).rowcount
 
 
 def queue_volunteer_call(patient, reason, now):

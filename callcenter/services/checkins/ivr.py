@@ -8,7 +8,7 @@ ends the call politely and queues a volunteer's call. A low SpO2 ends the call a
 """
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 
 from ...checkins import texts
@@ -45,7 +45,10 @@ def _turn(call, say_first=()):
 
 
 def _by_sid(call_sid):
-    return db.session.scalar(db.select(IvrCall).where(IvrCall.call_sid == call_sid))
+    return db.session.scalar(_BY_SID, {"sid": call_sid})
+
+
+_BY_SID = db.select(IvrCall).where(IvrCall.call_sid == bindparam("sid"))  # built once (every step reads it)
 
 
 def _patient_for(message_id, from_phone, to_phone, direction):
