@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...checkins import texts
 from ...clock import utcnow
@@ -118,14 +119,22 @@ def answer(call_sid, step, attempt, digits, now=None):
 
 def _advance(call, at_step, at_attempt, **values):
     """Compare-and-set: only the request that finds the call where its prompt left it moves it on. The call in
-    the session takes the new values too ("evaluate"), so nothing needs reading again."""
-    moved = db.session.execute(
-        update(IvrCall).where(IvrCall.id == call.id, IvrCall.step == at_step, IvrCall.retries == at_attempt,
-                              IvrCall.status == IN_PROGRESS)
-        .values(**values).execution_options(synchronize_session="evaluate")).rowcount
+    the session takes the new values too, as committed ones, so nothing needs reading again. A Core statement
+    built once (the SET clause from the values' names): the session has nothing to flush here (the call was only
+    read), so the ORM's UPDATE machinery would add only Python."""
+    moved = db.session.connection().execute(
+        _ADVANCE, {"at_id": call.id, "at_step": at_step, "at_retries": at_attempt, **values}).rowcount
     if not moved:
         db.session.rollback()
-    return moved == 1
+        return False
+    for key, value in values.items():
+        set_committed_value(call, key, value)
+    return True
+
+
+_CALLS = IvrCall.__table__
+_ADVANCE = update(_CALLS).where(_CALLS.c.id == bindparam("at_id"), _CALLS.c.step == bindparam("at_step"),
+                                _CALLS.c.retries == bindparam("at_retries"), _CALLS.c.status == IN_PROGRESS)
 
 
 def _reload(call):
