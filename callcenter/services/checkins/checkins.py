@@ -167,13 +167,17 @@ _MOVE_DOWN = (_TODAYS_PENDING.where(CallTask.priority > priority.EMERGENCY_FOLLO
               .values(priority=CHECKED_IN_OK))
 
 
+# Run on the session's connection, not through the ORM: the UPDATE touches no object in the session
+# (synchronize_session=False), so the ORM would add only its Python and an early flush of the check-in's other
+# rows; they go at the commit's flush instead, after today's task is locked (the order calls/lock_order.py
+# names: the task, then the patient).
 def _move_up(patient, to_priority, now):
-    return db.session.execute(_MOVE_UP, {"of_patient": patient.id, "day": local_date(now), "above": to_priority,
-                                         "to_priority": to_priority}).rowcount
+    params = {"of_patient": patient.id, "day": local_date(now), "above": to_priority, "to_priority": to_priority}
+    return db.session.connection().execute(_MOVE_UP, params).rowcount
 
 
 def _move_down(patient, now):
-    return db.session.execute(_MOVE_DOWN, {"of_patient": patient.id, "day": local_date(now)}).rowcount
+    return db.session.connection().execute(_MOVE_DOWN, {"of_patient": patient.id, "day": local_date(now)}).rowcount
 
 
 def queue_volunteer_call(patient, reason, now):
