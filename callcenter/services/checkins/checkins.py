@@ -4,12 +4,14 @@ A check-in goes through the same rule as a volunteer's call (rules.routing.route
 raises an emergency at once, a need the matching escalation. It also moves today's call: up for a
 patient who is unwell, down (an administrator's setting) for one who is fine with normal readings.
 """
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...clock import local_date, start_of_local_day, utcnow
 from ...extensions import db
@@ -114,7 +116,9 @@ def record_checkin(patient, channel, report, now=None, attach=(), shared_phone=F
             if need.kind == routing.kind:
                 need.escalation_id = esc.id
         raised.append(esc)
-    patient.last_contact_at = now
+    # Taken by the patient in the session now (a volunteer's new call reads it), written after today's task
+    # below (_write_now).
+    set_committed_value(patient, "last_contact_at", now)
 
     recorded = Recorded(checkin, raised)
     if volunteer_call:
@@ -125,12 +129,31 @@ def record_checkin(patient, channel, report, now=None, attach=(), shared_phone=F
         recorded.queue = "up" if _move_up(patient, priority.UNWELL_OR_UNREACHED, now) else None
     elif report.is_fine(thresholds) and not shared_phone and settings.get("checkin_ok_deprioritises"):
         recorded.queue = "down" if _move_down(patient, now) else None
+    _write_now(patient, last_contact_at=now)
     for obj in attach:
-        obj.checkin_id = checkin.id
+        _write_now(obj, checkin_id=checkin.id)
     audit.record(None, "checkin.record", "check_in", checkin.id, patient.district_id, now=now, channel=channel,
                  patient_id=patient.id, escalations=[e.id for e in raised], queue=recorded.queue,
                  shared_phone=shared_phone)
     return recorded
+
+
+def _write_now(obj, **values):
+    """Set `values` on a row already in the database by one Core UPDATE of its primary key, the object taking them
+    as committed: the same UPDATE the commit's flush would send, without the unit of work's Python for it."""
+    if obj.id is None:  # not inserted yet: the flush writes it with the rest
+        for key, value in values.items():
+            setattr(obj, key, value)
+        return
+    db.session.connection().execute(_by_id(type(obj).__table__), {"row_id": obj.id, **values})
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+@functools.cache
+def _by_id(table):
+    """UPDATE of one row by its id, built once per table; the SET clause comes from the parameters' names."""
+    return update(table).where(table.c.id == bindparam("row_id"))
 
 
 def _summary(channel, report):
