@@ -4,12 +4,14 @@ A check-in goes through the same rule as a volunteer's call (rules.routing.route
 raises an emergency at once, a need the matching escalation. It also moves today's call: up for a
 patient who is unwell, down (an administrator's setting) for one who is fine with normal readings.
 """
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...clock import local_date, start_of_local_day, utcnow
 from ...extensions import db
@@ -114,7 +116,9 @@ def record_checkin(patient, channel, report, now=None, attach=(), shared_phone=F
             if need.kind == routing.kind:
                 need.escalation_id = esc.id
         raised.append(esc)
-    patient.last_contact_at = now
+    # Taken by the patient in the session now (a volunteer's new call reads it), written after today's task
+    # below (_write_now).
+    set_committed_value(patient, "last_contact_at", now)
 
     recorded = Recorded(checkin, raised)
     if volunteer_call:
@@ -125,12 +129,31 @@ def record_checkin(patient, channel, report, now=None, attach=(), shared_phone=F
         recorded.queue = "up" if _move_up(patient, priority.UNWELL_OR_UNREACHED, now) else None
     elif report.is_fine(thresholds) and not shared_phone and settings.get("checkin_ok_deprioritises"):
         recorded.queue = "down" if _move_down(patient, now) else None
+    _write_now(patient, last_contact_at=now)
     for obj in attach:
-        obj.checkin_id = checkin.id
+        _write_now(obj, checkin_id=checkin.id)
     audit.record(None, "checkin.record", "check_in", checkin.id, patient.district_id, now=now, channel=channel,
                  patient_id=patient.id, escalations=[e.id for e in raised], queue=recorded.queue,
                  shared_phone=shared_phone)
     return recorded
+
+
+def _write_now(obj, **values):
+    """Set `values` on a row already in the database by one Core UPDATE of its primary key, the object taking them
+    as committed: the same UPDATE the commit's flush would send, without the unit of work's Python for it."""
+    if obj.id is None:  # not inserted yet: the flush writes it with the rest
+        for key, value in values.items():
+            setattr(obj, key, value)
+        return
+    db.session.connection().execute(_by_id(type(obj).__table__), {"row_id": obj.id, **values})
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+@functools.cache
+def _by_id(table):
+    """UPDATE of one row by its id, built once per table; the SET clause comes from the parameters' names."""
+    return update(table).where(table.c.id == bindparam("row_id"))
 
 
 def _summary(channel, report):
@@ -154,17 +177,30 @@ def _todays_pending(patient, now):
             .execution_options(synchronize_session=False))
 
 
+# _todays_pending's UPDATE for a check-in, built once (every check-in runs one: building it costs more Python
+# than running it); its parameters: of_patient, day, and for _MOVE_UP the priority.
+_TODAYS = select(CallTask.id).where(CallTask.patient_id == bindparam("of_patient"),
+                                    CallTask.task_date == bindparam("day"))
+_TODAYS_PENDING = (update(CallTask).where(CallTask.id.in_(_TODAYS), CallTask.status == TaskStatus.PENDING)
+                   .execution_options(synchronize_session=False))
+_MOVE_UP = _TODAYS_PENDING.where(CallTask.priority > bindparam("above")).values(priority=bindparam("to_priority"))
+# Never below an open emergency's follow-up call: that call is made whatever the patient says.
+_MOVE_DOWN = (_TODAYS_PENDING.where(CallTask.priority > priority.EMERGENCY_FOLLOW_UP,
+                                    CallTask.priority < CHECKED_IN_OK)
+              .values(priority=CHECKED_IN_OK))
+
+
+# Run on the session's connection, not through the ORM: the UPDATE touches no object in the session
+# (synchronize_session=False), so the ORM would add only its Python and an early flush of the check-in's other
+# rows; they go at the commit's flush instead, after today's task is locked (the order calls/lock_order.py
+# names: the task, then the patient).
 def _move_up(patient, to_priority, now):
-    stmt = _todays_pending(patient, now).where(CallTask.priority > to_priority).values(priority=to_priority)
-    return db.session.execute(stmt).rowcount
+    params = {"of_patient": patient.id, "day": local_date(now), "above": to_priority, "to_priority": to_priority}
+    return db.session.connection().execute(_MOVE_UP, params).rowcount
 
 
 def _move_down(patient, now):
-    # Never below an open emergency's follow-up call: that call is made whatever the patient says.
-    stmt = (_todays_pending(patient, now)
-            .where(CallTask.priority > priority.EMERGENCY_FOLLOW_UP, CallTask.priority < CHECKED_IN_OK)
-            .values(priority=CHECKED_IN_OK))
-    return db.session.execute(stmt).rowcount
+    return db.session.connection().execute(_MOVE_DOWN, {"of_patient": patient.id, "day": local_date(now)}).rowcount
 
 
 def queue_volunteer_call(patient, reason, now):

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 
 from ...checkins import texts
@@ -52,8 +52,14 @@ def senders(phone):
     matched: it has no index (a scan of every patient per SMS), and such a message is kept as unknown."""
     if not phone:
         return []
-    return db.session.scalars(db.select(Patient).where(Patient.phone == phone, Patient.status == PatientStatus.ACTIVE)
-                              .order_by(Patient.id)).all()
+    return db.session.scalars(_SENDERS, {"phone": phone}).all()
+
+
+# Built once: a webhook's look-ups are the same statements every time, and building one costs more Python than
+# running it (its cache key is kept with it too).
+_SENDERS = (db.select(Patient).where(Patient.phone == bindparam("phone"), Patient.status == PatientStatus.ACTIVE)
+            .order_by(Patient.id))
+_MESSAGE_BY_SID = db.select(InboundMessage).where(InboundMessage.provider_sid == bindparam("sid"))
 
 
 def identify(patients):
@@ -79,7 +85,7 @@ def receive_sms(provider_sid, from_phone, to_phone, body, now=None, simulated_by
 
 
 def message_for(provider_sid):
-    return db.session.scalar(db.select(InboundMessage).where(InboundMessage.provider_sid == provider_sid))
+    return db.session.scalar(_MESSAGE_BY_SID, {"sid": provider_sid})
 
 
 def _received_before(provider_sid):

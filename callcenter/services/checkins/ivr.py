@@ -8,8 +8,9 @@ ends the call politely and queues a volunteer's call. A low SpO2 ends the call a
 """
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...checkins import texts
 from ...clock import utcnow
@@ -45,7 +46,10 @@ def _turn(call, say_first=()):
 
 
 def _by_sid(call_sid):
-    return db.session.scalar(db.select(IvrCall).where(IvrCall.call_sid == call_sid))
+    return db.session.scalar(_BY_SID, {"sid": call_sid})
+
+
+_BY_SID = db.select(IvrCall).where(IvrCall.call_sid == bindparam("sid"))  # built once (every step reads it)
 
 
 def _patient_for(message_id, from_phone, to_phone, direction):
@@ -115,14 +119,22 @@ def answer(call_sid, step, attempt, digits, now=None):
 
 def _advance(call, at_step, at_attempt, **values):
     """Compare-and-set: only the request that finds the call where its prompt left it moves it on. The call in
-    the session takes the new values too ("evaluate"), so nothing needs reading again."""
-    moved = db.session.execute(
-        update(IvrCall).where(IvrCall.id == call.id, IvrCall.step == at_step, IvrCall.retries == at_attempt,
-                              IvrCall.status == IN_PROGRESS)
-        .values(**values).execution_options(synchronize_session="evaluate")).rowcount
+    the session takes the new values too, as committed ones, so nothing needs reading again. A Core statement
+    built once (the SET clause from the values' names): the session has nothing to flush here (the call was only
+    read), so the ORM's UPDATE machinery would add only Python."""
+    moved = db.session.connection().execute(
+        _ADVANCE, {"at_id": call.id, "at_step": at_step, "at_retries": at_attempt, **values}).rowcount
     if not moved:
         db.session.rollback()
-    return moved == 1
+        return False
+    for key, value in values.items():
+        set_committed_value(call, key, value)
+    return True
+
+
+_CALLS = IvrCall.__table__
+_ADVANCE = update(_CALLS).where(_CALLS.c.id == bindparam("at_id"), _CALLS.c.step == bindparam("at_step"),
+                                _CALLS.c.retries == bindparam("at_retries"), _CALLS.c.status == IN_PROGRESS)
 
 
 def _reload(call):

@@ -3,7 +3,7 @@ resolved / cancelled), each step timestamped and audited."""
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_
+from sqlalchemy import bindparam, case, or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -57,9 +57,7 @@ def raise_escalation(patient, kind, desk, severity, source, user=None, now=None,
     (and is raised to emergency if this report is one).
     """
     now = now or utcnow()
-    existing = db.session.scalar(db.select(Escalation).where(
-        Escalation.patient_id == patient.id, Escalation.kind == kind,
-        Escalation.status.in_(OPEN_ESCALATION_STATUSES)).with_for_update())
+    existing = db.session.scalar(_OPEN_OF_KIND, {"patient_id": patient.id, "kind": kind})
     if existing is not None:
         # An empty note reads "reported again" in each reader's language (see desks/detail.html).
         db.session.add(EscalationNote(escalation=existing, user_id=getattr(user, "id", None), at=now,
@@ -80,6 +78,12 @@ def raise_escalation(patient, kind, desk, severity, source, user=None, now=None,
     audit.record(user, "escalation.raise", "escalation", esc.id, patient.district_id, now=now,
                  kind=kind, desk=desk, severity=severity, source=source)
     return esc
+
+
+# Built once: every check-in with a need runs it.
+_OPEN_OF_KIND = db.select(Escalation).where(
+    Escalation.patient_id == bindparam("patient_id"), Escalation.kind == bindparam("kind"),
+    Escalation.status.in_(OPEN_ESCALATION_STATUSES)).with_for_update()
 
 
 def _merge(old, new):
