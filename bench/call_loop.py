@@ -10,7 +10,10 @@ Each repetition (--repeat, 3) runs, against the same instance:
   time: requests/s and the app's CPU per request;
 - the volunteers without pauses: cycles/s (a cycle: a claim and its logged call), the claim's p95, and the app's
   (gunicorn's processes) and PostgreSQL's (the backends serving this database) CPU milliseconds per cycle;
-- the volunteers pausing --pause seconds (1) after each request, as people do: the claim's p95.
+- the volunteers pausing about --pause seconds (1) after each request, as people do: the claim's p50 and p95 and
+  the log's p95. Each pause is drawn between half and one and a half times the mean, and each volunteer starts
+  at a random moment of the first two pauses: volunteers pausing in step would send their claims in bursts of a
+  hundred every two seconds, which no call centre does (the first runs measured that burst: p50 30 ms, p95 400).
 Every claim must be of a task nobody else holds (checked: 0 double claims), every log must answer 201.
 
 `rows(url, repeat=3, ...)` gives bench.web its rows: [{"what", "unit", "now": [value per repetition],
@@ -18,6 +21,7 @@ Every claim must be of a task nobody else holds (checked: 0 double claims), ever
 """
 import argparse
 import asyncio
+import random
 import threading
 import time
 import uuid
@@ -178,9 +182,16 @@ async def _volunteers(base, tokens, seconds, pause):
     cycles = 0
     stop = time.monotonic() + seconds
 
+    rng = random.Random(20)
+
+    def wait():  # people do not pause in step: each pause is drawn around the mean (0.5-1.5 of it)
+        return asyncio.sleep(pause * rng.uniform(0.5, 1.5) if pause else 0)
+
     async def volunteer(session, token):
         nonlocal cycles
         headers = {"Authorization": f"Bearer {token}"}
+        if pause:  # nor do they start in step
+            await asyncio.sleep(rng.uniform(0, 2 * pause))
         while time.monotonic() < stop:
             started = time.monotonic()
             async with session.post(f"{base}/api/v1/tasks/claim", json={}, headers=headers) as response:
@@ -194,7 +205,7 @@ async def _volunteers(base, tokens, seconds, pause):
                 await asyncio.sleep(1)
                 continue
             claimed.append(body["id"])
-            await asyncio.sleep(pause)
+            await wait()
             report = {"submission_key": uuid.uuid4().hex, "outcome": "connected", "spo2": 97}
             started = time.monotonic()
             async with session.post(f"{base}/api/v1/tasks/{body['id']}/attempts", json=report,
@@ -205,7 +216,7 @@ async def _volunteers(base, tokens, seconds, pause):
                     errors.append(f"log {response.status}")
                 else:
                     cycles += 1
-            await asyncio.sleep(pause)
+            await wait()
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(tokens)),
                                      timeout=aiohttp.ClientTimeout(total=120)) as session:
