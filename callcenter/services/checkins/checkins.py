@@ -168,17 +168,10 @@ def _summary(channel, report):
     return ", ".join(parts)
 
 
-def _todays_pending(patient, now):
-    # The ids through the (patient, day, slot) index: right after the morning's list build the planner has
-    # no statistics for today and would otherwise scan every task of the day (a third of a second per SMS).
-    todays = select(CallTask.id).where(CallTask.patient_id == patient.id, CallTask.task_date == local_date(now))
-    return (update(CallTask)
-            .where(CallTask.id.in_(todays), CallTask.status == TaskStatus.PENDING)
-            .execution_options(synchronize_session=False))
-
-
-# _todays_pending's UPDATE for a check-in, built once (every check-in runs one: building it costs more Python
-# than running it); its parameters: of_patient, day, and for _MOVE_UP the priority.
+# The UPDATE of a patient's pending task of today, built once (every check-in runs one: building it costs more
+# Python than running it); its parameters: of_patient, day, and for _MOVE_UP the priority. The ids through the
+# (patient, day, slot) index: right after the morning's list build the planner has no statistics for today and
+# would otherwise scan every task of the day (a third of a second per SMS).
 _TODAYS = select(CallTask.id).where(CallTask.patient_id == bindparam("of_patient"),
                                     CallTask.task_date == bindparam("day"))
 _TODAYS_PENDING = (update(CallTask).where(CallTask.id.in_(_TODAYS), CallTask.status == TaskStatus.PENDING)
@@ -210,8 +203,9 @@ def queue_volunteer_call(patient, reason, now):
     with them), a task is added in a free slot after the daily ones. Returns True if a call is queued.
     """
     urgent = priority.UNWELL_OR_UNREACHED
-    moved = db.session.execute(_todays_pending(patient, now).values(
-        priority=case((CallTask.priority > urgent, urgent), else_=CallTask.priority), due_at=now)).rowcount
+    moved = db.session.execute(_TODAYS_PENDING.values(
+        priority=case((CallTask.priority > urgent, urgent), else_=CallTask.priority), due_at=now),
+        {"of_patient": patient.id, "day": local_date(now)}).rowcount
     if moved:
         return True
     today = local_date(now)
