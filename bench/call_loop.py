@@ -28,18 +28,16 @@ import uuid
 from datetime import timedelta
 
 import aiohttp
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, text, update
 
 from callcenter.clock import local_date, utcnow
 from callcenter.extensions import db
-from callcenter.models import User
+from callcenter.models import CallTask, TaskStatus, User
 from callcenter.services.calls.call_lists import build_call_list
 from callcenter.services.core import accounts, audit
 
 from . import databases, instances, proctree
-from .load import _pct
-
-TARGETS = {"cycles/s": ">= 150", "cpu": "<= 10", "p95 paused": "< 250"}
+from .load import _pct, spread_volunteers
 
 
 def prepare(url, n):
@@ -47,19 +45,11 @@ def prepare(url, n):
     now = utcnow()
     app = databases.make_app(url)
     with app.app_context():
-        ids = db.session.scalars(text(
-            "SELECT id FROM (SELECT id, district_id, row_number() OVER (PARTITION BY district_id ORDER BY id) AS k "
-            "FROM \"user\" WHERE role = 'volunteer' AND active) AS v ORDER BY k, district_id LIMIT :n"),
-            {"n": n}).all()
-        if len(ids) < n:
-            raise SystemExit(f"the data set has {len(ids)} volunteers; {n} asked for")
+        ids = [user_id for user_id, _name in spread_volunteers(n)]
         # Calls held by the bench's volunteers from an earlier run go back to the queue.
-        db.session.execute(text("UPDATE call_task SET status = 'pending', claimed_by_id = NULL, claimed_at = NULL "
-                                "WHERE status = 'claimed' AND claimed_by_id = ANY(:ids)")
-                           if databases.backend(url) == "postgresql" else
-                           text("UPDATE call_task SET status = 'pending', claimed_by_id = NULL, claimed_at = NULL "
-                                f"WHERE status = 'claimed' AND claimed_by_id IN ({','.join(map(str, ids))})"),
-                           {"ids": list(ids)} if databases.backend(url) == "postgresql" else {})
+        db.session.execute(update(CallTask)
+                           .where(CallTask.status == TaskStatus.CLAIMED, CallTask.claimed_by_id.in_(ids))
+                           .values(status=TaskStatus.PENDING, claimed_by_id=None, claimed_at=None))
         db.session.commit()
         tokens = [accounts.issue_token(db.session.get(User, i))[0] for i in ids]
         db.session.commit()

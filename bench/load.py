@@ -133,12 +133,7 @@ def prepare(url, n, now=None):
     now = now or utcnow()
     app = databases.make_app(url)
     with app.app_context():
-        usernames = db.session.scalars(text(
-            "SELECT username FROM (SELECT username, district_id, row_number() OVER (PARTITION BY district_id "
-            "ORDER BY id) AS k FROM \"user\" WHERE role = 'volunteer' AND active) AS v "
-            "ORDER BY k, district_id LIMIT :n"), {"n": n}).all()
-        if len(usernames) < n:
-            raise SystemExit(f"the data set has {len(usernames)} volunteers; {n} asked for")
+        usernames = [username for _id, username in spread_volunteers(n)]
         password_hash = generate_password_hash(volunteers.PASSWORD,
                                                method=app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
         db.session.execute(text('UPDATE "user" SET password_hash = :h WHERE username = ANY(:names)'),
@@ -147,6 +142,17 @@ def prepare(url, n, now=None):
         build_call_list(local_date(now), now=now, due_at=now - timedelta(minutes=1))
         db.engine.dispose()
     return list(usernames)
+
+
+def spread_volunteers(n):
+    """(id, username) of `n` active volunteers spread over the districts (the first of each, then the second …)."""
+    rows = db.session.execute(text(
+        "SELECT id, username FROM (SELECT id, username, district_id, row_number() OVER (PARTITION BY district_id "
+        "ORDER BY id) AS k FROM \"user\" WHERE role = 'volunteer' AND active) AS v "
+        "ORDER BY k, district_id LIMIT :n"), {"n": n}).all()
+    if len(rows) < n:
+        raise SystemExit(f"the data set has {len(rows)} volunteers; {n} asked for")
+    return [tuple(row) for row in rows]
 
 
 def run_started(url, pg, n, think, duration, count, workers, threads):

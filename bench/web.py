@@ -16,7 +16,9 @@ meets the target.
 """
 import argparse
 import importlib
+import os
 import re
+import shutil
 import statistics
 import sys
 from datetime import datetime, timezone
@@ -83,7 +85,6 @@ def _copy(url, suffix):
     """A copy of the PostgreSQL data set for a benchmark that writes (a SQLite file is copied as a file)."""
     parsed = databases.normalized(url)
     if parsed.get_backend_name() != "postgresql":
-        import shutil
         copy = parsed.database.replace(".db", f"_{suffix}.db")
         shutil.copyfile(parsed.database, copy)
         return parsed.set(database=copy).render_as_string(hide_password=False)
@@ -99,7 +100,6 @@ def _copy(url, suffix):
 def _drop(url, original):
     parsed = databases.normalized(url)
     if parsed.get_backend_name() != "postgresql":
-        import os
         os.remove(parsed.database)
         return
     if parsed.database == databases.normalized(original).database:
